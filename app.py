@@ -1,0 +1,61 @@
+"""The Starlette application: routes, middleware and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route
+
+from auth.services import Services
+from settings import Settings
+from web.graphql import GraphQLView
+from web.health import live, ready
+from web.middleware import BodySizeLimit, RequestId, SecurityHeaders
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    """Build the ASGI app; pass ``services`` to share a database with the caller (tests)."""
+    settings = settings or (services.settings if services is not None else Settings())
+    settings.validate_for_start()
+    owns_services = services is None
+    app_services = services or Services.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owns_services:
+                await app_services.database.dispose()
+
+    middleware = [
+        Middleware(RequestId),
+        Middleware(SecurityHeaders, hsts=settings.is_production),
+        Middleware(BodySizeLimit),
+    ]
+    if settings.cors_origins:
+        middleware.insert(
+            1,
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                max_age=600,
+            ),
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLView(app_services), methods=["GET", "POST"]),
+            Route("/health/live", live, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.services = app_services
+    return app

@@ -1,0 +1,102 @@
+"""The per-request context: who is calling, their tenant, one read session, loaders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+from starlette.requests import Request
+
+from auth.principal import Principal
+from auth.services import Services
+from auth.tokens import InvalidAccessToken
+from resolvers.loaders import Loaders
+
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    services: Services
+    principal: Principal | None
+    client_address: str = "unknown"
+    request: Request | None = None
+    token_error: str | None = None
+    _session: AsyncSession | None = field(default=None, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    _loaders: Loaders | None = field(default=None, init=False)
+
+    @property
+    def tenant_id(self) -> uuid.UUID | None:
+        """The caller's tenant: only ever from the verified token."""
+        return self.principal.tenant_id if self.principal is not None else None
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self)
+        return self._loaders
+
+    async def scalars(self, statement: Executable) -> Sequence[Any]:
+        """Run a read on the request's session; reads are serialised on it."""
+        async with self._lock:
+            if self._session is None:
+                self._session = self.services.database.session(self.tenant_id)
+            result = await self._session.scalars(statement)
+            return result.all()
+
+    async def scalar(self, statement: Executable) -> Any:
+        rows = await self.scalars(statement)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
+        """A write transaction scoped to the caller's tenant (or ``tenant_id`` for sign-in)."""
+        await self._end_read()
+        scope = tenant_id if tenant_id is not None else self.tenant_id
+        async with self.services.database.transaction(scope) as session:
+            yield session
+        # Rows read before this write may be stale now.
+        self._loaders = None
+
+    async def _end_read(self) -> None:
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
+
+    async def close(self) -> None:
+        await self._end_read()
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
+
+
+def build_context(services: Services, request: Request) -> Context:
+    """Verify the bearer token (if any) and build the request's context."""
+    principal: Principal | None = None
+    token_error: str | None = None
+    token = bearer_token(request)
+    if token is not None:
+        try:
+            principal = services.access_tokens.verify(token)
+        except InvalidAccessToken:
+            token_error = "The access token is invalid or expired."
+    return Context(
+        services=services,
+        principal=principal,
+        client_address=request.client.host if request.client else "unknown",
+        request=request,
+        token_error=token_error,
+    )

@@ -1,0 +1,105 @@
+"""Access tokens (short-lived JWTs) and refresh tokens (opaque, stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from auth.principal import Principal
+from db.tables.user import Role
+
+ALGORITHM = "HS256"
+ACCESS_TYPE = "access"
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
+OPERATOR_PREFIX = "op"
+
+
+class InvalidAccessToken(Exception):
+    """The bearer token is missing a claim, expired, forged or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class AccessTokens:
+    secret: str
+    issuer: str
+    audience: str
+    ttl: timedelta
+
+    def issue(self, principal: Principal, *, now: datetime) -> str:
+        claims: dict[str, object] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(principal.subject_id),
+            "sid": str(principal.session_id),
+            "typ": ACCESS_TYPE,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self.ttl).timestamp()),
+        }
+        if principal.tenant_id is not None:
+            claims["tid"] = str(principal.tenant_id)
+            claims["role"] = str(principal.role)
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            if claims["typ"] != ACCESS_TYPE:
+                raise InvalidAccessToken("not an access token")
+            tenant = claims.get("tid")
+            return Principal(
+                subject_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                tenant_id=uuid.UUID(tenant) if tenant is not None else None,
+                role=Role(claims["role"]) if tenant is not None else None,
+            )
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
+            raise InvalidAccessToken(str(error)) from error
+
+
+@dataclass(frozen=True)
+class RefreshTokenParts:
+    """``<scope>.<token id>.<secret>``: scope is the tenant id, or ``op`` for operators."""
+
+    tenant_id: uuid.UUID | None
+    token_id: uuid.UUID
+    secret: str
+
+    def encode(self) -> str:
+        scope = self.tenant_id.hex if self.tenant_id is not None else OPERATOR_PREFIX
+        return f"{scope}.{self.token_id.hex}.{self.secret}"
+
+    @staticmethod
+    def decode(token: str) -> RefreshTokenParts | None:
+        parts = token.split(".")
+        if len(parts) != 3 or not parts[2] or len(token) > 200:
+            return None
+        try:
+            tenant_id = None if parts[0] == OPERATOR_PREFIX else uuid.UUID(hex=parts[0])
+            return RefreshTokenParts(tenant_id, uuid.UUID(hex=parts[1]), parts[2])
+        except ValueError:
+            return None
+
+
+def new_refresh_secret() -> str:
+    return secrets.token_urlsafe(32)  # 256 bits
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)

@@ -1,0 +1,222 @@
+"""The ``rigbook`` command: serve, migrate, seed, export-schema, create-operator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from settings import ConfigurationError, Settings
+
+SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
+log = logging.getLogger("rigbook")
+
+
+def _configure_logging() -> None:
+    from web.middleware import request_id_var
+
+    class RequestIdFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.request_id = request_id_var.get()
+            return True
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from auth.services import Services
+
+    return Services.create(settings)
+
+
+async def _migrate(settings: Settings) -> None:
+    from db.migrate import upgrade
+
+    await upgrade(settings.database_url)
+
+
+async def _seed(settings: Settings) -> list[str]:
+    from db.seed import seed_demo
+
+    services = _services(settings)
+    try:
+        return await seed_demo(services.database, services.passwords)
+    finally:
+        await services.database.dispose()
+
+
+async def _prepare_development(settings: Settings) -> bool:
+    """Migrate, and seed demo data into an empty database; True when it seeded."""
+    from db.seed import is_empty
+
+    await _migrate(settings)
+    services = _services(settings)
+    try:
+        empty = await is_empty(services.database)
+    finally:
+        await services.database.dispose()
+    if empty:
+        await _seed(settings)
+    return empty
+
+
+def _print_banner(host: str, port: int) -> None:
+    from db.seed import demo_sign_ins
+
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
+    print(f"\nRigbook GraphiQL: http://{shown_host}:{port}/graphql\n")
+    print("Demo sign-ins (login(input: {tenant, email, password})):")
+    for tenant, email, password, role in demo_sign_ins():
+        print(f"  {tenant or '(operator)':<11} {email:<28} {password:<20} {role}")
+    print()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    if not settings.is_production and settings.jwt_secret is None:
+        # Every worker must sign and verify with the same secret.
+        os.environ["RIGBOOK_JWT_SECRET"] = secrets.token_urlsafe(48)
+        log.warning("RIGBOOK_JWT_SECRET is not set: using a random secret until the server stops")
+        settings = Settings()
+    settings.validate_for_start()
+    if not settings.is_production:
+        asyncio.run(_prepare_development(settings))
+        _print_banner(args.host, args.port)
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(Settings()))
+    print("database is up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if not args.demo:
+        print("nothing to seed: pass --demo", file=sys.stderr)
+        return 2
+    if settings.is_production:
+        print("refusing to seed demo data in production", file=sys.stderr)
+        return 2
+    asyncio.run(_migrate(settings))
+    added = asyncio.run(_seed(settings))
+    print(f"added {len(added)} demo accounts" if added else "demo data already present")
+    return 0
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.check:
+        current = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
+        if current != sdl:
+            print("schema.graphql differs from the code: run `rigbook export-schema --output schema.graphql`", file=sys.stderr)
+            return 1
+        print("schema.graphql is up to date")
+        return 0
+    if args.output:
+        Path(args.output).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+async def _create_operator(settings: Settings, email: str, name: str, password: str) -> str | None:
+    from sqlmodel import select
+
+    from auth.passwords import password_problem
+    from db.tables import Operator
+    from resolvers.validation import email_problem, normalize_email
+
+    email = normalize_email(email)
+    problem = email_problem(email) or password_problem(password, email=email)
+    if problem:
+        return problem
+    services = _services(settings)
+    try:
+        async with services.database.transaction(None) as session:
+            if (await session.scalars(select(Operator.id).where(Operator.email == email))).first():
+                return "an operator with this email exists already"
+            session.add(Operator(email=email, name=name, password_hash=await services.passwords.hash(password)))
+    finally:
+        await services.database.dispose()
+    return None
+
+
+def cmd_create_operator(args: argparse.Namespace) -> int:
+    settings = Settings()
+    password = os.environ.get("RIGBOOK_OPERATOR_PASSWORD") or getpass.getpass("Password: ")
+    asyncio.run(_migrate(settings))
+    problem = asyncio.run(_create_operator(settings, args.email, args.name, password))
+    if problem:
+        print(f"cannot create operator: {problem}", file=sys.stderr)
+        return 1
+    print(f"operator {args.email} created")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="rigbook", description="Rigbook GraphQL API server")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API (development: migrate and seed first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations (idempotent)")
+    migrate.set_defaults(run=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="insert demo data (development only)")
+    seed.add_argument("--demo", action="store_true", help="the demo tenants and accounts")
+    seed.set_defaults(run=cmd_seed)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--check", action="store_true", help="exit 1 when schema.graphql differs")
+    export.add_argument("--output", help="write to this file instead of stdout")
+    export.set_defaults(run=cmd_export_schema)
+
+    operator = commands.add_parser("create-operator", help="create a platform operator account")
+    operator.add_argument("--email", required=True)
+    operator.add_argument("--name", default="")
+    operator.set_defaults(run=cmd_create_operator)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    _configure_logging()
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Engine, sessions and transactions, the same code path for SQLite and PostgreSQL.
+
+Every session carries the caller's tenant in ``session.info``; on PostgreSQL each
+transaction starts with ``set_config('app.tenant_id', ..., true)`` (transaction-local,
+so safe behind PgBouncer transaction pooling) for row-level security.
+On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
+writers queue on the database lock instead of failing halfway.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import ConnectionPoolEntry
+
+TENANT_INFO_KEY = "tenant_id"
+_WRITE_OPTION = "rigbook_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite_url(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def _engine_for(url: str, **kwargs: Any) -> AsyncEngine:
+    if is_sqlite_url(url):
+        engine = create_async_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class TenantSession(Session):
+    """A session whose transactions carry ``session.info["tenant_id"]`` to PostgreSQL."""
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _set_tenant_on_begin(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    tenant_id = session.info.get(TENANT_INFO_KEY)
+    connection.execute(
+        text("SELECT set_config('app.tenant_id', :tid, true)"),
+        {"tid": str(tenant_id) if tenant_id is not None else ""},
+    )
+
+
+class Database:
+    """The engine and session factories; created once per process in the lifespan."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = _engine_for(url, **engine_kwargs)
+        self.is_sqlite = is_sqlite_url(url)
+        self._read_sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=TenantSession
+        )
+        self._write_sessions = async_sessionmaker(
+            self.engine.execution_options(**{_WRITE_OPTION: True}),
+            expire_on_commit=False,
+            sync_session_class=TenantSession,
+        )
+
+    def session(self, tenant_id: uuid.UUID | None) -> AsyncSession:
+        """A session for reads; it begins a transaction on first use."""
+        session = self._read_sessions()
+        session.info[TENANT_INFO_KEY] = tenant_id
+        return session
+
+    @asynccontextmanager
+    async def transaction(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        session = self._write_sessions()
+        session.info[TENANT_INFO_KEY] = tenant_id
+        async with session, session.begin():
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

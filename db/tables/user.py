@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.tables.base import check_in, created_at_field, id_field, tenant_key_field
+
+
+class Role(StrEnum):
+    """A user's role inside their tenant, from most to least powerful."""
+
+    ADMIN = "ADMIN"
+    MANAGER = "MANAGER"
+    STAFF = "STAFF"
+    CUSTOMER = "CUSTOMER"
+
+
+class User(SQLModel, table=True):
+    """A person signing in to one tenant. ``email`` is stored lower-cased."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email", name="uq_app_user_tenant_email"),
+        CheckConstraint(check_in("role", Role), name="ck_app_user_role"),
+        CheckConstraint("email = lower(email)", name="ck_app_user_email_lower"),
+    )
+
+    tenant_id: uuid.UUID = tenant_key_field()
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=254, nullable=False)
+    name: str = Field(default="", max_length=200, nullable=False)
+    role: str = Field(max_length=16, nullable=False)
+    password_hash: str = Field(max_length=255, nullable=False)
+    is_active: bool = Field(default=True, nullable=False)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()

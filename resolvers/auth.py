@@ -1,0 +1,142 @@
+"""Sign-in, token refresh, sign-out and password change."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from auth.context import Context
+from auth.passwords import MAX_PASSWORD_LENGTH, password_problem
+from auth.tokens import RefreshTokenParts
+from db.clock import utcnow
+from db.tables import Operator, Tenant, User
+from resolvers.errors import InvalidCredentials, InvalidToken, RateLimited, Validator
+from resolvers.sessions import (
+    SignedIn,
+    find_token,
+    revoke_families,
+    revoke_subject_sessions,
+    rotate,
+    start_session,
+)
+from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
+
+
+def _check_rate_limit(context: Context, email_key: str) -> None:
+    services = context.services
+    wait = max(
+        services.failures_by_email.retry_after(email_key),
+        services.failures_by_address.retry_after(context.client_address),
+    )
+    if wait:
+        raise RateLimited(wait)
+
+
+def _record_failure(context: Context, email_key: str) -> None:
+    context.services.failures_by_email.record_failure(email_key)
+    context.services.failures_by_address.record_failure(context.client_address)
+
+
+async def login(context: Context, *, tenant: str | None, email: str, password: str) -> SignedIn:
+    email = normalize_email(email)
+    email_key = f"{(tenant or '').strip().lower()}\x00{email}"
+    _check_rate_limit(context, email_key)
+    services = context.services
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        _record_failure(context, email_key)
+        raise InvalidCredentials()
+
+    if tenant is None:
+        operator = await context.scalar(select(Operator).where(Operator.email == email))
+        stored = operator.password_hash if operator is not None and operator.is_active else None
+        verdict = await services.passwords.verify(stored, password)
+        if not verdict.ok or operator is None:
+            _record_failure(context, email_key)
+            raise InvalidCredentials()
+        async with context.transaction() as session:
+            operator = await session.merge(operator)
+            if verdict.new_hash is not None:
+                operator.password_hash = verdict.new_hash
+            signed_in = await start_session(session, services, operator=operator)
+        services.failures_by_email.reset(email_key)
+        return signed_in
+
+    tenant_row = await context.scalar(select(Tenant).where(Tenant.slug == tenant.strip().lower()))
+    user: User | None = None
+    if tenant_row is not None:
+        async with services.database.session(tenant_row.id) as session:
+            user = (
+                await session.scalars(
+                    select(User).where(User.tenant_id == tenant_row.id, User.email == email)
+                )
+            ).first()
+    stored = user.password_hash if user is not None and user.is_active else None
+    verdict = await services.passwords.verify(stored, password)
+    if not verdict.ok or user is None or tenant_row is None:
+        _record_failure(context, email_key)
+        raise InvalidCredentials()
+    async with context.transaction(tenant_row.id) as session:
+        user = await session.merge(user)
+        if verdict.new_hash is not None:
+            user.password_hash = verdict.new_hash
+        signed_in = await start_session(session, services, user=user)
+    services.failures_by_email.reset(email_key)
+    return signed_in
+
+
+async def refresh(context: Context, token: str) -> SignedIn:
+    parts = RefreshTokenParts.decode(token)
+    if parts is None:
+        raise InvalidToken()
+    async with context.transaction(parts.tenant_id) as session:
+        signed_in = await rotate(session, context.services, token)
+    if signed_in is None:
+        raise InvalidToken()
+    return signed_in
+
+
+async def logout(context: Context, token: str) -> int:
+    """End the session a refresh token belongs to (already ended is fine)."""
+    parts = RefreshTokenParts.decode(token)
+    if parts is None:
+        raise InvalidToken()
+    async with context.transaction(parts.tenant_id) as session:
+        found = await find_token(session, token)
+        if found is None:
+            raise InvalidToken()
+        revoked = await revoke_families(session, parts.tenant_id, [found[1].family_id])
+    return 1 if revoked else 0
+
+
+async def logout_all(context: Context) -> int:
+    principal = context.principal
+    assert principal is not None
+    async with context.transaction() as session:
+        return await revoke_subject_sessions(session, principal.tenant_id, principal.subject_id)
+
+
+async def change_password(context: Context, *, current_password: str, new_password: str) -> int:
+    """Set a new password and end every other session; returns how many ended."""
+    principal = context.principal
+    assert principal is not None
+    services = context.services
+    async with context.transaction() as session:
+        subject: User | Operator | None
+        if principal.tenant_id is None:
+            subject = await session.get(Operator, principal.subject_id)
+        else:
+            subject = await session.get(User, (principal.tenant_id, principal.subject_id))
+        if subject is None or not subject.is_active:
+            raise InvalidCredentials()
+        verdict = await services.passwords.verify(subject.password_hash, current_password)
+        if not verdict.ok:
+            raise InvalidCredentials()
+        problems = Validator()
+        problems.add("newPassword", password_problem(new_password, email=subject.email))
+        problems.check(new_password != current_password, "newPassword", "Must differ from the current password.")
+        problems.raise_if_any()
+        subject.password_hash = await services.passwords.hash(new_password)
+        if isinstance(subject, User):
+            subject.updated_at = utcnow()
+        return await revoke_subject_sessions(
+            session, principal.tenant_id, principal.subject_id, keep_family=principal.session_id
+        )

@@ -1,0 +1,220 @@
+"""Sign-in sessions: refresh-token families, rotation with reuse detection, revocation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import select
+
+from auth.principal import Principal
+from auth.services import Services
+from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
+from db.clock import utcnow
+from db.ids import new_id
+from db.tables import Operator, OperatorRefreshToken, RefreshToken, Role, User
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User | None
+    operator: Operator | None
+
+
+def _token_model(tenant_id: uuid.UUID | None) -> type[RefreshToken] | type[OperatorRefreshToken]:
+    return OperatorRefreshToken if tenant_id is None else RefreshToken
+
+
+def _scope(tenant_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
+    if tenant_id is None:
+        return []
+    return [RefreshToken.tenant_id == tenant_id]  # type: ignore[list-item]
+
+
+def _owner_column(tenant_id: uuid.UUID | None) -> Any:
+    return OperatorRefreshToken.operator_id if tenant_id is None else RefreshToken.user_id
+
+
+async def _insert_token(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID | None,
+    subject_id: uuid.UUID,
+    family_id: uuid.UUID,
+    session_expires_at: datetime,
+    services: Services,
+    now: datetime,
+) -> str:
+    secret = new_refresh_secret()
+    token_id = new_id()
+    expires_at = min(now + timedelta(seconds=services.settings.refresh_token_ttl), session_expires_at)
+    common: dict[str, Any] = {
+        "id": token_id,
+        "family_id": family_id,
+        "token_hash": hash_secret(secret),
+        "expires_at": expires_at,
+        "session_expires_at": session_expires_at,
+        "created_at": now,
+    }
+    if tenant_id is None:
+        session.add(OperatorRefreshToken(operator_id=subject_id, **common))
+    else:
+        session.add(RefreshToken(tenant_id=tenant_id, user_id=subject_id, **common))
+    await session.flush()
+    return RefreshTokenParts(tenant_id, token_id, secret).encode()
+
+
+def _signed_in(
+    services: Services,
+    *,
+    refresh_token: str,
+    family_id: uuid.UUID,
+    user: User | None,
+    operator: Operator | None,
+    now: datetime,
+) -> SignedIn:
+    if user is not None:
+        principal = Principal(user.id, family_id, user.tenant_id, Role(user.role))
+    else:
+        assert operator is not None
+        principal = Principal(operator.id, family_id, None, None)
+    return SignedIn(
+        access_token=services.access_tokens.issue(principal, now=now),
+        refresh_token=refresh_token,
+        expires_in=services.settings.access_token_ttl,
+        user=user,
+        operator=operator,
+    )
+
+
+async def start_session(
+    session: AsyncSession, services: Services, *, user: User | None = None, operator: Operator | None = None
+) -> SignedIn:
+    """Open a new token family for a successful sign-in."""
+    now = utcnow()
+    tenant_id = user.tenant_id if user is not None else None
+    subject = user or operator
+    assert subject is not None
+    family_id = new_id()
+    refresh = await _insert_token(
+        session,
+        tenant_id=tenant_id,
+        subject_id=subject.id,
+        family_id=family_id,
+        session_expires_at=now + timedelta(seconds=services.settings.session_max_age),
+        services=services,
+        now=now,
+    )
+    return _signed_in(services, refresh_token=refresh, family_id=family_id, user=user, operator=operator, now=now)
+
+
+async def find_token(
+    session: AsyncSession, token: str
+) -> tuple[RefreshTokenParts, RefreshToken | OperatorRefreshToken] | None:
+    """The stored row for a presented token, or ``None`` when it is unknown or forged."""
+    parts = RefreshTokenParts.decode(token)
+    if parts is None:
+        return None
+    model = _token_model(parts.tenant_id)
+    statement = select(model).where(model.id == parts.token_id, *_scope(parts.tenant_id))
+    row = (await session.scalars(statement)).first()
+    if row is None or not secret_matches(parts.secret, row.token_hash):
+        return None
+    return parts, row
+
+
+async def rotate(session: AsyncSession, services: Services, token: str) -> SignedIn | None:
+    """Spend ``token`` and issue its successor; ``None`` when it may not be used.
+
+    A token that was already spent revokes its whole family (a stolen token was
+    replayed, or a client raced itself); the caller must commit that revocation.
+    """
+    found = await find_token(session, token)
+    if found is None:
+        return None
+    parts, row = found
+    now = utcnow()
+    model = type(row)
+    claimed = await session.execute(
+        update(model)
+        .where(model.id == row.id, *_scope(parts.tenant_id))
+        .where(model.used_at.is_(None), model.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if row.revoked_at is None:
+            await revoke_families(session, parts.tenant_id, [row.family_id])
+        return None
+    if row.expires_at <= now or row.session_expires_at <= now:
+        return None
+
+    user: User | None = None
+    operator: Operator | None = None
+    if parts.tenant_id is None:
+        assert isinstance(row, OperatorRefreshToken)
+        operator = await session.get(Operator, row.operator_id)
+        subject_active = operator is not None and operator.is_active
+    else:
+        assert isinstance(row, RefreshToken)
+        user = await session.get(User, (parts.tenant_id, row.user_id))
+        subject_active = user is not None and user.is_active
+    if not subject_active:
+        await revoke_families(session, parts.tenant_id, [row.family_id])
+        return None
+    subject = user or operator
+    assert subject is not None
+    refresh = await _insert_token(
+        session,
+        tenant_id=parts.tenant_id,
+        subject_id=subject.id,
+        family_id=row.family_id,
+        session_expires_at=row.session_expires_at,
+        services=services,
+        now=now,
+    )
+    return _signed_in(services, refresh_token=refresh, family_id=row.family_id, user=user, operator=operator, now=now)
+
+
+async def revoke_families(
+    session: AsyncSession, tenant_id: uuid.UUID | None, family_ids: list[uuid.UUID]
+) -> int:
+    model = _token_model(tenant_id)
+    result = await session.execute(
+        update(model)
+        .where(model.family_id.in_(family_ids), model.revoked_at.is_(None), *_scope(tenant_id))  # type: ignore[attr-defined]
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_subject_sessions(
+    session: AsyncSession,
+    tenant_id: uuid.UUID | None,
+    subject_id: uuid.UUID,
+    *,
+    keep_family: uuid.UUID | None = None,
+) -> int:
+    """Revoke every live session of a user or operator; returns how many were live."""
+    model = _token_model(tenant_id)
+    conditions = [_owner_column(tenant_id) == subject_id, *_scope(tenant_id)]
+    if keep_family is not None:
+        conditions.append(model.family_id != keep_family)
+    families = (
+        await session.scalars(
+            select(model.family_id)
+            .where(*conditions, model.revoked_at.is_(None), model.used_at.is_(None))  # type: ignore[union-attr]
+            .distinct()
+        )
+    ).all()
+    await session.execute(
+        update(model).where(*conditions, model.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+    )
+    return len(families)

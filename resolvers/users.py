@@ -1,0 +1,152 @@
+"""Users of a tenant: listing, creation, updates, deactivation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from auth.context import Context
+from auth.passwords import password_problem
+from db.clock import utcnow
+from db.scoped import scoped
+from db.tables import Role, Tenant, User
+from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
+from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.sessions import revoke_subject_sessions
+from resolvers.validation import email_problem, name_problem, normalize_email
+
+
+class UserSort(StrEnum):
+    EMAIL = "email"
+    NAME = "name"
+    CREATED_AT = "created_at"
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    search: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    email: str | None = None
+    name: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+def _tenant(context: Context) -> uuid.UUID:
+    assert context.tenant_id is not None, "permission classes guarantee a tenant"
+    return context.tenant_id
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_users(
+    context: Context, *, filter: UserFilter, sort: UserSort, descending: bool, args: PageArgs
+) -> Page[User]:
+    statement = scoped(User, _tenant(context))
+    if filter.search:
+        pattern = f"%{_escape_like(filter.search.strip().lower())}%"
+        statement = statement.where(
+            or_(
+                User.email.like(pattern, escape="\\"),  # type: ignore[attr-defined]
+                func.lower(User.name).like(pattern, escape="\\"),
+            )
+        )
+    if filter.role is not None:
+        statement = statement.where(User.role == filter.role)
+    if filter.is_active is not None:
+        statement = statement.where(User.is_active == filter.is_active)
+    sort_column = getattr(User, sort.value)
+    return await paginate(context, statement, sort=[sort_column, User.id], descending=descending, args=args)  # type: ignore[list-item]
+
+
+async def _email_taken(session: AsyncSession, tenant_id: uuid.UUID, email: str, *, other_than: uuid.UUID | None = None) -> bool:
+    statement = select(User.id).where(User.tenant_id == tenant_id, User.email == email)
+    if other_than is not None:
+        statement = statement.where(User.id != other_than)
+    return (await session.scalars(statement)).first() is not None
+
+
+async def create_user(context: Context, *, email: str, name: str, role: Role, password: str) -> User:
+    tenant_id = _tenant(context)
+    email = normalize_email(email)
+    problems = Validator()
+    problems.add("email", email_problem(email))
+    problems.add("name", name_problem(name, required=False))
+    problems.add("password", password_problem(password, email=email))
+    problems.raise_if_any()
+    password_hash = await context.services.passwords.hash(password)
+    async with context.transaction() as session:
+        if await _email_taken(session, tenant_id, email):
+            raise InvalidInput({"email": "Is already used by another user of this tenant."})
+        user = User(tenant_id=tenant_id, email=email, name=name.strip(), role=role, password_hash=password_hash)
+        session.add(user)
+        await session.flush()
+        return user
+
+
+async def _lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Serialise admin-count changes within a tenant (SQLite: the write lock does it)."""
+    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
+
+async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count()).select_from(User).where(
+            User.tenant_id == tenant_id, User.role == Role.ADMIN, User.is_active.is_(True)  # type: ignore[attr-defined]
+        )
+    )
+    return int(count or 0)
+
+
+async def update_user(context: Context, user_id: uuid.UUID | None, changes: UserChanges) -> User:
+    tenant_id = _tenant(context)
+    problems = Validator()
+    email = normalize_email(changes.email) if changes.email is not None else None
+    if email is not None:
+        problems.add("email", email_problem(email))
+    if changes.name is not None:
+        problems.add("name", name_problem(changes.name, required=False))
+    problems.raise_if_any()
+    if user_id is None:
+        raise NotFound("user", field="id")
+    async with context.transaction() as session:
+        await _lock_tenant(session, tenant_id)
+        user = await session.get(User, (tenant_id, user_id))
+        if user is None:
+            raise NotFound("user", field="id")
+        loses_admin = user.role == Role.ADMIN and user.is_active and (
+            (changes.role is not None and changes.role != Role.ADMIN) or changes.is_active is False
+        )
+        if loses_admin and await _active_admins(session, tenant_id) <= 1:
+            raise Conflict("This is the tenant's last active admin; make another admin first.")
+        if email is not None and email != user.email:
+            if await _email_taken(session, tenant_id, email, other_than=user.id):
+                raise InvalidInput({"email": "Is already used by another user of this tenant."})
+            user.email = email
+        if changes.name is not None:
+            user.name = changes.name.strip()
+        if changes.role is not None:
+            user.role = changes.role
+        if changes.is_active is not None:
+            user.is_active = changes.is_active
+            if not changes.is_active:
+                await revoke_subject_sessions(session, tenant_id, user.id)
+        user.updated_at = utcnow()
+        await session.flush()
+        return user
+
+
+async def deactivate_user(context: Context, user_id: uuid.UUID | None) -> User:
+    return await update_user(context, user_id, UserChanges(is_active=False))

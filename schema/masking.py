@@ -1,0 +1,34 @@
+"""Unexpected exceptions become "Unexpected error" with an id that is also logged."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+log = logging.getLogger("rigbook.errors")
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """Errors we raise on purpose are GraphQLErrors; anything else is a bug or an outage."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message="Unexpected error")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error_id = uuid.uuid4().hex
+        log.error(
+            "unexpected error %s at %s",
+            error_id,
+            ".".join(str(part) for part in error.path or []),
+            exc_info=error.original_error,
+        )
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
+        return masked

@@ -1,0 +1,94 @@
+"""Sign-in mutations and `me`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from auth.permissions import signed_in_anyone, unauthenticated
+from resolvers import auth as resolve
+from schema.context import Info
+from schema.errors import errors_as_data
+from schema.types.auth import (
+    ChangePasswordInput,
+    ChangePasswordResult,
+    ChangePasswordSuccess,
+    LoginInput,
+    LoginResult,
+    LoginSuccess,
+    LogoutInput,
+    LogoutResult,
+    LogoutSuccess,
+    RefreshTokenInput,
+    RefreshTokenResult,
+    RefreshTokenSuccess,
+)
+from schema.types.user import Operator, User
+
+
+@strawberry.type
+class AuthQuery:
+    @strawberry.field(description="The signed-in user; null when anonymous or signed in as an operator.")
+    async def me(self, info: Info) -> User | None:
+        context = info.context
+        if context.token_error is not None:
+            raise unauthenticated(context)
+        principal = context.principal
+        if principal is None or principal.is_operator:
+            return None
+        row = await context.loaders.user_by_id.load(principal.subject_id)
+        return User.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The signed-in platform operator; null otherwise.")
+    async def current_operator(self, info: Info) -> Operator | None:
+        context = info.context
+        if context.token_error is not None:
+            raise unauthenticated(context)
+        principal = context.principal
+        if principal is None or not principal.is_operator:
+            return None
+        row = await context.loaders.operator_by_id.load(principal.subject_id)
+        return Operator.from_row(row) if row is not None else None
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="Sign in to a tenant (or as an operator with `tenant: null`).")
+    @errors_as_data
+    async def login(self, info: Info, input: LoginInput) -> LoginResult:
+        signed_in = await resolve.login(info.context, tenant=input.tenant, email=input.email, password=input.password)
+        return LoginSuccess.from_signed_in(signed_in)
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for new tokens. Each token works once; "
+        "reusing a spent one ends its whole session."
+    )
+    @errors_as_data
+    async def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenResult:
+        signed_in = await resolve.refresh(info.context, input.refresh_token)
+        return RefreshTokenSuccess(
+            access_token=signed_in.access_token,
+            refresh_token=signed_in.refresh_token,
+            expires_in=signed_in.expires_in,
+        )
+
+    @strawberry.mutation(description="End the session a refresh token belongs to.")
+    @errors_as_data
+    async def logout(self, info: Info, input: LogoutInput) -> LogoutResult:
+        return LogoutSuccess(revoked_sessions=await resolve.logout(info.context, input.refresh_token))
+
+    @strawberry.mutation(
+        description="End every session of the signed-in account (access tokens lapse within their lifetime).",
+        extensions=signed_in_anyone(),
+    )
+    async def logout_all(self, info: Info) -> LogoutSuccess:
+        return LogoutSuccess(revoked_sessions=await resolve.logout_all(info.context))
+
+    @strawberry.mutation(
+        description="Change your password; ends your other sessions.", extensions=signed_in_anyone()
+    )
+    @errors_as_data
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+        revoked = await resolve.change_password(
+            info.context, current_password=input.current_password, new_password=input.new_password
+        )
+        return ChangePasswordSuccess(revoked_sessions=revoked)

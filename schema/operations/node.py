@@ -1,0 +1,66 @@
+"""``node(id:)``: any object by global id, only within the caller's visibility."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import strawberry
+
+from auth.context import Context
+from auth.permissions import signed_in_anyone
+from db.tables import Role
+from schema.context import Info
+from schema.node import Node, from_global_id
+from schema.types.tenant import Tenant
+from schema.types.user import Operator, User
+
+
+async def _user(context: Context, pk: uuid.UUID) -> Node | None:
+    principal = context.principal
+    if principal is None or principal.is_operator:
+        return None
+    if not principal.has_role_at_least(Role.STAFF) and pk != principal.subject_id:
+        return None
+    row = await context.loaders.user_by_id.load(pk)
+    return User.from_row(row) if row is not None else None
+
+
+async def _tenant(context: Context, pk: uuid.UUID) -> Node | None:
+    principal = context.principal
+    if principal is None or (not principal.is_operator and pk != principal.tenant_id):
+        return None
+    row = await context.loaders.tenant_by_id.load(pk)
+    return Tenant.from_row(row) if row is not None else None
+
+
+async def _operator(context: Context, pk: uuid.UUID) -> Node | None:
+    principal = context.principal
+    if principal is None or not principal.is_operator:
+        return None
+    row = await context.loaders.operator_by_id.load(pk)
+    return Operator.from_row(row) if row is not None else None
+
+
+NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
+    "User": _user,
+    "Tenant": _tenant,
+    "Operator": _operator,
+}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(
+        description="Fetch any object by its global id; null when it does not exist or is not yours to see.",
+        extensions=signed_in_anyone(),
+    )
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")]
+    ) -> Node | None:
+        decoded = from_global_id(id)
+        if decoded is None:
+            return None
+        resolver = NODE_RESOLVERS.get(decoded[0])
+        return await resolver(info.context, decoded[1]) if resolver is not None else None

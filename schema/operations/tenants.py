@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import strawberry
+
+from auth.permissions import operator_only, signed_in_user
+from resolvers import tenants as resolve
+from schema.context import Info
+from schema.errors import errors_as_data
+from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.types.auth import LoginSuccess, RegisterTenantResult
+from schema.types.tenant import Tenant
+from schema.types.tenant_inputs import (
+    CreateTenantInput,
+    CreateTenantResult,
+    CreateTenantSuccess,
+    RegisterTenantInput,
+    to_new_tenant,
+)
+from schema.types.user import User
+
+
+@strawberry.type
+class TenantQuery:
+    @strawberry.field(description="The signed-in user's tenant.", extensions=signed_in_user())
+    async def tenant(self, info: Info) -> Tenant:
+        tenant_id = info.context.tenant_id
+        assert tenant_id is not None
+        row = await info.context.loaders.tenant_by_id.load(tenant_id)
+        assert row is not None
+        return Tenant.from_row(row)
+
+    @strawberry.field(description="Every tenant, by slug (operators only).", extensions=operator_only())
+    async def tenants(
+        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
+    ) -> Connection[Tenant]:
+        page = await resolve.list_tenants(info.context, page_args(first, after, last, before))
+        return to_connection(page, Tenant.from_row)
+
+
+@strawberry.type
+class TenantMutation:
+    @strawberry.mutation(description="Create a tenant, optionally with its first admin (operators only).", extensions=operator_only())
+    @errors_as_data
+    async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantResult:
+        tenant, admin = await resolve.create_tenant(info.context, to_new_tenant(input))
+        return CreateTenantSuccess(
+            tenant=Tenant.from_row(tenant), admin=User.from_row(admin) if admin is not None else None
+        )
+
+    @strawberry.mutation(
+        description="Sign up a new company: creates the tenant and its first ADMIN, and signs them in. "
+        "Available when the server allows self-service sign-up."
+    )
+    @errors_as_data
+    async def register_tenant(self, info: Info, input: RegisterTenantInput) -> RegisterTenantResult:
+        signed_in = await resolve.register_tenant(info.context, to_new_tenant(input))
+        return LoginSuccess.from_signed_in(signed_in)

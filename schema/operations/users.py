@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from auth.permissions import role_at_least
+from db.tables import Role as RoleValue
+from resolvers import users as resolve
+from resolvers.users import UserChanges, UserFilter as UserFilterValue, UserSort
+from schema.context import Info
+from schema.errors import errors_as_data
+from schema.node import pk_of
+from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.types.user import Role, User
+from schema.types.user_inputs import (
+    CreateUserInput,
+    DeactivateUserInput,
+    SortDirection,
+    UpdateUserInput,
+    UserFilter,
+    UserOrder,
+    UserResult,
+    UserSuccess,
+)
+
+
+def _role(role: Role | None) -> RoleValue | None:
+    return RoleValue(role.value) if role is not None else None
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="Users of your tenant (ADMIN and MANAGER).", extensions=role_at_least(RoleValue.MANAGER))
+    async def users(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[UserFilter | None, strawberry.argument(description="Conditions the users must meet.")] = None,
+        order_by: Annotated[UserOrder | None, strawberry.argument(description="Sort order; default by email.")] = None,
+    ) -> Connection[User]:
+        order = order_by or UserOrder()
+        page = await resolve.list_users(
+            info.context,
+            filter=filter.to_value() if filter is not None else UserFilterValue(),
+            sort=UserSort(order.field.value),
+            descending=order.direction is SortDirection.DESC,
+            args=page_args(first, after, last, before),
+        )
+        return to_connection(page, User.from_row)
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description="Add a user to your tenant (ADMIN).", extensions=role_at_least(RoleValue.ADMIN))
+    @errors_as_data
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserResult:
+        row = await resolve.create_user(
+            info.context, email=input.email, name=input.name, role=RoleValue(input.role.value), password=input.password
+        )
+        return UserSuccess(user=User.from_row(row))
+
+    @strawberry.mutation(
+        description="Change a user's email, name, role or active flag (ADMIN). "
+        "The tenant's last active admin cannot be demoted or deactivated.",
+        extensions=role_at_least(RoleValue.ADMIN),
+    )
+    @errors_as_data
+    async def update_user(self, info: Info, input: UpdateUserInput) -> UserResult:
+        changes = UserChanges(email=input.email, name=input.name, role=_role(input.role), is_active=input.is_active)
+        row = await resolve.update_user(info.context, pk_of(input.id, "User"), changes)
+        return UserSuccess(user=User.from_row(row))
+
+    @strawberry.mutation(
+        description="Deactivate a user and end their sessions (ADMIN). Not the last active admin.",
+        extensions=role_at_least(RoleValue.ADMIN),
+    )
+    @errors_as_data
+    async def deactivate_user(self, info: Info, input: DeactivateUserInput) -> UserResult:
+        row = await resolve.deactivate_user(info.context, pk_of(input.id, "User"))
+        return UserSuccess(user=User.from_row(row))

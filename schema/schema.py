@@ -1,0 +1,62 @@
+"""The one GraphQL schema: root types assembled from the domain modules."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions.base_extension import SchemaExtension
+
+from schema.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
+from schema.masking import MaskUnexpectedErrors
+from schema.operations.auth import AuthMutation, AuthQuery
+from schema.operations.node import NodeQuery
+from schema.operations.tenants import TenantMutation, TenantQuery
+from schema.operations.users import UserMutation, UserQuery
+from schema.types.tenant import Tenant
+from schema.types.user import Operator, User
+
+
+@strawberry.type(description="Everything you can read.")
+class Query(AuthQuery, TenantQuery, UserQuery, NodeQuery):
+    pass
+
+
+@strawberry.type(description="Everything you can change. Expected failures come back as `Error` members.")
+class Mutation(AuthMutation, TenantMutation, UserMutation):
+    pass
+
+
+_TYPES = [
+    User,
+    Tenant,
+    Operator,
+    ValidationError,
+    NotFoundError,
+    ConflictError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    ForbiddenError,
+    RateLimitedError,
+]
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[type[SchemaExtension] | SchemaExtension] = [
+        MaskUnexpectedErrors,
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES, extensions=extensions)
+
+
+schema = build_schema()

@@ -1,0 +1,80 @@
+"""Inputs, filters and results for managing users."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from resolvers.users import UserFilter as UserFilterValue
+from resolvers.users import UserSort
+from schema.errors import ConflictError, NotFoundError, ValidationError
+from schema.types.user import Role, User
+from db.tables import Role as RoleValue
+
+
+@strawberry.enum(description="Sort direction.")
+class SortDirection(Enum):
+    ASC = strawberry.enum_value("ASC", description="Smallest first.")
+    DESC = strawberry.enum_value("DESC", description="Largest first.")
+
+
+@strawberry.enum(description="What to sort users by.")
+class UserOrderField(Enum):
+    EMAIL = strawberry.enum_value(UserSort.EMAIL, description="Email address.")
+    NAME = strawberry.enum_value(UserSort.NAME, description="Display name.")
+    CREATED_AT = strawberry.enum_value(UserSort.CREATED_AT, description="Creation time.")
+
+
+@strawberry.input(description="Order of a user list.")
+class UserOrder:
+    field: UserOrderField = strawberry.field(default=UserOrderField.EMAIL, description="What to sort by.")
+    direction: SortDirection = strawberry.field(default=SortDirection.ASC, description="Which way.")
+
+
+@strawberry.input(description="Narrow a user list; all given conditions must hold.")
+class UserFilter:
+    search: str | None = strawberry.field(default=None, description="Text contained in the email or name.")
+    role: Role | None = strawberry.field(default=None, description="Only users with this role.")
+    is_active: bool | None = strawberry.field(default=None, description="Only active (true) or inactive (false) users.")
+
+    def to_value(self) -> UserFilterValue:
+        return UserFilterValue(
+            search=self.search,
+            role=RoleValue(self.role.value) if self.role is not None else None,
+            is_active=self.is_active,
+        )
+
+
+@strawberry.input(description="A new user of your tenant.")
+class CreateUserInput:
+    email: str = strawberry.field(description="Sign-in email, unique within the tenant.")
+    password: str = strawberry.field(description="Initial password (at least 10 characters).")
+    role: Role = strawberry.field(description="What the user may do.")
+    name: str = strawberry.field(default="", description="Display name.")
+
+
+@strawberry.input(description="Changes to a user; omitted fields stay as they are.")
+class UpdateUserInput:
+    id: strawberry.ID = strawberry.field(description="The user to change.")
+    email: str | None = strawberry.field(default=None, description="New sign-in email.")
+    name: str | None = strawberry.field(default=None, description="New display name.")
+    role: Role | None = strawberry.field(default=None, description="New role.")
+    is_active: bool | None = strawberry.field(default=None, description="Activate or deactivate the user.")
+
+
+@strawberry.input(description="The user to deactivate.")
+class DeactivateUserInput:
+    id: strawberry.ID = strawberry.field(description="The user to deactivate; their sessions end at once.")
+
+
+@strawberry.type(description="The user as saved.")
+class UserSuccess:
+    user: User = strawberry.field(description="The user after the change.")
+
+
+UserResult = Annotated[
+    UserSuccess | ValidationError | NotFoundError | ConflictError,
+    strawberry.union("UserResult", description="The outcome of a user mutation."),
+]

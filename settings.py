@@ -1,0 +1,94 @@
+"""Configuration from the environment (``RIGBOOK_*``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger("rigbook.settings")
+
+MIN_JWT_SECRET_BYTES = 32
+DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./rigbook.db"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """The configuration cannot be used (raised at start-up, never per request)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RIGBOOK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = DEFAULT_SQLITE_URL
+    jwt_secret: str | None = None
+    jwt_issuer: str = "rigbook"
+    jwt_audience: str = "rigbook-api"
+    access_token_ttl: int = Field(default=900, ge=30, description="seconds")
+    refresh_token_ttl: int = Field(default=14 * 86400, ge=60, description="seconds")
+    session_max_age: int = Field(default=30 * 86400, ge=60, description="seconds")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allow_tenant_signup: bool = False
+    introspection: bool | None = None
+    graphiql: bool | None = None
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 option 2).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=1024)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+    login_max_failures_per_email: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_failure_window: int = Field(default=900, ge=1, description="seconds")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The JWT secret; development invents one, production insists on a strong one."""
+        if self.jwt_secret is not None and len(self.jwt_secret.encode()) >= MIN_JWT_SECRET_BYTES:
+            return self.jwt_secret
+        if self.is_production:
+            raise ConfigurationError(
+                f"RIGBOOK_JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes "
+                "in production (try: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.jwt_secret is not None:
+            log.warning("RIGBOOK_JWT_SECRET is shorter than %d bytes", MIN_JWT_SECRET_BYTES)
+            return self.jwt_secret
+        log.warning(
+            "RIGBOOK_JWT_SECRET is not set: using a random secret for this process "
+            "(tokens stop working on restart)"
+        )
+        return secrets.token_urlsafe(48)
+
+    def validate_for_start(self) -> None:
+        """Fail fast on configuration that must never serve requests."""
+        _ = self.signing_key

@@ -1,0 +1,1 @@
+"""HTTP plumbing around the GraphQL schema: middleware, the GraphQL view, health."""
