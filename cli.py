@@ -133,7 +133,10 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     if args.check:
         current = SCHEMA_FILE.read_text() if SCHEMA_FILE.exists() else ""
         if current != sdl:
-            print("schema.graphql differs from the code: run `rigbook export-schema --output schema.graphql`", file=sys.stderr)
+            print(
+                "schema.graphql differs from the code: run `rigbook export-schema --output schema.graphql`",
+                file=sys.stderr,
+            )
             return 1
         print("schema.graphql is up to date")
         return 0
@@ -160,7 +163,9 @@ async def _create_operator(settings: Settings, email: str, name: str, password: 
         async with services.database.transaction(None) as session:
             if (await session.scalars(select(Operator.id).where(Operator.email == email))).first():
                 return "an operator with this email exists already"
-            session.add(Operator(email=email, name=name, password_hash=await services.passwords.hash(password)))
+            session.add(
+                Operator(email=email, name=name, password_hash=await services.passwords.hash(password))
+            )
     finally:
         await services.database.dispose()
     return None

@@ -27,9 +27,7 @@ class ConfigurationError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="RIGBOOK_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="RIGBOOK_", env_file=".env", extra="ignore", frozen=True)
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_SQLITE_URL

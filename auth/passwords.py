@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -68,10 +69,8 @@ class Passwords:
 
     def _verify_sync(self, stored_hash: str | None, password: str) -> VerifyResult:
         if stored_hash is None:
-            try:
+            with contextlib.suppress(VerificationError):
                 self._hasher.verify(self._dummy_hash, password)
-            except VerificationError:
-                pass
             return VerifyResult(ok=False)
         try:
             self._hasher.verify(stored_hash, password)

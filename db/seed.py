@@ -33,7 +33,14 @@ def demo_sign_ins() -> list[tuple[str | None, str, str, str]]:
     for tenant in DEMO_TENANTS:
         for role in Role:
             word = role.value.capitalize()
-            rows.append((tenant.slug, f"{role.value.lower()}@{tenant.slug}.example", f"{tenant.slug.upper()}2025!{word}", role.value))
+            rows.append(
+                (
+                    tenant.slug,
+                    f"{role.value.lower()}@{tenant.slug}.example",
+                    f"{tenant.slug.upper()}2025!{word}",
+                    role.value,
+                )
+            )
     return rows
 
 
@@ -46,8 +53,16 @@ async def seed_demo(database: Database, passwords: Passwords) -> list[str]:
     """Insert the demo tenants, users and operator that do not exist yet; returns what was added."""
     added: list[str] = []
     async with database.transaction(None) as session:
-        if (await session.scalars(select(Operator.id).where(Operator.email == OPERATOR_EMAIL))).first() is None:
-            session.add(Operator(email=OPERATOR_EMAIL, name="Platform Operator", password_hash=await passwords.hash(OPERATOR_PASSWORD)))
+        if (
+            await session.scalars(select(Operator.id).where(Operator.email == OPERATOR_EMAIL))
+        ).first() is None:
+            session.add(
+                Operator(
+                    email=OPERATOR_EMAIL,
+                    name="Platform Operator",
+                    password_hash=await passwords.hash(OPERATOR_PASSWORD),
+                )
+            )
             added.append(OPERATOR_EMAIL)
     for demo in DEMO_TENANTS:
         async with database.session(None) as session:
@@ -62,6 +77,14 @@ async def seed_demo(database: Database, passwords: Passwords) -> list[str]:
                 if slug != demo.slug:
                     continue
                 name = f"{demo.name} {role.capitalize()}"
-                session.add(User(tenant_id=tenant.id, email=email, name=name, role=role, password_hash=await passwords.hash(password)))
+                session.add(
+                    User(
+                        tenant_id=tenant.id,
+                        email=email,
+                        name=name,
+                        role=role,
+                        password_hash=await passwords.hash(password),
+                    )
+                )
                 added.append(email)
     return added

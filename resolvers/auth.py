@@ -132,7 +132,9 @@ async def change_password(context: Context, *, current_password: str, new_passwo
             raise InvalidCredentials()
         problems = Validator()
         problems.add("newPassword", password_problem(new_password, email=subject.email))
-        problems.check(new_password != current_password, "newPassword", "Must differ from the current password.")
+        problems.check(
+            new_password != current_password, "newPassword", "Must differ from the current password."
+        )
         problems.raise_if_any()
         subject.password_hash = await services.passwords.hash(new_password)
         if isinstance(subject, User):

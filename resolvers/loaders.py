@@ -25,12 +25,10 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):  # type: ignore[misc]
+class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
     """Loads rows by key; a missing key resolves to ``None``."""
 
-    def __init__(
-        self, fetch: Callable[[list[K]], Awaitable[Iterable[V]]], key_of: Callable[[V], K]
-    ) -> None:
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[Iterable[V]]], key_of: Callable[[V], K]) -> None:
         super().__init__()
         self._fetch = fetch
         self._key_of = key_of

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import select
+from sqlmodel import col, select
 
 from auth.principal import Principal
 from auth.services import Services
@@ -113,7 +113,9 @@ async def start_session(
         services=services,
         now=now,
     )
-    return _signed_in(services, refresh_token=refresh, family_id=family_id, user=user, operator=operator, now=now)
+    return _signed_in(
+        services, refresh_token=refresh, family_id=family_id, user=user, operator=operator, now=now
+    )
 
 
 async def find_token(
@@ -124,8 +126,9 @@ async def find_token(
     if parts is None:
         return None
     model = _token_model(parts.tenant_id)
-    statement = select(model).where(model.id == parts.token_id, *_scope(parts.tenant_id))
+    statement = select(model).where(col(model.id) == parts.token_id, *_scope(parts.tenant_id))
     row = (await session.scalars(statement)).first()
+    assert row is None or isinstance(row, RefreshToken | OperatorRefreshToken)
     if row is None or not secret_matches(parts.secret, row.token_hash):
         return None
     return parts, row
@@ -145,8 +148,8 @@ async def rotate(session: AsyncSession, services: Services, token: str) -> Signe
     model = type(row)
     claimed = await session.execute(
         update(model)
-        .where(model.id == row.id, *_scope(parts.tenant_id))
-        .where(model.used_at.is_(None), model.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(model.id) == row.id, *_scope(parts.tenant_id))
+        .where(col(model.used_at).is_(None), col(model.revoked_at).is_(None))
         .values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
@@ -180,7 +183,9 @@ async def rotate(session: AsyncSession, services: Services, token: str) -> Signe
         services=services,
         now=now,
     )
-    return _signed_in(services, refresh_token=refresh, family_id=row.family_id, user=user, operator=operator, now=now)
+    return _signed_in(
+        services, refresh_token=refresh, family_id=row.family_id, user=user, operator=operator, now=now
+    )
 
 
 async def revoke_families(
@@ -189,7 +194,7 @@ async def revoke_families(
     model = _token_model(tenant_id)
     result = await session.execute(
         update(model)
-        .where(model.family_id.in_(family_ids), model.revoked_at.is_(None), *_scope(tenant_id))  # type: ignore[attr-defined]
+        .where(col(model.family_id).in_(family_ids), col(model.revoked_at).is_(None), *_scope(tenant_id))
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -204,17 +209,17 @@ async def revoke_subject_sessions(
 ) -> int:
     """Revoke every live session of a user or operator; returns how many were live."""
     model = _token_model(tenant_id)
-    conditions = [_owner_column(tenant_id) == subject_id, *_scope(tenant_id)]
+    conditions: list[ColumnElement[bool]] = [_owner_column(tenant_id) == subject_id, *_scope(tenant_id)]
     if keep_family is not None:
-        conditions.append(model.family_id != keep_family)
+        conditions.append(col(model.family_id) != keep_family)
     families = (
         await session.scalars(
             select(model.family_id)
-            .where(*conditions, model.revoked_at.is_(None), model.used_at.is_(None))  # type: ignore[union-attr]
+            .where(*conditions, col(model.revoked_at).is_(None), col(model.used_at).is_(None))
             .distinct()
         )
     ).all()
     await session.execute(
-        update(model).where(*conditions, model.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+        update(model).where(*conditions, col(model.revoked_at).is_(None)).values(revoked_at=utcnow())
     )
     return len(families)

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from auth.context import Context
 from auth.passwords import password_problem
+from db.scoped import column
 from db.tables import Role, Tenant, User
 from resolvers.errors import Forbidden, InvalidInput, Validator
 from resolvers.pagination import Page, PageArgs, paginate
@@ -99,6 +100,4 @@ async def _insert(
 
 
 async def list_tenants(context: Context, args: PageArgs) -> Page[Tenant]:
-    return await paginate(
-        context, select(Tenant), sort=[Tenant.slug], descending=False, args=args  # type: ignore[list-item]
-    )
+    return await paginate(context, select(Tenant), sort=[column(Tenant, "slug")], descending=False, args=args)

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from auth.context import Context
 from auth.passwords import password_problem
@@ -71,7 +71,9 @@ async def list_users(
     return await paginate(context, statement, sort=[sort_column, User.id], descending=descending, args=args)  # type: ignore[list-item]
 
 
-async def _email_taken(session: AsyncSession, tenant_id: uuid.UUID, email: str, *, other_than: uuid.UUID | None = None) -> bool:
+async def _email_taken(
+    session: AsyncSession, tenant_id: uuid.UUID, email: str, *, other_than: uuid.UUID | None = None
+) -> bool:
     statement = select(User.id).where(User.tenant_id == tenant_id, User.email == email)
     if other_than is not None:
         statement = statement.where(User.id != other_than)
@@ -90,7 +92,9 @@ async def create_user(context: Context, *, email: str, name: str, role: Role, pa
     async with context.transaction() as session:
         if await _email_taken(session, tenant_id, email):
             raise InvalidInput({"email": "Is already used by another user of this tenant."})
-        user = User(tenant_id=tenant_id, email=email, name=name.strip(), role=role, password_hash=password_hash)
+        user = User(
+            tenant_id=tenant_id, email=email, name=name.strip(), role=role, password_hash=password_hash
+        )
         session.add(user)
         await session.flush()
         return user
@@ -102,12 +106,12 @@ async def _lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
 
 
 async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(User).where(
-            User.tenant_id == tenant_id, User.role == Role.ADMIN, User.is_active.is_(True)  # type: ignore[attr-defined]
-        )
+    statement = (
+        select(func.count())
+        .select_from(User)
+        .where(col(User.tenant_id) == tenant_id, col(User.role) == Role.ADMIN, col(User.is_active).is_(True))
     )
-    return int(count or 0)
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def update_user(context: Context, user_id: uuid.UUID | None, changes: UserChanges) -> User:
@@ -126,8 +130,10 @@ async def update_user(context: Context, user_id: uuid.UUID | None, changes: User
         user = await session.get(User, (tenant_id, user_id))
         if user is None:
             raise NotFound("user", field="id")
-        loses_admin = user.role == Role.ADMIN and user.is_active and (
-            (changes.role is not None and changes.role != Role.ADMIN) or changes.is_active is False
+        loses_admin = (
+            user.role == Role.ADMIN
+            and user.is_active
+            and ((changes.role is not None and changes.role != Role.ADMIN) or changes.is_active is False)
         )
         if loses_admin and await _active_admins(session, tenant_id) <= 1:
             raise Conflict("This is the tenant's last active admin; make another admin first.")

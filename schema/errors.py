@@ -14,13 +14,23 @@ from resolvers import errors as domain
 
 @strawberry.enum(description="Machine-readable kind of an error returned as data.")
 class ErrorCode(Enum):
-    VALIDATION_FAILED = strawberry.enum_value("VALIDATION_FAILED", description="Some input fields are invalid; see `fields`.")
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="The named object does not exist or is not visible to you.")
+    VALIDATION_FAILED = strawberry.enum_value(
+        "VALIDATION_FAILED", description="Some input fields are invalid; see `fields`."
+    )
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="The named object does not exist or is not visible to you."
+    )
     CONFLICT = strawberry.enum_value("CONFLICT", description="The change clashes with the current state.")
-    INVALID_CREDENTIALS = strawberry.enum_value("INVALID_CREDENTIALS", description="Tenant, email or password is wrong.")
-    INVALID_TOKEN = strawberry.enum_value("INVALID_TOKEN", description="A token is invalid, expired, revoked or already used.")
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS", description="Tenant, email or password is wrong."
+    )
+    INVALID_TOKEN = strawberry.enum_value(
+        "INVALID_TOKEN", description="A token is invalid, expired, revoked or already used."
+    )
     FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="You may not perform this operation.")
-    RATE_LIMITED = strawberry.enum_value("RATE_LIMITED", description="Too many attempts; wait `retryAfter` seconds.")
+    RATE_LIMITED = strawberry.enum_value(
+        "RATE_LIMITED", description="Too many attempts; wait `retryAfter` seconds."
+    )
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -89,7 +99,9 @@ def to_error(error: domain.DomainError) -> Error:
     if isinstance(error, domain.Forbidden):
         return ForbiddenError(code=ErrorCode.FORBIDDEN, message=error.message)
     if isinstance(error, domain.RateLimited):
-        return RateLimitedError(code=ErrorCode.RATE_LIMITED, message=error.message, retry_after=error.retry_after)
+        return RateLimitedError(
+            code=ErrorCode.RATE_LIMITED, message=error.message, retry_after=error.retry_after
+        )
     raise TypeError(f"no GraphQL error type for {type(error).__name__}")
 
 

@@ -38,7 +38,9 @@ class Edge(Generic[NodeT]):
 @strawberry.type(description="A page of a list, Relay-style.")
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page with their cursors.")
-    page_info: PageInfo = strawberry.field(description="Whether more pages exist, and the page's end cursors.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more pages exist, and the page's end cursors."
+    )
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list has (all pages, with the filter applied).")
@@ -51,7 +53,9 @@ def page_args(first: int | None, after: str | None, last: int | None, before: st
 
 
 def to_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Connection[NodeT]:
-    edges = [Edge(cursor=cursor, node=convert(row)) for row, cursor in zip(page.rows, page.cursors, strict=True)]
+    edges = [
+        Edge(cursor=cursor, node=convert(row)) for row, cursor in zip(page.rows, page.cursors, strict=True)
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(

@@ -110,7 +110,9 @@ class SecurityHeaders:
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Frame-Options", "DENY")
                 if not headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+                    headers.setdefault(
+                        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+                    )
                 if self.hsts:
                     headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
             await send(message)

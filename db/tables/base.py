@@ -32,4 +32,3 @@ def check_in(column: str, values: type[Any]) -> str:
     """SQL for a CHECK that a text column holds one of an enum's values."""
     quoted = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({quoted})"
-

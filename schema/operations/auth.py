@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from auth.permissions import signed_in_anyone, unauthenticated
@@ -54,8 +56,14 @@ class AuthQuery:
 class AuthMutation:
     @strawberry.mutation(description="Sign in to a tenant (or as an operator with `tenant: null`).")
     @errors_as_data
-    async def login(self, info: Info, input: LoginInput) -> LoginResult:
-        signed_in = await resolve.login(info.context, tenant=input.tenant, email=input.email, password=input.password)
+    async def login(
+        self,
+        info: Info,
+        input: Annotated[LoginInput, strawberry.argument(description="What to do; see the input type.")],
+    ) -> LoginResult:
+        signed_in = await resolve.login(
+            info.context, tenant=input.tenant, email=input.email, password=input.password
+        )
         return LoginSuccess.from_signed_in(signed_in)
 
     @strawberry.mutation(
@@ -63,7 +71,13 @@ class AuthMutation:
         "reusing a spent one ends its whole session."
     )
     @errors_as_data
-    async def refresh_token(self, info: Info, input: RefreshTokenInput) -> RefreshTokenResult:
+    async def refresh_token(
+        self,
+        info: Info,
+        input: Annotated[
+            RefreshTokenInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> RefreshTokenResult:
         signed_in = await resolve.refresh(info.context, input.refresh_token)
         return RefreshTokenSuccess(
             access_token=signed_in.access_token,
@@ -73,7 +87,11 @@ class AuthMutation:
 
     @strawberry.mutation(description="End the session a refresh token belongs to.")
     @errors_as_data
-    async def logout(self, info: Info, input: LogoutInput) -> LogoutResult:
+    async def logout(
+        self,
+        info: Info,
+        input: Annotated[LogoutInput, strawberry.argument(description="What to do; see the input type.")],
+    ) -> LogoutResult:
         return LogoutSuccess(revoked_sessions=await resolve.logout(info.context, input.refresh_token))
 
     @strawberry.mutation(
@@ -87,7 +105,13 @@ class AuthMutation:
         description="Change your password; ends your other sessions.", extensions=signed_in_anyone()
     )
     @errors_as_data
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+    async def change_password(
+        self,
+        info: Info,
+        input: Annotated[
+            ChangePasswordInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> ChangePasswordResult:
         revoked = await resolve.change_password(
             info.context, current_password=input.current_password, new_password=input.new_password
         )

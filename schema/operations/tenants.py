@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from auth.permissions import operator_only, signed_in_user
@@ -39,9 +41,18 @@ class TenantQuery:
 
 @strawberry.type
 class TenantMutation:
-    @strawberry.mutation(description="Create a tenant, optionally with its first admin (operators only).", extensions=operator_only())
+    @strawberry.mutation(
+        description="Create a tenant, optionally with its first admin (operators only).",
+        extensions=operator_only(),
+    )
     @errors_as_data
-    async def create_tenant(self, info: Info, input: CreateTenantInput) -> CreateTenantResult:
+    async def create_tenant(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateTenantInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> CreateTenantResult:
         tenant, admin = await resolve.create_tenant(info.context, to_new_tenant(input))
         return CreateTenantSuccess(
             tenant=Tenant.from_row(tenant), admin=User.from_row(admin) if admin is not None else None
@@ -52,6 +63,12 @@ class TenantMutation:
         "Available when the server allows self-service sign-up."
     )
     @errors_as_data
-    async def register_tenant(self, info: Info, input: RegisterTenantInput) -> RegisterTenantResult:
+    async def register_tenant(
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterTenantInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> RegisterTenantResult:
         signed_in = await resolve.register_tenant(info.context, to_new_tenant(input))
         return LoginSuccess.from_signed_in(signed_in)

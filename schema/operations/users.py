@@ -7,7 +7,8 @@ import strawberry
 from auth.permissions import role_at_least
 from db.tables import Role as RoleValue
 from resolvers import users as resolve
-from resolvers.users import UserChanges, UserFilter as UserFilterValue, UserSort
+from resolvers.users import UserChanges, UserSort
+from resolvers.users import UserFilter as UserFilterValue
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
@@ -26,12 +27,14 @@ from schema.types.user_inputs import (
 
 
 def _role(role: Role | None) -> RoleValue | None:
-    return RoleValue(role.value) if role is not None else None
+    return RoleValue[role.name] if role is not None else None
 
 
 @strawberry.type
 class UserQuery:
-    @strawberry.field(description="Users of your tenant (ADMIN and MANAGER).", extensions=role_at_least(RoleValue.MANAGER))
+    @strawberry.field(
+        description="Users of your tenant (ADMIN and MANAGER).", extensions=role_at_least(RoleValue.MANAGER)
+    )
     async def users(
         self,
         info: Info,
@@ -39,14 +42,18 @@ class UserQuery:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[UserFilter | None, strawberry.argument(description="Conditions the users must meet.")] = None,
-        order_by: Annotated[UserOrder | None, strawberry.argument(description="Sort order; default by email.")] = None,
+        filter: Annotated[
+            UserFilter | None, strawberry.argument(description="Conditions the users must meet.")
+        ] = None,
+        order_by: Annotated[
+            UserOrder | None, strawberry.argument(description="Sort order; default by email.")
+        ] = None,
     ) -> Connection[User]:
         order = order_by or UserOrder()
         page = await resolve.list_users(
             info.context,
             filter=filter.to_value() if filter is not None else UserFilterValue(),
-            sort=UserSort(order.field.value),
+            sort=UserSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
             args=page_args(first, after, last, before),
         )
@@ -55,11 +62,21 @@ class UserQuery:
 
 @strawberry.type
 class UserMutation:
-    @strawberry.mutation(description="Add a user to your tenant (ADMIN).", extensions=role_at_least(RoleValue.ADMIN))
+    @strawberry.mutation(
+        description="Add a user to your tenant (ADMIN).", extensions=role_at_least(RoleValue.ADMIN)
+    )
     @errors_as_data
-    async def create_user(self, info: Info, input: CreateUserInput) -> UserResult:
+    async def create_user(
+        self,
+        info: Info,
+        input: Annotated[CreateUserInput, strawberry.argument(description="What to do; see the input type.")],
+    ) -> UserResult:
         row = await resolve.create_user(
-            info.context, email=input.email, name=input.name, role=RoleValue(input.role.value), password=input.password
+            info.context,
+            email=input.email,
+            name=input.name,
+            role=RoleValue[input.role.name],
+            password=input.password,
         )
         return UserSuccess(user=User.from_row(row))
 
@@ -69,8 +86,14 @@ class UserMutation:
         extensions=role_at_least(RoleValue.ADMIN),
     )
     @errors_as_data
-    async def update_user(self, info: Info, input: UpdateUserInput) -> UserResult:
-        changes = UserChanges(email=input.email, name=input.name, role=_role(input.role), is_active=input.is_active)
+    async def update_user(
+        self,
+        info: Info,
+        input: Annotated[UpdateUserInput, strawberry.argument(description="What to do; see the input type.")],
+    ) -> UserResult:
+        changes = UserChanges(
+            email=input.email, name=input.name, role=_role(input.role), is_active=input.is_active
+        )
         row = await resolve.update_user(info.context, pk_of(input.id, "User"), changes)
         return UserSuccess(user=User.from_row(row))
 
@@ -79,6 +102,12 @@ class UserMutation:
         extensions=role_at_least(RoleValue.ADMIN),
     )
     @errors_as_data
-    async def deactivate_user(self, info: Info, input: DeactivateUserInput) -> UserResult:
+    async def deactivate_user(
+        self,
+        info: Info,
+        input: Annotated[
+            DeactivateUserInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> UserResult:
         row = await resolve.deactivate_user(info.context, pk_of(input.id, "User"))
         return UserSuccess(user=User.from_row(row))

@@ -7,7 +7,13 @@ from typing import Annotated
 import strawberry
 
 from resolvers.sessions import SignedIn
-from schema.errors import InvalidCredentialsError, InvalidTokenError, RateLimitedError, ValidationError, ForbiddenError
+from schema.errors import (
+    ForbiddenError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    RateLimitedError,
+    ValidationError,
+)
 from schema.types.user import Operator, User
 
 
@@ -20,8 +26,12 @@ class LoginInput:
 
 @strawberry.type(description="Signed in: tokens for the API, and who you are.")
 class LoginSuccess:
-    access_token: str = strawberry.field(description="Short-lived JWT; send as `Authorization: Bearer <token>`.")
-    refresh_token: str = strawberry.field(description="Opaque, single-use token for `refreshToken`; keep it secret.")
+    access_token: str = strawberry.field(
+        description="Short-lived JWT; send as `Authorization: Bearer <token>`."
+    )
+    refresh_token: str = strawberry.field(
+        description="Opaque, single-use token for `refreshToken`; keep it secret."
+    )
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User | None = strawberry.field(description="The signed-in user; null when an operator signed in.")
     operator: Operator | None = strawberry.field(description="The signed-in operator; null for tenant users.")
@@ -39,7 +49,9 @@ class LoginSuccess:
 
 @strawberry.input(description="A refresh token to exchange.")
 class RefreshTokenInput:
-    refresh_token: str = strawberry.field(description="The refresh token from `login` or the last `refreshToken`.")
+    refresh_token: str = strawberry.field(
+        description="The refresh token from `login` or the last `refreshToken`."
+    )
 
 
 @strawberry.type(description="A fresh access token and the refresh token that replaces the one you sent.")
@@ -56,7 +68,9 @@ class LogoutInput:
 
 @strawberry.type(description="Sessions were ended.")
 class LogoutSuccess:
-    revoked_sessions: int = strawberry.field(description="How many sessions were still live and are now ended.")
+    revoked_sessions: int = strawberry.field(
+        description="How many sessions were still live and are now ended."
+    )
 
 
 @strawberry.input(description="Your current and new password.")

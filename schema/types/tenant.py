@@ -9,7 +9,9 @@ from db.tables import Tenant as TenantRow
 from schema.node import Node, to_global_id
 
 
-@strawberry.type(description="A rental company using Rigbook; everything it owns is visible only to its users.")
+@strawberry.type(
+    description="A rental company using Rigbook; everything it owns is visible only to its users."
+)
 class Tenant(Node):
     slug: str = strawberry.field(description="Short unique name used at sign-in, e.g. `esr`.")
     name: str = strawberry.field(description="Display name of the company.")

@@ -18,7 +18,9 @@ class CreateTenantInput:
     name: str = strawberry.field(description="Display name of the company.")
     timezone: str = strawberry.field(default="UTC", description="IANA time zone, e.g. `Europe/Berlin`.")
     admin_email: str | None = strawberry.field(default=None, description="Email of the first ADMIN user.")
-    admin_password: str | None = strawberry.field(default=None, description="Password of the first ADMIN user.")
+    admin_password: str | None = strawberry.field(
+        default=None, description="Password of the first ADMIN user."
+    )
     admin_name: str = strawberry.field(default="", description="Display name of the first ADMIN user.")
 
 

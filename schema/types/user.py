@@ -16,10 +16,18 @@ from schema.types.tenant import Tenant
 
 @strawberry.enum(description="What a user may do inside their tenant.")
 class Role(Enum):
-    ADMIN = strawberry.enum_value(RoleValue.ADMIN.value, description="Everything, including users and settings.")
-    MANAGER = strawberry.enum_value(RoleValue.MANAGER.value, description="Inventory, reservations and designs; can list users.")
-    STAFF = strawberry.enum_value(RoleValue.STAFF.value, description="Day-to-day reservations and check-out/return.")
-    CUSTOMER = strawberry.enum_value(RoleValue.CUSTOMER.value, description="Requests reservations and builds designs for themselves.")
+    ADMIN = strawberry.enum_value(
+        RoleValue.ADMIN.value, description="Everything, including users and settings."
+    )
+    MANAGER = strawberry.enum_value(
+        RoleValue.MANAGER.value, description="Inventory, reservations and designs; can list users."
+    )
+    STAFF = strawberry.enum_value(
+        RoleValue.STAFF.value, description="Day-to-day reservations and check-out/return."
+    )
+    CUSTOMER = strawberry.enum_value(
+        RoleValue.CUSTOMER.value, description="Requests reservations and builds designs for themselves."
+    )
 
 
 @strawberry.type(description="A person who signs in to one tenant.")

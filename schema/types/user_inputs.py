@@ -7,11 +7,11 @@ from typing import Annotated
 
 import strawberry
 
+from db.tables import Role as RoleValue
 from resolvers.users import UserFilter as UserFilterValue
 from resolvers.users import UserSort
 from schema.errors import ConflictError, NotFoundError, ValidationError
 from schema.types.user import Role, User
-from db.tables import Role as RoleValue
 
 
 @strawberry.enum(description="Sort direction.")
@@ -37,12 +37,14 @@ class UserOrder:
 class UserFilter:
     search: str | None = strawberry.field(default=None, description="Text contained in the email or name.")
     role: Role | None = strawberry.field(default=None, description="Only users with this role.")
-    is_active: bool | None = strawberry.field(default=None, description="Only active (true) or inactive (false) users.")
+    is_active: bool | None = strawberry.field(
+        default=None, description="Only active (true) or inactive (false) users."
+    )
 
     def to_value(self) -> UserFilterValue:
         return UserFilterValue(
             search=self.search,
-            role=RoleValue(self.role.value) if self.role is not None else None,
+            role=RoleValue[self.role.name] if self.role is not None else None,
             is_active=self.is_active,
         )
 

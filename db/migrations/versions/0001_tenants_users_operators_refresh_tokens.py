@@ -54,9 +54,7 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
-        sa.CheckConstraint(
-            "role IN ('ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER')", name="ck_app_user_role"
-        ),
+        sa.CheckConstraint("role IN ('ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER')", name="ck_app_user_role"),
         sa.CheckConstraint("email = lower(email)", name="ck_app_user_email_lower"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("tenant_id", "id"),
@@ -77,12 +75,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("operator_refresh_token", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_operator_refresh_token_family", ["family_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_operator_refresh_token_operator", ["operator_id"], unique=False
-        )
+        batch_op.create_index("ix_operator_refresh_token_family", ["family_id"], unique=False)
+        batch_op.create_index("ix_operator_refresh_token_operator", ["operator_id"], unique=False)
 
     op.create_table(
         "refresh_token",
@@ -106,12 +100,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "id"),
     )
     with op.batch_alter_table("refresh_token", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_refresh_token_family", ["tenant_id", "family_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_refresh_token_user", ["tenant_id", "user_id"], unique=False
-        )
+        batch_op.create_index("ix_refresh_token_family", ["tenant_id", "family_id"], unique=False)
+        batch_op.create_index("ix_refresh_token_user", ["tenant_id", "user_id"], unique=False)
 
 
 def downgrade() -> None:
