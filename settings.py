@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     login_max_failures_per_email: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_failure_window: int = Field(default=900, ge=1, description="seconds")
+    max_reservation_days: int = Field(default=366, ge=1)
+    max_reservation_lines: int = Field(default=100, ge=1)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from starlette.requests import Request
@@ -43,13 +44,20 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
+    def _read_session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.services.database.session(self.tenant_id)
+        return self._session
+
     async def scalars(self, statement: Executable) -> Sequence[Any]:
         """Run a read on the request's session; reads are serialised on it."""
         async with self._lock:
-            if self._session is None:
-                self._session = self.services.database.session(self.tenant_id)
-            result = await self._session.scalars(statement)
-            return result.all()
+            return (await self._read_session().scalars(statement)).all()
+
+    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+        """Like ``scalars`` but returns whole rows (several columns)."""
+        async with self._lock:
+            return (await self._read_session().execute(statement)).all()
 
     async def scalar(self, statement: Executable) -> Any:
         rows = await self.scalars(statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 
 
@@ -69,3 +70,34 @@ class Validator:
     def raise_if_any(self) -> None:
         if self.problems:
             raise InvalidInput(self.problems)
+
+
+class Unavailable(Conflict):
+    """Not enough stock (or a unit is taken) for the requested window."""
+
+    def __init__(
+        self, shortages: list[Shortage], message: str = "Not enough available for this window."
+    ) -> None:
+        super().__init__(message)
+        self.shortages = shortages
+
+
+class Shortage:
+    """What is missing of one equipment (or unit), and which reservations hold it."""
+
+    __slots__ = ("available", "equipment_id", "requested", "reservation_ids", "unit_id")
+
+    def __init__(
+        self,
+        equipment_id: uuid.UUID,
+        *,
+        requested: int,
+        available: int,
+        reservation_ids: list[uuid.UUID],
+        unit_id: uuid.UUID | None = None,
+    ) -> None:
+        self.equipment_id = equipment_id
+        self.unit_id = unit_id
+        self.requested = requested
+        self.available = available
+        self.reservation_ids = reservation_ids

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlmodel import select
+from sqlalchemy import and_
+from sqlmodel import col, select
 
 from db.scoped import scoped_by_ids
-from db.tables import Operator, Tenant, User
+from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
+from resolvers.availability import Hold, Usage, holds_statement, usage
 
 if TYPE_CHECKING:
     from auth.context import Context
@@ -36,6 +40,23 @@ class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V | None]:
         found = {self._key_of(row): row for row in await self._fetch(list(keys))}
         return [found.get(key) for key in keys]
+
+
+class GroupLoader(DataLoader[K, list[V]], Generic[K, V]):
+    """Loads the rows belonging to each key (one-to-many); a key with none gets ``[]``."""
+
+    def __init__(
+        self, fetch: Callable[[list[K]], Awaitable[Iterable[V]]], group_of: Callable[[V], K]
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._group_of = group_of
+
+    async def batch_load_fn(self, keys: Sequence[K]) -> list[list[V]]:
+        groups: dict[K, list[V]] = {key: [] for key in keys}
+        for row in await self._fetch(list(keys)):
+            groups.setdefault(self._group_of(row), []).append(row)
+        return [groups[key] for key in keys]
 
 
 class Loaders:
@@ -77,3 +98,156 @@ class Loaders:
             return rows
 
         return KeyedLoader(fetch, lambda row: row.id)
+
+    def _reservation_visibility(self) -> list[Any]:
+        """Customers see only their own reservations, wherever they are reached from."""
+        principal = self._context.principal
+        if principal is not None and not principal.has_role_at_least(Role.STAFF):
+            return [col(Reservation.customer_id) == principal.subject_id]
+        return []
+
+    @cached_property
+    def equipment_by_id(self) -> KeyedLoader[uuid.UUID, Equipment]:
+        return KeyedLoader(self._tenant_rows(Equipment), lambda row: row.id)
+
+    @cached_property
+    def unit_by_id(self) -> KeyedLoader[uuid.UUID, EquipmentUnit]:
+        return KeyedLoader(self._tenant_rows(EquipmentUnit), lambda row: row.id)
+
+    @cached_property
+    def reservation_by_id(self) -> KeyedLoader[uuid.UUID, Reservation]:
+        async def fetch(ids: list[uuid.UUID]) -> Iterable[Reservation]:
+            if self._tenant_id is None:
+                return []
+            statement = scoped_by_ids(Reservation, self._tenant_id, ids).where(
+                *self._reservation_visibility()
+            )
+            return await self._rows(statement)
+
+        return KeyedLoader(fetch, lambda row: row.id)
+
+    @cached_property
+    def units_by_equipment(self) -> GroupLoader[uuid.UUID, EquipmentUnit]:
+        async def fetch(ids: list[uuid.UUID]) -> Iterable[EquipmentUnit]:
+            if self._tenant_id is None:
+                return []
+            statement = (
+                select(EquipmentUnit)
+                .where(
+                    col(EquipmentUnit.tenant_id) == self._tenant_id, col(EquipmentUnit.equipment_id).in_(ids)
+                )
+                .order_by(col(EquipmentUnit.serial_number))
+            )
+            return await self._rows(statement)
+
+        return GroupLoader(fetch, lambda row: row.equipment_id)
+
+    @cached_property
+    def lines_by_reservation(self) -> GroupLoader[uuid.UUID, ReservationLine]:
+        async def fetch(ids: list[uuid.UUID]) -> Iterable[ReservationLine]:
+            if self._tenant_id is None:
+                return []
+            statement = (
+                select(ReservationLine)
+                .where(
+                    col(ReservationLine.tenant_id) == self._tenant_id,
+                    col(ReservationLine.reservation_id).in_(ids),
+                )
+                .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
+            )
+            return await self._rows(statement)
+
+        return GroupLoader(fetch, lambda row: row.reservation_id)
+
+    @cached_property
+    def reservations_by_equipment(self) -> DataLoader[EquipmentWindow, list[Reservation]]:
+        """Reservations with a line of the equipment, overlapping the key's window if it has one."""
+        return ReservationsByEquipmentLoader(self)
+
+    @cached_property
+    def availability(self) -> AvailabilityLoader:
+        return AvailabilityLoader(self._context)
+
+
+EquipmentWindow = tuple[uuid.UUID, datetime | None, datetime | None]
+
+
+class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation]]):
+    def __init__(self, loaders: Loaders) -> None:
+        super().__init__()
+        self._loaders = loaders
+
+    async def batch_load_fn(self, keys: Sequence[EquipmentWindow]) -> list[list[Reservation]]:
+        tenant_id = self._loaders._tenant_id
+        found: dict[EquipmentWindow, list[Reservation]] = {key: [] for key in keys}
+        if tenant_id is None:
+            return [found[key] for key in keys]
+        windows: dict[tuple[datetime | None, datetime | None], list[uuid.UUID]] = {}
+        for equipment_id, starts, ends in keys:
+            windows.setdefault((starts, ends), []).append(equipment_id)
+        for (starts, ends), equipment_ids in windows.items():
+            statement = (
+                select(col(ReservationLine.equipment_id), Reservation)
+                .join(
+                    Reservation,
+                    and_(
+                        col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                        col(Reservation.id) == col(ReservationLine.reservation_id),
+                    ),
+                )
+                .where(
+                    col(ReservationLine.tenant_id) == tenant_id,
+                    col(ReservationLine.equipment_id).in_(equipment_ids),
+                    *self._loaders._reservation_visibility(),
+                )
+                .order_by(col(Reservation.starts_at), col(Reservation.id))
+            )
+            if starts is not None:
+                statement = statement.where(col(Reservation.ends_at) > starts)
+            if ends is not None:
+                statement = statement.where(col(Reservation.starts_at) < ends)
+            for equipment_id, reservation in await self._loaders._context.rows(statement):
+                bucket = found[(equipment_id, starts, ends)]
+                if not bucket or bucket[-1].id != reservation.id:
+                    bucket.append(reservation)
+        return [found[key] for key in keys]
+
+
+@dataclass(frozen=True, eq=False)
+class AvailabilityKey:
+    """One equipment over one window; equal keys share a row id and window."""
+
+    equipment: Equipment
+    starts_at: datetime
+    ends_at: datetime
+
+    def __hash__(self) -> int:
+        return hash((self.equipment.id, self.starts_at, self.ends_at))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AvailabilityKey) and (
+            other.equipment.id,
+            other.starts_at,
+            other.ends_at,
+        ) == (self.equipment.id, self.starts_at, self.ends_at)
+
+
+class AvailabilityLoader(DataLoader[AvailabilityKey, Usage]):
+    """Availability of many equipment over the same window in one query."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__()
+        self._context = context
+
+    async def batch_load_fn(self, keys: Sequence[AvailabilityKey]) -> list[Usage]:
+        tenant_id = self._context.tenant_id
+        assert tenant_id is not None
+        by_window: dict[tuple[datetime, datetime], list[Equipment]] = {}
+        for key in keys:
+            by_window.setdefault((key.starts_at, key.ends_at), []).append(key.equipment)
+        results: dict[tuple[uuid.UUID, datetime, datetime], Usage] = {}
+        for window, equipment in by_window.items():
+            rows = await self._context.rows(holds_statement(tenant_id, equipment, window))
+            for equipment_id, found in usage(equipment, [Hold(*row) for row in rows], window).items():
+                results[(equipment_id, *window)] = found
+        return [results[(key.equipment.id, key.starts_at, key.ends_at)] for key in keys]

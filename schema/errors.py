@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from enum import Enum
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import strawberry
 
 from resolvers import errors as domain
+
+if TYPE_CHECKING:
+    from schema.types.reservation import Shortage
 
 
 @strawberry.enum(description="Machine-readable kind of an error returned as data.")
@@ -57,7 +60,10 @@ class NotFoundError(Error):
 
 @strawberry.type(description="The change clashes with the current state of the data.")
 class ConflictError(Error):
-    pass
+    shortages: list[Annotated[Shortage, strawberry.lazy("schema.types.reservation")]] = strawberry.field(
+        default_factory=list,
+        description="For stock conflicts: each equipment or unit that is short, and the reservations in the way.",
+    )
 
 
 @strawberry.type(description="The tenant, email or password is wrong (deliberately not saying which).")
@@ -90,6 +96,11 @@ def to_error(error: domain.DomainError) -> Error:
         )
     if isinstance(error, domain.NotFound):
         return NotFoundError(code=ErrorCode.NOT_FOUND, message=error.message, field=error.field)
+    if isinstance(error, domain.Unavailable):
+        from schema.types.reservation import Shortage
+
+        shortages = [Shortage.from_value(shortage) for shortage in error.shortages]
+        return ConflictError(code=ErrorCode.CONFLICT, message=error.message, shortages=shortages)
     if isinstance(error, domain.Conflict):
         return ConflictError(code=ErrorCode.CONFLICT, message=error.message)
     if isinstance(error, domain.InvalidCredentials):

@@ -19,25 +19,32 @@ from schema.errors import (
 )
 from schema.masking import MaskUnexpectedErrors
 from schema.operations.auth import AuthMutation, AuthQuery
+from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.node import NodeQuery
+from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
+from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(AuthQuery, TenantQuery, UserQuery, NodeQuery):
+class Query(AuthQuery, TenantQuery, UserQuery, EquipmentQuery, ReservationQuery, NodeQuery):
     pass
 
 
 @strawberry.type(description="Everything you can change. Expected failures come back as `Error` members.")
-class Mutation(AuthMutation, TenantMutation, UserMutation):
+class Mutation(AuthMutation, TenantMutation, UserMutation, EquipmentMutation, ReservationMutation):
     pass
 
 
 _TYPES = [
     User,
+    Equipment,
+    EquipmentUnit,
+    Reservation,
     Tenant,
     Operator,
     ValidationError,

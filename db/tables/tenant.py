@@ -20,4 +20,6 @@ class Tenant(SQLModel, table=True):
     name: str = Field(max_length=200, nullable=False)
     timezone: str = Field(default="UTC", max_length=64, nullable=False)
     settings: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Last reservation number handed out; incremented under a row lock.
+    reservation_counter: int = Field(default=0, nullable=False)
     created_at: datetime = created_at_field()

@@ -13,6 +13,8 @@ from auth.permissions import signed_in_anyone
 from db.tables import Role
 from schema.context import Info
 from schema.node import Node, from_global_id
+from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
 
@@ -43,10 +45,33 @@ async def _operator(context: Context, pk: uuid.UUID) -> Node | None:
     return Operator.from_row(row) if row is not None else None
 
 
+def _tenant_user(context: Context) -> bool:
+    return context.principal is not None and not context.principal.is_operator
+
+
+async def _equipment(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.equipment_by_id.load(pk) if _tenant_user(context) else None
+    return Equipment.from_row(row) if row is not None else None
+
+
+async def _unit(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.unit_by_id.load(pk) if _tenant_user(context) else None
+    return EquipmentUnit.from_row(row) if row is not None else None
+
+
+async def _reservation(context: Context, pk: uuid.UUID) -> Node | None:
+    # The loader applies reservation visibility (customers: their own).
+    row = await context.loaders.reservation_by_id.load(pk) if _tenant_user(context) else None
+    return Reservation.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
     "Operator": _operator,
+    "Equipment": _equipment,
+    "EquipmentUnit": _unit,
+    "Reservation": _reservation,
 }
 
 

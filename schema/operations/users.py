@@ -13,11 +13,11 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.types.common import SortDirection
 from schema.types.user import Role, User
 from schema.types.user_inputs import (
     CreateUserInput,
     DeactivateUserInput,
-    SortDirection,
     UpdateUserInput,
     UserFilter,
     UserOrder,

@@ -11,13 +11,8 @@ from db.tables import Role as RoleValue
 from resolvers.users import UserFilter as UserFilterValue
 from resolvers.users import UserSort
 from schema.errors import ConflictError, NotFoundError, ValidationError
+from schema.types.common import SortDirection
 from schema.types.user import Role, User
-
-
-@strawberry.enum(description="Sort direction.")
-class SortDirection(Enum):
-    ASC = strawberry.enum_value("ASC", description="Smallest first.")
-    DESC = strawberry.enum_value("DESC", description="Largest first.")
 
 
 @strawberry.enum(description="What to sort users by.")

@@ -1,0 +1,162 @@
+"""Availability: what holding reservations use of each equipment over a window.
+
+Holds are widened by the equipment's buffers (prep before, return after) and
+compared as half-open intervals, so back-to-back windows never collide unless a
+buffer says so. ``held`` is the peak concurrent quantity found by a sweep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """One holding reservation line, with its reservation's window."""
+
+    reservation_id: uuid.UUID
+    equipment_id: uuid.UUID
+    unit_id: uuid.UUID | None
+    quantity: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Buffers:
+    before: timedelta
+    after: timedelta
+
+    @staticmethod
+    def of(equipment: Equipment) -> Buffers:
+        return Buffers(timedelta(minutes=equipment.buffer_before), timedelta(minutes=equipment.buffer_after))
+
+    def widen(self, starts_at: datetime, ends_at: datetime) -> Interval:
+        return starts_at - self.before, ends_at + self.after
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def peak(intervals: Iterable[tuple[Interval, int]], window: Interval) -> int:
+    """Largest total quantity in use at any instant of ``window`` (half-open intervals)."""
+    events: list[tuple[datetime, int]] = []
+    for (start, end), quantity in intervals:
+        start, end = max(start, window[0]), min(end, window[1])
+        if start < end:
+            events.append((start, quantity))
+            events.append((end, -quantity))
+    # At the same instant, releases come before acquisitions: [10,11) and [11,12) never overlap.
+    events.sort(key=lambda event: (event[0], event[1]))
+    running = best = 0
+    for _, delta in events:
+        running += delta
+        best = max(best, running)
+    return best
+
+
+def total_stock(equipment: Equipment) -> int:
+    return equipment.quantity if equipment.status == EquipmentStatus.ACTIVE else 0
+
+
+def holds_statement(
+    tenant_id: uuid.UUID,
+    equipment: Sequence[Equipment],
+    window: Interval,
+    *,
+    exclude_reservation: uuid.UUID | None = None,
+) -> Select[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int, datetime, datetime]]:
+    """Holding lines of ``equipment`` whose buffered windows may touch ``window``."""
+    reach = max(
+        (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
+    )
+    conditions = [
+        col(ReservationLine.tenant_id) == tenant_id,
+        col(ReservationLine.equipment_id).in_([item.id for item in equipment]),
+        col(Reservation.status).in_(HOLDING_STATUSES),
+        col(Reservation.starts_at) < window[1] + reach,
+        col(Reservation.ends_at) > window[0] - reach,
+    ]
+    if exclude_reservation is not None:
+        conditions.append(col(Reservation.id) != exclude_reservation)
+    return (
+        select(
+            col(ReservationLine.reservation_id),
+            col(ReservationLine.equipment_id),
+            col(ReservationLine.unit_id),
+            col(ReservationLine.quantity),
+            col(Reservation.starts_at),
+            col(Reservation.ends_at),
+        )
+        .join(
+            Reservation,
+            and_(
+                col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                col(Reservation.id) == col(ReservationLine.reservation_id),
+            ),
+        )
+        .where(*conditions)
+    )
+
+
+async def load_holds(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    equipment: Sequence[Equipment],
+    window: Interval,
+    *,
+    exclude_reservation: uuid.UUID | None = None,
+) -> list[Hold]:
+    if not equipment:
+        return []
+    statement = holds_statement(tenant_id, equipment, window, exclude_reservation=exclude_reservation)
+    return [Hold(*row) for row in (await session.execute(statement)).all()]
+
+
+@dataclass
+class Usage:
+    """How much of one equipment is held during a window, and by which reservations."""
+
+    equipment: Equipment
+    total: int
+    held: int
+    reservation_ids: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return max(0, self.total - self.held)
+
+
+def usage(equipment: Sequence[Equipment], holds: Sequence[Hold], window: Interval) -> dict[uuid.UUID, Usage]:
+    """Peak held quantity of each equipment within ``window``."""
+    by_equipment: dict[uuid.UUID, list[Hold]] = defaultdict(list)
+    for hold in holds:
+        by_equipment[hold.equipment_id].append(hold)
+    result: dict[uuid.UUID, Usage] = {}
+    for item in equipment:
+        buffers = Buffers.of(item)
+        touching = [
+            (buffers.widen(hold.starts_at, hold.ends_at), hold)
+            for hold in by_equipment.get(item.id, [])
+            if overlaps(buffers.widen(hold.starts_at, hold.ends_at), window)
+        ]
+        result[item.id] = Usage(
+            equipment=item,
+            total=total_stock(item),
+            held=peak(((interval, hold.quantity) for interval, hold in touching), window),
+            reservation_ids=list(dict.fromkeys(hold.reservation_id for _, hold in touching)),
+        )
+    return result

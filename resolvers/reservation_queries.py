@@ -1,0 +1,111 @@
+"""Reading reservations: lists with filters, per-equipment lists, availability."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from graphql import GraphQLError
+from sqlalchemy import exists
+from sqlmodel import col
+
+from auth.context import Context
+from db.scoped import scoped
+from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
+from resolvers.availability import Hold, Usage, holds_statement, usage
+from resolvers.equipment import EquipmentFilter, equipment_statement
+from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.reservations import is_staff
+
+
+class ReservationSort(StrEnum):
+    STARTS_AT = "starts_at"
+    NUMBER = "number"
+    CREATED_AT = "created_at"
+
+
+@dataclass(frozen=True)
+class ReservationFilter:
+    statuses: list[ReservationStatus] | None = None
+    starts_before: datetime | None = None  # "to": overlapping windows start before it
+    ends_after: datetime | None = None  # "from": overlapping windows end after it
+    customer_id: uuid.UUID | None = None
+    customer_given: bool = False
+    equipment_id: uuid.UUID | None = None
+    equipment_given: bool = False
+
+
+def require_aware(name: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise GraphQLError(
+            f"`{name}` must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+
+
+def window_or_error(starts: datetime, ends: datetime) -> tuple[datetime, datetime]:
+    require_aware("from", starts)
+    require_aware("to", ends)
+    if ends <= starts:
+        raise GraphQLError("`to` must be after `from`.", extensions={"code": "BAD_USER_INPUT"})
+    return starts, ends
+
+
+async def list_reservations(
+    context: Context, *, filter: ReservationFilter, sort: ReservationSort, descending: bool, args: PageArgs
+) -> Page[Reservation]:
+    principal = context.principal
+    assert principal is not None and principal.tenant_id is not None
+    tenant_id = principal.tenant_id
+    require_aware("filter.from", filter.ends_after)
+    require_aware("filter.to", filter.starts_before)
+    statement = scoped(Reservation, tenant_id)
+    if not is_staff(principal):
+        statement = statement.where(col(Reservation.customer_id) == principal.subject_id)
+    if filter.statuses:
+        statement = statement.where(col(Reservation.status).in_(filter.statuses))
+    if filter.starts_before is not None:
+        statement = statement.where(col(Reservation.starts_at) < filter.starts_before)
+    if filter.ends_after is not None:
+        statement = statement.where(col(Reservation.ends_at) > filter.ends_after)
+    if filter.customer_given:
+        statement = statement.where(col(Reservation.customer_id) == filter.customer_id)
+    if filter.equipment_given:
+        statement = statement.where(
+            exists().where(
+                col(ReservationLine.tenant_id) == tenant_id,
+                col(ReservationLine.reservation_id) == col(Reservation.id),
+                col(ReservationLine.equipment_id) == filter.equipment_id,
+            )
+        )
+    sort_column = col(getattr(Reservation, sort.value))
+    return await paginate(
+        context, statement, sort=[sort_column, col(Reservation.id)], descending=descending, args=args
+    )
+
+
+async def availability(
+    context: Context, equipment: Sequence[Equipment], window: tuple[datetime, datetime]
+) -> dict[uuid.UUID, Usage]:
+    """Peak held quantity per equipment in ``window``, read in one query."""
+    tenant_id = context.tenant_id
+    assert tenant_id is not None
+    if not equipment:
+        return {}
+    rows = await context.rows(holds_statement(tenant_id, equipment, window))
+    return usage(equipment, [Hold(*row) for row in rows], window)
+
+
+async def equipment_for_availability(
+    context: Context, ids: list[uuid.UUID] | None, filter: EquipmentFilter, limit: int
+) -> list[Equipment]:
+    tenant_id = context.tenant_id
+    assert tenant_id is not None
+    statement = equipment_statement(tenant_id, filter)
+    if ids is not None:
+        statement = statement.where(col(Equipment.id).in_(ids))
+    statement = statement.order_by(col(Equipment.name), col(Equipment.id)).limit(limit)
+    return list(await context.scalars(statement))

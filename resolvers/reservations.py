@@ -1,0 +1,367 @@
+"""Reservations: create, change, move through the lifecycle — never overbooking."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select
+
+from auth.context import Context
+from auth.principal import Principal
+from db.clock import utcnow
+from db.tables import Reservation, ReservationLine, ReservationStatus, Role, Tenant, User
+from resolvers.booking import LineRequest, find_shortages, lock_lines
+from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
+from resolvers.validation import name_problem
+
+S = ReservationStatus
+MAX_NOTES = 5000
+MAX_IDEMPOTENCY_KEY = 128
+MAX_LINE_QUANTITY = 100_000
+
+
+@dataclass(frozen=True)
+class ReservationDraft:
+    """What a client asks for: validated here, then checked against stock under locks."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    lines: list[LineRequest]
+    customer_id: uuid.UUID | None = None
+    customer_given: bool = False
+    notes: str = ""
+    idempotency_key: str | None = None
+    design_version_id: uuid.UUID | None = field(default=None)
+
+
+def _principal(context: Context) -> tuple[Principal, uuid.UUID]:
+    principal = context.principal
+    assert principal is not None and principal.tenant_id is not None, "permissions guarantee a tenant user"
+    return principal, principal.tenant_id
+
+
+def is_staff(principal: Principal) -> bool:
+    return principal.has_role_at_least(Role.STAFF)
+
+
+def validate_window(context: Context, problems: Validator, starts_at: datetime, ends_at: datetime) -> None:
+    naive = False
+    for name, value in (("startsAt", starts_at), ("endsAt", ends_at)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            problems.add(name, "Must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00.")
+            naive = True
+    if naive:
+        return
+    if ends_at <= starts_at:
+        problems.add("endsAt", "Must be after startsAt.")
+    limit = context.services.settings.max_reservation_days
+    if ends_at - starts_at > timedelta(days=limit):
+        problems.add("endsAt", f"The window may be at most {limit} days long.")
+
+
+def validate_lines(context: Context, problems: Validator, lines: list[LineRequest]) -> None:
+    limit = context.services.settings.max_reservation_lines
+    if not lines:
+        problems.add("lines", "Add at least one line.")
+    if len(lines) > limit:
+        problems.add("lines", f"At most {limit} lines per reservation.")
+        return
+    seen_units: set[uuid.UUID] = set()
+    for line in lines:
+        if not 1 <= line.quantity <= MAX_LINE_QUANTITY:
+            problems.add(f"{line.field}.quantity", f"Must be between 1 and {MAX_LINE_QUANTITY}.")
+        if line.unit_id is not None:
+            if line.quantity != 1:
+                problems.add(f"{line.field}.quantity", "A line naming a unit books exactly 1.")
+            if line.unit_id in seen_units:
+                problems.add(f"{line.field}.unitId", "The same unit appears twice.")
+            seen_units.add(line.unit_id)
+
+
+def validate_text(problems: Validator, title: str | None, notes: str | None) -> None:
+    if title is not None:
+        problems.add("title", name_problem(title))
+    if notes is not None and len(notes) > MAX_NOTES:
+        problems.add("notes", f"Must be at most {MAX_NOTES} characters long.")
+
+
+async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    result = await session.execute(
+        update(Tenant)
+        .where(col(Tenant.id) == tenant_id)
+        .values(reservation_counter=col(Tenant.reservation_counter) + 1)
+        .returning(col(Tenant.reservation_counter))
+    )
+    return int(result.scalar_one())
+
+
+async def _by_idempotency_key(context: Context, tenant_id: uuid.UUID, key: str) -> Reservation | None:
+    async with context.services.database.session(tenant_id) as session:
+        statement = select(Reservation).where(
+            col(Reservation.tenant_id) == tenant_id, col(Reservation.idempotency_key) == key
+        )
+        return (await session.scalars(statement)).first()
+
+
+def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[LineRequest]) -> None:
+    for position, line in enumerate(lines):
+        assert line.equipment_id is not None
+        session.add(
+            ReservationLine(
+                tenant_id=reservation.tenant_id,
+                reservation_id=reservation.id,
+                position=position,
+                equipment_id=line.equipment_id,
+                unit_id=line.unit_id,
+                quantity=line.quantity,
+            )
+        )
+
+
+async def create_reservation(context: Context, draft: ReservationDraft) -> Reservation:
+    principal, tenant_id = _principal(context)
+    staff = is_staff(principal)
+    customer_id = draft.customer_id
+    if not staff:
+        if draft.customer_given and customer_id != principal.subject_id:
+            raise Forbidden("Customers can only make reservations for themselves.")
+        customer_id = principal.subject_id
+    elif draft.customer_given and customer_id is None:
+        raise NotFound("customer", field="customerId")
+
+    problems = Validator()
+    validate_text(problems, draft.title, draft.notes)
+    validate_window(context, problems, draft.starts_at, draft.ends_at)
+    validate_lines(context, problems, draft.lines)
+    if draft.idempotency_key is not None and not 1 <= len(draft.idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        problems.add("idempotencyKey", f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
+    problems.raise_if_any()
+
+    if draft.idempotency_key is not None:
+        earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
+        if earlier is not None:
+            return earlier
+    try:
+        async with context.transaction() as session:
+            if customer_id is not None and await session.get(User, (tenant_id, customer_id)) is None:
+                raise NotFound("customer", field="customerId")
+            locked = await lock_lines(session, tenant_id, draft.lines)
+            window = (draft.starts_at, draft.ends_at)
+            shortages = await find_shortages(
+                session, tenant_id, locked, draft.lines, window, reveal_reservations=staff
+            )
+            if shortages:
+                raise Unavailable(shortages)
+            now = utcnow()
+            reservation = Reservation(
+                tenant_id=tenant_id,
+                number=await _next_number(session, tenant_id),
+                title=draft.title.strip(),
+                customer_id=customer_id,
+                created_by_id=principal.subject_id,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                status=S.CONFIRMED if staff else S.REQUESTED,
+                notes=draft.notes,
+                idempotency_key=draft.idempotency_key,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(reservation)
+            await session.flush()
+            _insert_lines(session, reservation, draft.lines)
+            await session.flush()
+            return reservation
+    except IntegrityError:
+        # A concurrent request with the same idempotency key won the race.
+        if draft.idempotency_key is not None:
+            earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
+            if earlier is not None:
+                return earlier
+        raise
+
+
+async def _lock_reservation(
+    session: AsyncSession, principal: Principal, tenant_id: uuid.UUID, reservation_id: uuid.UUID | None
+) -> Reservation:
+    """The caller's reservation, locked; customers reach only their own."""
+    if reservation_id is None:
+        raise NotFound("reservation", field="id")
+    statement = (
+        select(Reservation)
+        .where(col(Reservation.tenant_id) == tenant_id, col(Reservation.id) == reservation_id)
+        .with_for_update()
+    )
+    reservation = (await session.scalars(statement)).first()
+    if reservation is None or (not is_staff(principal) and reservation.customer_id != principal.subject_id):
+        raise NotFound("reservation", field="id")
+    return reservation
+
+
+def _check_version(reservation: Reservation, expected_version: int | None) -> None:
+    if expected_version is not None and reservation.version != expected_version:
+        raise Conflict(
+            f"Reservation #{reservation.number} has moved on: it is at version {reservation.version} "
+            f"({reservation.status}), not {expected_version}."
+        )
+
+
+async def _current_lines(session: AsyncSession, reservation: Reservation) -> list[LineRequest]:
+    statement = (
+        select(ReservationLine)
+        .where(
+            col(ReservationLine.tenant_id) == reservation.tenant_id,
+            col(ReservationLine.reservation_id) == reservation.id,
+        )
+        .order_by(col(ReservationLine.position))
+    )
+    return [
+        LineRequest(
+            field=f"lines.{index}",
+            equipment_id=line.equipment_id,
+            quantity=line.quantity,
+            unit_id=line.unit_id,
+        )
+        for index, line in enumerate((await session.scalars(statement)).all())
+    ]
+
+
+async def _recheck(
+    session: AsyncSession,
+    reservation: Reservation,
+    lines: list[LineRequest],
+    window: tuple[datetime, datetime],
+    *,
+    reveal_reservations: bool,
+) -> None:
+    locked = await lock_lines(session, reservation.tenant_id, lines)
+    shortages = await find_shortages(
+        session,
+        reservation.tenant_id,
+        locked,
+        lines,
+        window,
+        exclude_reservation=reservation.id,
+        reveal_reservations=reveal_reservations,
+    )
+    if shortages:
+        raise Unavailable(shortages)
+
+
+# Who may move a reservation from which statuses to which.
+TRANSITIONS: dict[str, tuple[frozenset[str], S]] = {
+    "confirm": (frozenset({S.REQUESTED}), S.CONFIRMED),
+    "decline": (frozenset({S.REQUESTED}), S.DECLINED),
+    "cancel": (frozenset({S.REQUESTED, S.CONFIRMED}), S.CANCELED),
+    "check_out": (frozenset({S.CONFIRMED}), S.CHECKED_OUT),
+    "return": (frozenset({S.CHECKED_OUT}), S.RETURNED),
+}
+CUSTOMER_TRANSITIONS = {"cancel": frozenset({S.REQUESTED})}
+
+
+async def transition(
+    context: Context, action: str, reservation_id: uuid.UUID | None, expected_version: int | None
+) -> Reservation:
+    """Compare-and-swap a status change; confirming re-checks stock under the same locks."""
+    principal, tenant_id = _principal(context)
+    sources, target = TRANSITIONS[action]
+    async with context.transaction() as session:
+        reservation = await _lock_reservation(session, principal, tenant_id, reservation_id)
+        if not is_staff(principal):
+            allowed = CUSTOMER_TRANSITIONS.get(action)
+            if allowed is None:
+                raise Forbidden("Only staff may do this.")
+            sources = allowed
+        _check_version(reservation, expected_version)
+        if reservation.status not in sources:
+            raise Conflict(
+                f"Reservation #{reservation.number} is {reservation.status}; it cannot be moved to {target}."
+            )
+        if target == S.CONFIRMED:
+            lines = await _current_lines(session, reservation)
+            window = (reservation.starts_at, reservation.ends_at)
+            await _recheck(session, reservation, lines, window, reveal_reservations=True)
+        await _swap(session, reservation, status=target)
+        return reservation
+
+
+async def _swap(session: AsyncSession, reservation: Reservation, **values: object) -> None:
+    """Write ``values`` only if nobody changed the row since we read it."""
+    now = utcnow()
+    result = await session.execute(
+        update(Reservation)
+        .where(
+            col(Reservation.tenant_id) == reservation.tenant_id,
+            col(Reservation.id) == reservation.id,
+            col(Reservation.status) == reservation.status,
+            col(Reservation.version) == reservation.version,
+        )
+        .values(version=reservation.version + 1, updated_at=now, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"Reservation #{reservation.number} was changed by someone else; reload and retry.")
+    # The ORM-enabled UPDATE also refreshes the loaded ``reservation`` (synchronize_session).
+
+
+@dataclass(frozen=True)
+class ReservationChanges:
+    title: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    notes: str | None = None
+    lines: list[LineRequest] | None = None
+    expected_version: int | None = None
+
+
+EDITABLE = frozenset({S.REQUESTED, S.CONFIRMED})
+
+
+async def update_reservation(
+    context: Context, reservation_id: uuid.UUID | None, changes: ReservationChanges
+) -> Reservation:
+    principal, tenant_id = _principal(context)
+    problems = Validator()
+    validate_text(problems, changes.title, changes.notes)
+    if changes.lines is not None:
+        validate_lines(context, problems, changes.lines)
+    problems.raise_if_any()
+    async with context.transaction() as session:
+        reservation = await _lock_reservation(session, principal, tenant_id, reservation_id)
+        _check_version(reservation, changes.expected_version)
+        editable = EDITABLE if is_staff(principal) else frozenset({S.REQUESTED})
+        if reservation.status not in editable:
+            raise Conflict(
+                f"Reservation #{reservation.number} is {reservation.status} and can no longer be changed."
+            )
+        starts_at = changes.starts_at or reservation.starts_at
+        ends_at = changes.ends_at or reservation.ends_at
+        validate_window(context, problems, starts_at, ends_at)
+        problems.raise_if_any()
+        lines = changes.lines if changes.lines is not None else await _current_lines(session, reservation)
+        window_changed = (starts_at, ends_at) != (reservation.starts_at, reservation.ends_at)
+        if changes.lines is not None or window_changed:
+            # Requests do not hold stock, but are still told when they cannot be met.
+            await _recheck(
+                session, reservation, lines, (starts_at, ends_at), reveal_reservations=is_staff(principal)
+            )
+        values: dict[str, object] = {"starts_at": starts_at, "ends_at": ends_at}
+        if changes.title is not None:
+            values["title"] = changes.title.strip()
+        if changes.notes is not None:
+            values["notes"] = changes.notes
+        await _swap(session, reservation, **values)
+        if changes.lines is not None:
+            await session.execute(
+                delete(ReservationLine).where(
+                    col(ReservationLine.tenant_id) == tenant_id,
+                    col(ReservationLine.reservation_id) == reservation.id,
+                )
+            )
+            _insert_lines(session, reservation, changes.lines)
+        return reservation

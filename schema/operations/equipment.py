@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from auth.permissions import role_at_least, signed_in_user
+from db.tables import Role, Tracking
+from resolvers import equipment as resolve
+from resolvers.equipment import EquipmentDraft, EquipmentSort
+from resolvers.reservation_queries import availability, equipment_for_availability, window_or_error
+from schema.context import Info
+from schema.errors import errors_as_data
+from schema.node import pk_of
+from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.types.common import SortDirection
+from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit
+from schema.types.equipment_inputs import (
+    AddEquipmentUnitsInput,
+    AddEquipmentUnitsResult,
+    AddEquipmentUnitsSuccess,
+    CreateEquipmentInput,
+    EquipmentFilter,
+    EquipmentOrder,
+    EquipmentResult,
+    EquipmentSuccess,
+    EquipmentUnitResult,
+    EquipmentUnitSuccess,
+    RetireEquipmentInput,
+    UpdateEquipmentInput,
+    UpdateEquipmentUnitInput,
+    filter_value,
+)
+
+MAX_AVAILABILITY_ITEMS = 100
+InputArg = strawberry.argument(description="What to do; see the input type.")
+
+
+@strawberry.type
+class EquipmentQuery:
+    @strawberry.field(description="Your tenant's equipment catalogue.", extensions=signed_in_user())
+    async def equipment(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            EquipmentFilter | None, strawberry.argument(description="Conditions to meet.")
+        ] = None,
+        order_by: Annotated[
+            EquipmentOrder | None, strawberry.argument(description="Sort order; default by name.")
+        ] = None,
+    ) -> Connection[Equipment]:
+        order = order_by or EquipmentOrder()
+        page = await resolve.list_equipment(
+            info.context,
+            filter=filter_value(filter),
+            sort=EquipmentSort[order.field.name],
+            descending=order.direction is SortDirection.DESC,
+            args=page_args(first, after, last, before),
+        )
+        return to_connection(page, Equipment.from_row)
+
+    @strawberry.field(
+        description=f"Free stock per equipment over a window (at most {MAX_AVAILABILITY_ITEMS} items, by name; "
+        "page through `equipment { availability }` for more).",
+        extensions=signed_in_user(),
+    )
+    async def availability(
+        self,
+        info: Info,
+        from_: Annotated[
+            datetime, strawberry.argument(name="from", description="Window start (inclusive, with offset).")
+        ],
+        to: Annotated[datetime, strawberry.argument(description="Window end (exclusive, with offset).")],
+        equipment_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description="Only these equipment; unknown ids are skipped."),
+        ] = None,
+        filter: Annotated[
+            EquipmentFilter | None, strawberry.argument(description="Conditions to meet.")
+        ] = None,
+    ) -> list[EquipmentAvailability]:
+        window = window_or_error(from_, to)
+        ids = None
+        if equipment_ids is not None:
+            ids = [
+                pk for pk in (pk_of(global_id, "Equipment") for global_id in equipment_ids) if pk is not None
+            ]
+        rows = await equipment_for_availability(
+            info.context, ids, filter_value(filter), MAX_AVAILABILITY_ITEMS
+        )
+        found = await availability(info.context, rows, window)
+        return [EquipmentAvailability.from_usage(found[row.id]) for row in rows]
+
+
+@strawberry.type
+class EquipmentMutation:
+    @strawberry.mutation(
+        description="Add equipment to the catalogue (MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def create_equipment(
+        self, info: Info, input: Annotated[CreateEquipmentInput, InputArg]
+    ) -> EquipmentResult:
+        draft = EquipmentDraft(
+            fields=input.to_fields(),
+            tracking=Tracking[input.tracking.name],
+            units=[unit.to_value() for unit in input.units],
+        )
+        return EquipmentSuccess(
+            equipment=Equipment.from_row(await resolve.create_equipment(info.context, draft))
+        )
+
+    @strawberry.mutation(
+        description="Change equipment. Lowering stock or widening buffers below what reservations hold is refused "
+        "with a ConflictError naming them (MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def update_equipment(
+        self, info: Info, input: Annotated[UpdateEquipmentInput, InputArg]
+    ) -> EquipmentResult:
+        row = await resolve.update_equipment(
+            info.context, pk_of(input.id, "Equipment"), input.to_fields(), input.tracking_value()
+        )
+        return EquipmentSuccess(equipment=Equipment.from_row(row))
+
+    @strawberry.mutation(
+        description="Retire equipment so it can no longer be booked; refused while reservations hold it (MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def retire_equipment(
+        self, info: Info, input: Annotated[RetireEquipmentInput, InputArg]
+    ) -> EquipmentResult:
+        row = await resolve.retire_equipment(info.context, pk_of(input.id, "Equipment"))
+        return EquipmentSuccess(equipment=Equipment.from_row(row))
+
+    @strawberry.mutation(
+        description="Add units to serialized equipment (MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def add_equipment_units(
+        self, info: Info, input: Annotated[AddEquipmentUnitsInput, InputArg]
+    ) -> AddEquipmentUnitsResult:
+        equipment, units = await resolve.add_units(
+            info.context, pk_of(input.equipment_id, "Equipment"), [unit.to_value() for unit in input.units]
+        )
+        return AddEquipmentUnitsSuccess(
+            equipment=Equipment.from_row(equipment), units=[EquipmentUnit.from_row(unit) for unit in units]
+        )
+
+    @strawberry.mutation(
+        description="Change a unit's serial number, status or notes; taking a booked unit out of service is refused "
+        "(MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def update_equipment_unit(
+        self, info: Info, input: Annotated[UpdateEquipmentUnitInput, InputArg]
+    ) -> EquipmentUnitResult:
+        row = await resolve.update_unit(info.context, pk_of(input.id, "EquipmentUnit"), input.to_changes())
+        return EquipmentUnitSuccess(unit=EquipmentUnit.from_row(row))

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from db.tables import Equipment as EquipmentRow
+from db.tables import EquipmentStatus as EquipmentStatusValue
+from db.tables import EquipmentUnit as UnitRow
+from db.tables import Tracking as TrackingValue
+from db.tables import UnitStatus as UnitStatusValue
+from resolvers.availability import Usage
+from resolvers.loaders import AvailabilityKey
+from resolvers.reservation_queries import window_or_error
+from schema.context import Info
+from schema.node import Node, to_global_id
+
+if TYPE_CHECKING:
+    from schema.types.reservation import Reservation
+
+ReservationRef = Annotated["Reservation", strawberry.lazy("schema.types.reservation")]
+
+
+@strawberry.enum(description="How stock of an equipment is counted.")
+class Tracking(Enum):
+    BULK = strawberry.enum_value(
+        TrackingValue.BULK.value, description="Interchangeable items counted by quantity."
+    )
+    SERIALIZED = strawberry.enum_value(
+        TrackingValue.SERIALIZED.value, description="Individual units, each with a serial number."
+    )
+
+
+@strawberry.enum(description="Whether an equipment can still be booked.")
+class EquipmentStatus(Enum):
+    ACTIVE = strawberry.enum_value(
+        EquipmentStatusValue.ACTIVE.value, description="In the catalogue and bookable."
+    )
+    RETIRED = strawberry.enum_value(EquipmentStatusValue.RETIRED.value, description="No longer bookable.")
+
+
+@strawberry.enum(description="Condition of a serialized unit.")
+class UnitStatus(Enum):
+    AVAILABLE = strawberry.enum_value(UnitStatusValue.AVAILABLE.value, description="Can be booked.")
+    MAINTENANCE = strawberry.enum_value(
+        UnitStatusValue.MAINTENANCE.value, description="Being repaired; not bookable."
+    )
+    RETIRED = strawberry.enum_value(UnitStatusValue.RETIRED.value, description="Gone for good; not bookable.")
+
+
+FromArg = Annotated[
+    datetime, strawberry.argument(name="from", description="Start of the window (inclusive, with offset).")
+]
+ToArg = Annotated[datetime, strawberry.argument(description="End of the window (exclusive, with offset).")]
+OptionalFrom = Annotated[
+    datetime | None,
+    strawberry.argument(name="from", description="Only reservations ending after this instant."),
+]
+OptionalTo = Annotated[
+    datetime | None, strawberry.argument(description="Only reservations starting before this instant.")
+]
+
+
+@strawberry.type(description="A rentable item: an LED wall, a camera, a tent, a space.")
+class Equipment(Node):
+    name: str = strawberry.field(description="Display name.")
+    code: str = strawberry.field(description="Code or SKU, unique within the tenant.")
+    category: str = strawberry.field(description="Free-form category, e.g. `LED walls`.")
+    description: str = strawberry.field(description="Longer description.")
+    tags: list[str] = strawberry.field(description="Lower-case tags for filtering.")
+    tracking: Tracking = strawberry.field(
+        description="Counted by quantity (BULK) or by unit (SERIALIZED); fixed."
+    )
+    quantity: int = strawberry.field(
+        description="Bookable stock: the quantity, or the number of AVAILABLE units."
+    )
+    buffer_before: int = strawberry.field(
+        description="Minutes of preparation before each booking that also block stock."
+    )
+    buffer_after: int = strawberry.field(
+        description="Minutes of return handling after each booking that also block stock."
+    )
+    status: EquipmentStatus = strawberry.field(description="ACTIVE or RETIRED.")
+    created_at: datetime = strawberry.field(description="When it was added.")
+    updated_at: datetime = strawberry.field(description="When it was last changed.")
+    row: strawberry.Private[EquipmentRow]
+
+    @classmethod
+    def from_row(cls, row: EquipmentRow) -> Equipment:
+        return cls(
+            id=to_global_id("Equipment", row.id),
+            row=row,
+            name=row.name,
+            code=row.code,
+            category=row.category,
+            description=row.description,
+            tags=list(row.tags),
+            tracking=Tracking(row.tracking),
+            quantity=row.quantity,
+            buffer_before=row.buffer_before,
+            buffer_after=row.buffer_after,
+            status=EquipmentStatus(row.status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The serialized units, by serial number (empty for BULK).")
+    async def units(self, info: Info) -> list[EquipmentUnit]:
+        rows = await info.context.loaders.units_by_equipment.load(self.row.id)
+        return [EquipmentUnit.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Reservations with this equipment (any status), by start; customers see only their own."
+    )
+    async def reservations(
+        self, info: Info, from_: OptionalFrom = None, to: OptionalTo = None
+    ) -> list[ReservationRef]:
+        from schema.types.reservation import Reservation
+
+        rows = await info.context.loaders.reservations_by_equipment.load((self.row.id, from_, to))
+        return [Reservation.from_row(row) for row in rows]
+
+    @strawberry.field(description="How much of it is free over a window.")
+    async def availability(self, info: Info, from_: FromArg, to: ToArg) -> EquipmentAvailability:
+        starts, ends = window_or_error(from_, to)
+        found = await info.context.loaders.availability.load(AvailabilityKey(self.row, starts, ends))
+        return EquipmentAvailability.from_usage(found)
+
+
+@strawberry.type(description="One serialized unit of an equipment.")
+class EquipmentUnit(Node):
+    serial_number: str = strawberry.field(description="Serial number, unique within its equipment.")
+    status: UnitStatus = strawberry.field(description="Only AVAILABLE units can be booked.")
+    notes: str = strawberry.field(description="Free-form notes, e.g. the last repair.")
+    created_at: datetime = strawberry.field(description="When the unit was added.")
+    updated_at: datetime = strawberry.field(description="When the unit was last changed.")
+    equipment_pk: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: UnitRow) -> EquipmentUnit:
+        return cls(
+            id=to_global_id("EquipmentUnit", row.id),
+            equipment_pk=row.equipment_id,
+            serial_number=row.serial_number,
+            status=UnitStatus(row.status),
+            notes=row.notes,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The equipment this unit belongs to.")
+    async def equipment(self, info: Info) -> Equipment:
+        row = await info.context.loaders.equipment_by_id.load(self.equipment_pk)
+        assert row is not None
+        return Equipment.from_row(row)
+
+
+@strawberry.type(description="Stock of one equipment over a window; holds are widened by its buffers.")
+class EquipmentAvailability:
+    total: int = strawberry.field(description="Bookable stock (0 when retired).")
+    held: int = strawberry.field(
+        description="Peak quantity held at any one instant of the window by CONFIRMED and CHECKED_OUT reservations."
+    )
+    available: int = strawberry.field(description="`total - held`, never below 0.")
+    usage: strawberry.Private[Usage]
+
+    @classmethod
+    def from_usage(cls, found: Usage) -> EquipmentAvailability:
+        return cls(total=found.total, held=found.held, available=found.available, usage=found)
+
+    @strawberry.field(description="The equipment.")
+    def equipment(self) -> Equipment:
+        return Equipment.from_row(self.usage.equipment)
+
+    @strawberry.field(
+        description="The reservations holding it in the window (staff only; null for customers)."
+    )
+    async def reservations(self, info: Info) -> list[ReservationRef] | None:
+        from db.tables import Role
+        from schema.types.reservation import Reservation
+
+        principal = info.context.principal
+        if principal is None or not principal.has_role_at_least(Role.STAFF):
+            return None
+        rows = await info.context.loaders.reservation_by_id.load_many(self.usage.reservation_ids)
+        return [Reservation.from_row(row) for row in rows if row is not None]

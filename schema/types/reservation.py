@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from db.tables import Reservation as ReservationRow
+from db.tables import ReservationLine as LineRow
+from db.tables import ReservationStatus as StatusValue
+from resolvers.errors import Shortage as ShortageValue
+from schema.context import Info
+from schema.node import Node, to_global_id
+from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.user import User
+
+
+@strawberry.enum(
+    description="Where a reservation is in its lifecycle. Only CONFIRMED and CHECKED_OUT hold stock."
+)
+class ReservationStatus(Enum):
+    REQUESTED = strawberry.enum_value(
+        StatusValue.REQUESTED.value, description="Asked for by a customer; holds nothing yet."
+    )
+    CONFIRMED = strawberry.enum_value(StatusValue.CONFIRMED.value, description="Accepted; holds stock.")
+    CHECKED_OUT = strawberry.enum_value(StatusValue.CHECKED_OUT.value, description="Handed out; holds stock.")
+    RETURNED = strawberry.enum_value(StatusValue.RETURNED.value, description="Back in stock.")
+    CANCELED = strawberry.enum_value(StatusValue.CANCELED.value, description="Called off; frees its stock.")
+    DECLINED = strawberry.enum_value(StatusValue.DECLINED.value, description="A request staff turned down.")
+
+
+@strawberry.type(description="A booking of equipment for the half-open window [startsAt, endsAt).")
+class Reservation(Node):
+    number: int = strawberry.field(description="Per-tenant reservation number: 1, 2, 3, …")
+    title: str = strawberry.field(description="Event or job title.")
+    status: ReservationStatus = strawberry.field(description="Lifecycle state.")
+    starts_at: datetime = strawberry.field(description="Start of the window (inclusive).")
+    ends_at: datetime = strawberry.field(description="End of the window (exclusive).")
+    notes: str = strawberry.field(description="Free-form notes.")
+    version: int = strawberry.field(
+        description="Increases with every change; pass it as `expectedVersion` to change only what you saw."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+    row: strawberry.Private[ReservationRow]
+
+    @classmethod
+    def from_row(cls, row: ReservationRow) -> Reservation:
+        return cls(
+            id=to_global_id("Reservation", row.id),
+            row=row,
+            number=row.number,
+            title=row.title,
+            status=ReservationStatus(row.status),
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            notes=row.notes,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field(description="The items booked, in the order given.")
+    async def lines(self, info: Info) -> list[ReservationLine]:
+        rows = await info.context.loaders.lines_by_reservation.load(self.row.id)
+        return [ReservationLine.from_row(row) for row in rows]
+
+    @strawberry.field(description="Who the reservation is for; null for internal bookings.")
+    async def customer(self, info: Info) -> User | None:
+        return await _user(info, self.row.customer_id)
+
+    @strawberry.field(description="Who made the reservation.")
+    async def created_by(self, info: Info) -> User | None:
+        return await _user(info, self.row.created_by_id)
+
+
+async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user_by_id.load(user_id)
+    return User.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="A quantity of one equipment, or one specific unit, on a reservation.")
+class ReservationLine:
+    quantity: int = strawberry.field(description="How many (1 when a unit is named).")
+    row: strawberry.Private[LineRow]
+
+    @classmethod
+    def from_row(cls, row: LineRow) -> ReservationLine:
+        return cls(quantity=row.quantity, row=row)
+
+    @strawberry.field(description="What is booked.")
+    async def equipment(self, info: Info) -> Equipment:
+        row = await info.context.loaders.equipment_by_id.load(self.row.equipment_id)
+        assert row is not None
+        return Equipment.from_row(row)
+
+    @strawberry.field(description="The specific unit booked, if one was named.")
+    async def unit(self, info: Info) -> EquipmentUnit | None:
+        if self.row.unit_id is None:
+            return None
+        row = await info.context.loaders.unit_by_id.load(self.row.unit_id)
+        return EquipmentUnit.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="Why a booking does not fit: what is missing, and what holds it.")
+class Shortage:
+    requested: int = strawberry.field(description="How many the change needs at its busiest instant.")
+    available: int = strawberry.field(description="How many are free at that instant.")
+    value: strawberry.Private[ShortageValue]
+
+    @classmethod
+    def from_value(cls, value: ShortageValue) -> Shortage:
+        return cls(requested=value.requested, available=value.available, value=value)
+
+    @strawberry.field(description="How many are missing: `requested - available`.")
+    def missing(self) -> int:
+        return max(0, self.requested - self.available)
+
+    @strawberry.field(description="The equipment that is short.")
+    async def equipment(self, info: Info) -> Equipment:
+        row = await info.context.loaders.equipment_by_id.load(self.value.equipment_id)
+        assert row is not None
+        return Equipment.from_row(row)
+
+    @strawberry.field(description="The unit that is taken or out of service, when a unit was named.")
+    async def unit(self, info: Info) -> EquipmentUnit | None:
+        if self.value.unit_id is None:
+            return None
+        row = await info.context.loaders.unit_by_id.load(self.value.unit_id)
+        return EquipmentUnit.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The reservations in the way (empty for customers).")
+    async def reservations(self, info: Info) -> list[Reservation]:
+        rows = await info.context.loaders.reservation_by_id.load_many(self.value.reservation_ids)
+        return [Reservation.from_row(row) for row in rows if row is not None]
