@@ -62,6 +62,10 @@ class EquipmentQuery:
             descending=order.direction is SortDirection.DESC,
             args=page_args(first, after, last, before),
         )
+        # Lines of the page's reservations usually point back at these rows.
+        loader = info.context.loaders.equipment_by_id
+        for row in page.rows:
+            loader.prime(row.id, row)
         return to_connection(page, Equipment.from_row)
 
     @strawberry.field(
