@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,12 @@ class Context:
         """The caller's tenant: only ever from the verified token."""
         return self.principal.tenant_id if self.principal is not None else None
 
+    def require_tenant(self) -> uuid.UUID:
+        """The caller's tenant where a permission already guaranteed a tenant user."""
+        if self.tenant_id is None:
+            raise RuntimeError("a tenant user is required here; check the field's permission")
+        return self.tenant_id
+
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
@@ -54,7 +60,7 @@ class Context:
         async with self._lock:
             return (await self._read_session().scalars(statement)).all()
 
-    async def rows(self, statement: Executable) -> Sequence[Row[Any]]:
+    async def rows(self, statement: Executable) -> Sequence[Row[Unpack[tuple[Any, ...]]]]:
         """Like ``scalars`` but returns whole rows (several columns)."""
         async with self._lock:
             return (await self._read_session().execute(statement)).all()

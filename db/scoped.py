@@ -31,3 +31,11 @@ def scoped(model: type[T], tenant_id: uuid.UUID) -> SelectOfScalar[T]:
 
 def scoped_by_ids(model: type[T], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> SelectOfScalar[T]:
     return scoped(model, tenant_id).where(column(model, "id").in_(list(ids)))
+
+
+LIKE_ESCAPE = "\\"
+
+
+def escape_like(text: str) -> str:
+    """Make ``%`` and ``_`` in user text match themselves in ``LIKE ... ESCAPE '\\'``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

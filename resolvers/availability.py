@@ -12,8 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Unpack
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -78,7 +79,7 @@ def holds_statement(
     window: Interval,
     *,
     exclude_reservation: uuid.UUID | None = None,
-) -> Select[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None, int, datetime, datetime]]:
+) -> Select[Unpack[tuple[Any, ...]]]:
     """Holding lines of ``equipment`` whose buffered windows may touch ``window``."""
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
@@ -123,7 +124,12 @@ async def load_holds(
     if not equipment:
         return []
     statement = holds_statement(tenant_id, equipment, window, exclude_reservation=exclude_reservation)
-    return [Hold(*row) for row in (await session.execute(statement)).all()]
+    return holds_from((await session.execute(statement)).all())
+
+
+def holds_from(rows: Iterable[Row[Unpack[tuple[Any, ...]]]]) -> list[Hold]:
+    """Rows of ``holds_statement`` as ``Hold`` values."""
+    return [Hold(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
 @dataclass

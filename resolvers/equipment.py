@@ -15,7 +15,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from auth.context import Context
 from db.clock import utcnow
-from db.scoped import scoped
+from db.scoped import escape_like, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.availability import Buffers, load_holds, overlaps, peak, total_stock
 from resolvers.booking import lock_equipment
@@ -87,19 +87,10 @@ class EquipmentDraft:
     units: list[NewUnit] = field(default_factory=list)
 
 
-def _tenant(context: Context) -> uuid.UUID:
-    assert context.tenant_id is not None, "permissions guarantee a tenant"
-    return context.tenant_id
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> SelectOfScalar[Equipment]:
     statement = scoped(Equipment, tenant_id)
     if filter.search:
-        pattern = f"%{_escape_like(filter.search.strip().lower())}%"
+        pattern = f"%{escape_like(filter.search.strip().lower())}%"
         statement = statement.where(
             or_(
                 func.lower(col(Equipment.name)).like(pattern, escape="\\"),
@@ -115,7 +106,7 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
         statement = statement.where(col(Equipment.status) == filter.status)
     for tag in filter.tags or []:
         # Tags are a JSON list; match the quoted element so "led" does not match "ledwall".
-        needle = f'%"{_escape_like(tag.strip().lower())}"%'
+        needle = f'%"{escape_like(tag.strip().lower())}"%'
         statement = statement.where(func.lower(cast(col(Equipment.tags), Text)).like(needle, escape="\\"))
     return statement
 
@@ -123,7 +114,7 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
 async def list_equipment(
     context: Context, *, filter: EquipmentFilter, sort: EquipmentSort, descending: bool, args: PageArgs
 ) -> Page[Equipment]:
-    statement = equipment_statement(_tenant(context), filter)
+    statement = equipment_statement(context.require_tenant(), filter)
     sort_column = col(getattr(Equipment, sort.value))
     return await paginate(
         context, statement, sort=[sort_column, col(Equipment.id)], descending=descending, args=args
@@ -195,7 +186,7 @@ async def _code_taken(
 
 
 async def create_equipment(context: Context, draft: EquipmentDraft) -> Equipment:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     fields = draft.fields
     problems = Validator()
     _validate_fields(fields, problems, creating=True)
@@ -299,7 +290,7 @@ async def ensure_bookings_fit(
 async def update_equipment(
     context: Context, equipment_id: uuid.UUID | None, fields: EquipmentFields, tracking: Tracking | None
 ) -> Equipment:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     problems = Validator()
     _validate_fields(fields, problems, creating=False)
     problems.raise_if_any()
@@ -339,7 +330,7 @@ async def update_equipment(
 
 async def retire_equipment(context: Context, equipment_id: uuid.UUID | None) -> Equipment:
     async with context.transaction() as session:
-        equipment = await _locked(session, _tenant(context), equipment_id, "id")
+        equipment = await _locked(session, context.require_tenant(), equipment_id, "id")
         if equipment.status != EquipmentStatus.RETIRED:
             equipment.status = EquipmentStatus.RETIRED
             await ensure_bookings_fit(session, equipment)
@@ -377,7 +368,7 @@ async def _serial_taken(
 async def add_units(
     context: Context, equipment_id: uuid.UUID | None, units: list[NewUnit]
 ) -> tuple[Equipment, list[EquipmentUnit]]:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     problems = Validator()
     problems.check(bool(units), "units", "Add at least one unit.")
     _validate_units(units, problems, "units")
@@ -412,7 +403,7 @@ async def add_units(
 
 
 async def update_unit(context: Context, unit_id: uuid.UUID | None, changes: UnitChanges) -> EquipmentUnit:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     problems = Validator()
     if changes.serial_number is not None:
         serial = changes.serial_number.strip()

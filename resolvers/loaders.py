@@ -20,7 +20,7 @@ from sqlmodel import col, select
 
 from db.scoped import scoped_by_ids
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
-from resolvers.availability import Hold, Usage, holds_statement, usage
+from resolvers.availability import Usage, holds_from, holds_statement, usage
 
 if TYPE_CHECKING:
     from auth.context import Context
@@ -206,7 +206,8 @@ class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation
                 statement = statement.where(col(Reservation.ends_at) > starts)
             if ends is not None:
                 statement = statement.where(col(Reservation.starts_at) < ends)
-            for equipment_id, reservation in await self._loaders._context.rows(statement):
+            for row in await self._loaders._context.rows(statement):
+                equipment_id, reservation = row[0], row[1]
                 bucket = found[(equipment_id, starts, ends)]
                 if not bucket or bucket[-1].id != reservation.id:
                     bucket.append(reservation)
@@ -248,6 +249,6 @@ class AvailabilityLoader(DataLoader[AvailabilityKey, Usage]):
         results: dict[tuple[uuid.UUID, datetime, datetime], Usage] = {}
         for window, equipment in by_window.items():
             rows = await self._context.rows(holds_statement(tenant_id, equipment, window))
-            for equipment_id, found in usage(equipment, [Hold(*row) for row in rows], window).items():
+            for equipment_id, found in usage(equipment, holds_from(rows), window).items():
                 results[(equipment_id, *window)] = found
         return [results[(key.equipment.id, key.starts_at, key.ends_at)] for key in keys]

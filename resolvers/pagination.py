@@ -17,12 +17,15 @@ from typing import Any, Generic, TypeVar
 
 from graphql import GraphQLError
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlmodel.sql.expression import SelectOfScalar
 
 from auth.context import Context
 
 R = TypeVar("R")
+
+# A mapped column as SQLModel's ``col()`` or the class attribute gives it.
+SortColumn = InstrumentedAttribute[Any] | Mapped[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -69,8 +72,8 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _decode_value(raw: Any, column: InstrumentedAttribute[Any]) -> Any:
-    python_type = column.type.python_type
+def _decode_value(raw: Any, column: SortColumn) -> Any:
+    python_type = column.type.python_type  # type: ignore[union-attr]
     if python_type is uuid.UUID:
         return uuid.UUID(hex=raw)
     if python_type is datetime:
@@ -85,7 +88,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, columns: Sequence[SortColumn]) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -100,7 +103,7 @@ async def paginate(
     context: Context,
     statement: SelectOfScalar[R],
     *,
-    sort: Sequence[InstrumentedAttribute[Any]],
+    sort: Sequence[SortColumn],
     descending: bool,
     args: PageArgs,
 ) -> Page[R]:
@@ -128,7 +131,7 @@ async def paginate(
 
     return Page(
         rows=rows,
-        cursors=[encode_cursor([getattr(row, column.key) for column in sort]) for row in rows],
+        cursors=[encode_cursor([getattr(row, column.key) for column in sort]) for row in rows],  # type: ignore[union-attr]
         has_next_page=has_more if not backwards else args.before is not None,
         has_previous_page=has_more if backwards else args.after is not None,
         count=count,

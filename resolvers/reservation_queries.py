@@ -15,7 +15,7 @@ from sqlmodel import col
 from auth.context import Context
 from db.scoped import scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
-from resolvers.availability import Hold, Usage, holds_statement, usage
+from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.reservations import is_staff
@@ -96,7 +96,7 @@ async def availability(
     if not equipment:
         return {}
     rows = await context.rows(holds_statement(tenant_id, equipment, window))
-    return usage(equipment, [Hold(*row) for row in rows], window)
+    return usage(equipment, holds_from(rows), window)
 
 
 async def equipment_for_availability(

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from auth.context import Context
 from auth.passwords import password_problem
 from db.clock import utcnow
-from db.scoped import scoped
+from db.scoped import escape_like, scoped
 from db.tables import Role, Tenant, User
 from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
 from resolvers.pagination import Page, PageArgs, paginate
@@ -42,21 +42,12 @@ class UserChanges:
     is_active: bool | None = None
 
 
-def _tenant(context: Context) -> uuid.UUID:
-    assert context.tenant_id is not None, "permission classes guarantee a tenant"
-    return context.tenant_id
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 async def list_users(
     context: Context, *, filter: UserFilter, sort: UserSort, descending: bool, args: PageArgs
 ) -> Page[User]:
-    statement = scoped(User, _tenant(context))
+    statement = scoped(User, context.require_tenant())
     if filter.search:
-        pattern = f"%{_escape_like(filter.search.strip().lower())}%"
+        pattern = f"%{escape_like(filter.search.strip().lower())}%"
         statement = statement.where(
             or_(
                 User.email.like(pattern, escape="\\"),  # type: ignore[attr-defined]
@@ -81,7 +72,7 @@ async def _email_taken(
 
 
 async def create_user(context: Context, *, email: str, name: str, role: Role, password: str) -> User:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     email = normalize_email(email)
     problems = Validator()
     problems.add("email", email_problem(email))
@@ -115,7 +106,7 @@ async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 
 async def update_user(context: Context, user_id: uuid.UUID | None, changes: UserChanges) -> User:
-    tenant_id = _tenant(context)
+    tenant_id = context.require_tenant()
     problems = Validator()
     email = normalize_email(changes.email) if changes.email is not None else None
     if email is not None:

@@ -31,6 +31,7 @@ from schema.types.equipment_inputs import (
     UpdateEquipmentInput,
     UpdateEquipmentUnitInput,
     filter_value,
+    to_fields,
 )
 
 MAX_AVAILABILITY_ITEMS = 100
@@ -112,7 +113,7 @@ class EquipmentMutation:
         self, info: Info, input: Annotated[CreateEquipmentInput, InputArg]
     ) -> EquipmentResult:
         draft = EquipmentDraft(
-            fields=input.to_fields(),
+            fields=to_fields(input),
             tracking=Tracking[input.tracking.name],
             units=[unit.to_value() for unit in input.units],
         )
@@ -130,7 +131,7 @@ class EquipmentMutation:
         self, info: Info, input: Annotated[UpdateEquipmentInput, InputArg]
     ) -> EquipmentResult:
         row = await resolve.update_equipment(
-            info.context, pk_of(input.id, "Equipment"), input.to_fields(), input.tracking_value()
+            info.context, pk_of(input.id, "Equipment"), to_fields(input), input.tracking_value()
         )
         return EquipmentSuccess(equipment=Equipment.from_row(row))
 

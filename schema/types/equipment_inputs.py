@@ -91,18 +91,6 @@ class CreateEquipmentInput:
         default_factory=list, description="Initial units of SERIALIZED equipment."
     )
 
-    def to_fields(self) -> EquipmentFields:
-        return EquipmentFields(
-            name=self.name,
-            code=self.code,
-            category=self.category,
-            description=self.description,
-            tags=self.tags,
-            quantity=self.quantity,
-            buffer_before=self.buffer_before,
-            buffer_after=self.buffer_after,
-        )
-
 
 @strawberry.input(description="Changes to equipment; omitted fields stay as they are.")
 class UpdateEquipmentInput:
@@ -121,20 +109,21 @@ class UpdateEquipmentInput:
     buffer_before: int | None = strawberry.field(default=None, description="New preparation buffer, minutes.")
     buffer_after: int | None = strawberry.field(default=None, description="New return buffer, minutes.")
 
-    def to_fields(self) -> EquipmentFields:
-        return EquipmentFields(
-            name=self.name,
-            code=self.code,
-            category=self.category,
-            description=self.description,
-            tags=self.tags,
-            quantity=self.quantity,
-            buffer_before=self.buffer_before,
-            buffer_after=self.buffer_after,
-        )
-
     def tracking_value(self) -> TrackingValue | None:
         return TrackingValue[self.tracking.name] if self.tracking is not None else None
+
+
+def to_fields(input: CreateEquipmentInput | UpdateEquipmentInput) -> EquipmentFields:
+    return EquipmentFields(
+        name=input.name,
+        code=input.code,
+        category=input.category,
+        description=input.description,
+        tags=input.tags,
+        quantity=input.quantity,
+        buffer_before=input.buffer_before,
+        buffer_after=input.buffer_after,
+    )
 
 
 @strawberry.input(description="The equipment to retire.")
