@@ -14,7 +14,7 @@ from auth.services import Services
 from settings import Settings
 from web.graphql import GraphQLView
 from web.health import live, ready
-from web.middleware import BodySizeLimit, RequestId, SecurityHeaders
+from web.middleware import BodySizeLimit, Deadline, RequestId, SecurityHeaders
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             yield
         finally:
+            await app_services.drain()
             if owns_services:
                 await app_services.database.dispose()
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Middleware(RequestId),
         Middleware(SecurityHeaders, hsts=settings.is_production),
         Middleware(BodySizeLimit),
+        Middleware(Deadline, seconds=settings.request_timeout),
     ]
     if settings.cors_origins:
         middleware.insert(

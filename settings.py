@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     allow_tenant_signup: bool = False
     introspection: bool | None = None
     graphiql: bool | None = None
+    # GraphQL abuse limits, per document (schema/limits); the defaults let GraphiQL's
+    # introspection query and a page of 100 rows with two nested lists through.
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_directives: int = Field(default=50, ge=0)
+    max_query_cost: int = Field(default=20_000, ge=1)
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 option 2).
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=1024)
@@ -49,6 +56,23 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=50, ge=1)
     login_failure_window: int = Field(default=900, ge=1, description="seconds")
     max_reservation_days: int = Field(default=366, ge=1)
+    request_timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    statement_timeout_ms: int = Field(
+        default=15_000, ge=0, description="PostgreSQL statement_timeout; 0 = none"
+    )
+    redis_url: str | None = None
+    password_reset_ttl: int = Field(default=3600, ge=60, description="seconds")
+    password_reset_url: str | None = Field(
+        default=None,
+        description="link template for reset mails, with {token}, e.g. https://app.example/reset?token={token}",
+    )
+    smtp_url: str | None = Field(
+        default=None, description="smtp://user:pass@host:587 (STARTTLS) or smtps://…"
+    )
+    mail_from: str = "Rigbook <no-reply@rigbook.example>"
+    assumed_token_ttl: int = Field(
+        default=900, ge=30, description="seconds an operator's assumeTenant token lives"
+    )
     max_reservation_lines: int = Field(default=100, ge=1)
 
     @field_validator("cors_origins", mode="before")

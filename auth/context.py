@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import InvalidAccessToken
+from db.audit import ACTOR_INFO_KEY, Actor
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
@@ -50,6 +51,14 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
+    def actor(self) -> Actor:
+        """Who the audit trail names for changes made in this request."""
+        request_id = getattr(self.request.state, "request_id", None) if self.request is not None else None
+        principal = self.principal
+        if principal is None:
+            return Actor(None, "anonymous", request_id)
+        return Actor(principal.subject_id, "operator" if principal.acting_operator else "user", request_id)
+
     def _read_session(self) -> AsyncSession:
         if self._session is None:
             self._session = self.services.database.session(self.tenant_id)
@@ -60,7 +69,7 @@ class Context:
         async with self._lock:
             return (await self._read_session().scalars(statement)).all()
 
-    async def rows(self, statement: Executable) -> Sequence[Row[Unpack[tuple[Any, ...]]]]:
+    async def rows(self, statement: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
         """Like ``scalars`` but returns whole rows (several columns)."""
         async with self._lock:
             return (await self._read_session().execute(statement)).all()
@@ -75,6 +84,7 @@ class Context:
         await self._end_read()
         scope = tenant_id if tenant_id is not None else self.tenant_id
         async with self.services.database.transaction(scope) as session:
+            session.info[ACTOR_INFO_KEY] = self.actor()
             yield session
         # Rows read before this write may be stale now.
         self._loaders = None

@@ -31,7 +31,8 @@ class AccessTokens:
     audience: str
     ttl: timedelta
 
-    def issue(self, principal: Principal, *, now: datetime) -> str:
+    def issue(self, principal: Principal, *, now: datetime, ttl: timedelta | None = None) -> str:
+        lifetime = min(ttl, self.ttl) if ttl is not None else self.ttl
         claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
@@ -39,11 +40,14 @@ class AccessTokens:
             "sid": str(principal.session_id),
             "typ": ACCESS_TYPE,
             "iat": int(now.timestamp()),
-            "exp": int((now + self.ttl).timestamp()),
+            "exp": int((now + lifetime).timestamp()),
         }
         if principal.tenant_id is not None:
             claims["tid"] = str(principal.tenant_id)
             claims["role"] = str(principal.role)
+        if principal.operator_id is not None:
+            # RFC 8693 "actor": the operator acting inside the tenant.
+            claims["act"] = {"sub": str(principal.operator_id)}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
@@ -59,11 +63,13 @@ class AccessTokens:
             if claims["typ"] != ACCESS_TYPE:
                 raise InvalidAccessToken("not an access token")
             tenant = claims.get("tid")
+            actor = claims.get("act")
             return Principal(
                 subject_id=uuid.UUID(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 tenant_id=uuid.UUID(tenant) if tenant is not None else None,
                 role=Role(claims["role"]) if tenant is not None else None,
+                operator_id=uuid.UUID(actor["sub"]) if isinstance(actor, dict) else None,
             )
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
             raise InvalidAccessToken(str(error)) from error

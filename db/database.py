@@ -30,12 +30,21 @@ def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _engine_for(url: str, **kwargs: Any) -> AsyncEngine:
+def _engine_for(url: str, statement_timeout_ms: int, **kwargs: Any) -> AsyncEngine:
     if is_sqlite_url(url):
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    # Runaway statements are cancelled by the server instead of holding a connection.
+    server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"server_settings": server_settings},
+        **kwargs,
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -49,6 +58,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only; searches must fold "Ü" as PostgreSQL does.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -58,6 +69,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 class TenantSession(Session):
     """A session whose transactions carry ``session.info["tenant_id"]`` to PostgreSQL."""
+
+
+def _unicode_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 @event.listens_for(TenantSession, "after_begin")
@@ -74,9 +89,9 @@ def _set_tenant_on_begin(session: Session, _tx: SessionTransaction, connection: 
 class Database:
     """The engine and session factories; created once per process in the lifespan."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, statement_timeout_ms: int = 0, **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = _engine_for(url, **engine_kwargs)
+        self.engine = _engine_for(url, statement_timeout_ms, **engine_kwargs)
         self.is_sqlite = is_sqlite_url(url)
         self._read_sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession

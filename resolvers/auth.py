@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+import uuid
+from datetime import timedelta
+
+from sqlmodel import col, select
 
 from auth.context import Context
 from auth.passwords import MAX_PASSWORD_LENGTH, password_problem
+from auth.principal import Principal
 from auth.tokens import RefreshTokenParts
+from db.audit import record
 from db.clock import utcnow
-from db.tables import Operator, Tenant, User
-from resolvers.errors import InvalidCredentials, InvalidToken, RateLimited, Validator
+from db.ids import new_id
+from db.tables import Operator, Role, Tenant, User
+from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, RateLimited, Validator
 from resolvers.sessions import (
     SignedIn,
     find_token,
@@ -21,28 +27,28 @@ from resolvers.sessions import (
 from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
 
 
-def _check_rate_limit(context: Context, email_key: str) -> None:
+async def _check_rate_limit(context: Context, email_key: str) -> None:
     services = context.services
     wait = max(
-        services.failures_by_email.retry_after(email_key),
-        services.failures_by_address.retry_after(context.client_address),
+        await services.failures_by_email.retry_after(email_key),
+        await services.failures_by_address.retry_after(context.client_address),
     )
     if wait:
         raise RateLimited(wait)
 
 
-def _record_failure(context: Context, email_key: str) -> None:
-    context.services.failures_by_email.record_failure(email_key)
-    context.services.failures_by_address.record_failure(context.client_address)
+async def _record_failure(context: Context, email_key: str) -> None:
+    await context.services.failures_by_email.record_failure(email_key)
+    await context.services.failures_by_address.record_failure(context.client_address)
 
 
 async def login(context: Context, *, tenant: str | None, email: str, password: str) -> SignedIn:
     email = normalize_email(email)
     email_key = f"{(tenant or '').strip().lower()}\x00{email}"
-    _check_rate_limit(context, email_key)
+    await _check_rate_limit(context, email_key)
     services = context.services
     if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-        _record_failure(context, email_key)
+        await _record_failure(context, email_key)
         raise InvalidCredentials()
 
     if tenant is None:
@@ -50,14 +56,14 @@ async def login(context: Context, *, tenant: str | None, email: str, password: s
         stored = operator.password_hash if operator is not None and operator.is_active else None
         verdict = await services.passwords.verify(stored, password)
         if not verdict.ok or operator is None:
-            _record_failure(context, email_key)
+            await _record_failure(context, email_key)
             raise InvalidCredentials()
         async with context.transaction() as session:
             operator = await session.merge(operator)
             if verdict.new_hash is not None:
                 operator.password_hash = verdict.new_hash
             signed_in = await start_session(session, services, operator=operator)
-        services.failures_by_email.reset(email_key)
+        await services.failures_by_email.reset(email_key)
         return signed_in
 
     tenant_row = await context.scalar(select(Tenant).where(Tenant.slug == tenant.strip().lower()))
@@ -72,14 +78,14 @@ async def login(context: Context, *, tenant: str | None, email: str, password: s
     stored = user.password_hash if user is not None and user.is_active else None
     verdict = await services.passwords.verify(stored, password)
     if not verdict.ok or user is None or tenant_row is None:
-        _record_failure(context, email_key)
+        await _record_failure(context, email_key)
         raise InvalidCredentials()
     async with context.transaction(tenant_row.id) as session:
         user = await session.merge(user)
         if verdict.new_hash is not None:
             user.password_hash = verdict.new_hash
         signed_in = await start_session(session, services, user=user)
-    services.failures_by_email.reset(email_key)
+    await services.failures_by_email.reset(email_key)
     return signed_in
 
 
@@ -142,3 +148,54 @@ async def change_password(context: Context, *, current_password: str, new_passwo
         return await revoke_subject_sessions(
             session, principal.tenant_id, principal.subject_id, keep_family=principal.session_id
         )
+
+
+MIN_REASON = 3
+MAX_REASON = 500
+
+
+async def assume_tenant(
+    context: Context, tenant_id: uuid.UUID | None, reason: str
+) -> tuple[str, int, Tenant]:
+    """A short-lived ADMIN token inside one tenant for a platform operator, recorded in its audit trail."""
+    principal = context.principal
+    assert principal is not None and principal.is_operator, "operator_only guarantees an operator"
+    problems = Validator()
+    problems.check(
+        MIN_REASON <= len(reason.strip()) <= MAX_REASON,
+        "reason",
+        f"Say why, in {MIN_REASON} to {MAX_REASON} characters.",
+    )
+    problems.raise_if_any()
+    tenant = (
+        await context.scalar(select(Tenant).where(col(Tenant.id) == tenant_id))
+        if tenant_id is not None
+        else None
+    )
+    if tenant is None:
+        raise NotFound("tenant", field="tenantId")
+    settings = context.services.settings
+    ttl = timedelta(seconds=min(settings.assumed_token_ttl, settings.access_token_ttl))
+    now = utcnow()
+    assumed = Principal(
+        subject_id=principal.subject_id,
+        session_id=new_id(),
+        tenant_id=tenant.id,
+        role=Role.ADMIN,
+        operator_id=principal.subject_id,
+    )
+    token = context.services.access_tokens.issue(assumed, now=now, ttl=ttl)
+    async with context.transaction(tenant.id) as session:
+        record(
+            session.sync_session,
+            tenant_id=tenant.id,
+            action="operator.assumed_tenant",
+            target_type="tenant",
+            target_id=tenant.id,
+            changes={
+                "reason": [None, reason.strip()],
+                "expiresAt": [None, now + ttl],
+                "session": [None, assumed.session_id],
+            },
+        )
+    return token, int(ttl.total_seconds()), tenant

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,7 @@ def holds_statement(
     window: Interval,
     *,
     exclude_reservation: uuid.UUID | None = None,
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """Holding lines of ``equipment`` whose buffered windows may touch ``window``."""
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
@@ -127,7 +127,7 @@ async def load_holds(
     return holds_from((await session.execute(statement)).all())
 
 
-def holds_from(rows: Iterable[Row[Unpack[tuple[Any, ...]]]]) -> list[Hold]:
+def holds_from(rows: Iterable[Row[*tuple[Any, ...]]]) -> list[Hold]:
     """Rows of ``holds_statement`` as ``Hold`` values."""
     return [Hold(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -17,7 +19,7 @@ from auth.context import Context
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
-from resolvers.availability import Buffers, load_holds, overlaps, peak, total_stock
+from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps, peak, total_stock
 from resolvers.booking import lock_equipment
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable, Validator
 from resolvers.pagination import Page, PageArgs, paginate
@@ -106,7 +108,8 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
         statement = statement.where(col(Equipment.status) == filter.status)
     for tag in filter.tags or []:
         # Tags are a JSON list; match the quoted element so "led" does not match "ledwall".
-        needle = f'%"{escape_like(tag.strip().lower())}"%'
+        # Match the tag as the JSON text stores it (quoted, with JSON escapes).
+        needle = f"%{escape_like(json.dumps(tag.strip().lower()))}%"
         statement = statement.where(func.lower(cast(col(Equipment.tags), Text)).like(needle, escape="\\"))
     return statement
 
@@ -248,43 +251,71 @@ async def _locked(
 async def ensure_bookings_fit(
     session: AsyncSession, equipment: Equipment, *, unit_taken_out: uuid.UUID | None = None
 ) -> None:
-    """Fail with the reservations in the way if current and future holds exceed the new stock.
+    """Fail with the reservations in the way if current and future holds no longer fit.
 
-    Called with the equipment row locked and the change applied (not yet committed).
+    Called with the equipment row locked and the change applied (not yet committed):
+    the pool must cover its peak, a unit taken out of service must hold nothing,
+    and no unit may end up in two overlapping holds (wider buffers can do that).
     """
     now = utcnow()
-    window = (now, now + FOREVER)
-    holds = await load_holds(session, equipment.tenant_id, [equipment], window)
+    holds = await load_holds(session, equipment.tenant_id, [equipment], (now, now + FOREVER))
     buffers = Buffers.of(equipment)
     widened = [(buffers.widen(hold.starts_at, hold.ends_at), hold) for hold in holds]
     widened = [(interval, hold) for interval, hold in widened if interval[1] > now]
     total = total_stock(equipment)
-    in_the_way: list[uuid.UUID] = []
+    shortages: list[Shortage] = []
+
+    over: list[Hold] = []
     worst = 0
     for interval, hold in widened:
-        concurrent = [
-            (other_interval, other.quantity)
-            for other_interval, other in widened
-            if overlaps(other_interval, interval)
-        ]
-        at_peak = peak(concurrent, interval)
+        at_peak = peak(
+            ((other, item.quantity) for other, item in widened if overlaps(other, interval)), interval
+        )
         worst = max(worst, at_peak)
-        if at_peak > total or (unit_taken_out is not None and hold.unit_id == unit_taken_out):
-            in_the_way.append(hold.reservation_id)
-    if in_the_way:
-        ids = list(dict.fromkeys(in_the_way))
-        raise Unavailable(
-            [
+        if at_peak > total:
+            over.append(hold)
+    if over:
+        shortages.append(
+            Shortage(equipment.id, requested=worst, available=total, reservation_ids=_reservations(over))
+        )
+
+    by_unit: dict[uuid.UUID, list[tuple[Interval, Hold]]] = defaultdict(list)
+    for interval, hold in widened:
+        if hold.unit_id is not None:
+            by_unit[hold.unit_id].append((interval, hold))
+    for unit_id, unit_holds in by_unit.items():
+        if unit_id == unit_taken_out:
+            shortages.append(
                 Shortage(
                     equipment.id,
-                    unit_id=unit_taken_out,
-                    requested=worst,
-                    available=total,
-                    reservation_ids=ids,
+                    unit_id=unit_id,
+                    requested=1,
+                    available=0,
+                    reservation_ids=_reservations(h for _, h in unit_holds),
                 )
-            ],
-            "Confirmed reservations need more than would remain; change or cancel them first.",
-        )
+            )
+            continue
+        clashing = [
+            hold
+            for interval, hold in unit_holds
+            if any(other is not hold and overlaps(interval, span) for span, other in unit_holds)
+        ]
+        if clashing:
+            shortages.append(
+                Shortage(
+                    equipment.id,
+                    unit_id=unit_id,
+                    requested=2,
+                    available=1,
+                    reservation_ids=_reservations(clashing),
+                )
+            )
+    if shortages:
+        raise Unavailable(shortages, "Reservations need more than would remain; change or cancel them first.")
+
+
+def _reservations(holds: Iterable[Hold]) -> list[uuid.UUID]:
+    return list(dict.fromkeys(hold.reservation_id for hold in holds))
 
 
 async def update_equipment(

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from db.scoped import scoped_by_ids
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
+from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers.availability import Usage, holds_from, holds_statement, usage
 
 if TYPE_CHECKING:
@@ -167,6 +168,101 @@ class Loaders:
     @cached_property
     def availability(self) -> AvailabilityLoader:
         return AvailabilityLoader(self._context)
+
+    # Designs: customers reach only designs they own, whichever way they come (node, nesting, lists).
+
+    def _design_scope(self, design_id: Any) -> list[Any]:
+        principal = self._context.principal
+        if principal is None or principal.has_role_at_least(Role.STAFF):
+            return []
+        owned = select(col(Design.id)).where(
+            col(Design.tenant_id) == self._tenant_id, col(Design.owner_id) == principal.subject_id
+        )
+        return [design_id.in_(owned)]
+
+    def _design_rows(
+        self, model: type[Any], key: Any, scope: list[Any], order: Sequence[Any] = ()
+    ) -> Callable[[list[uuid.UUID]], Awaitable[Iterable[Any]]]:
+        async def fetch(keys: list[uuid.UUID]) -> Iterable[Any]:
+            if self._tenant_id is None:
+                return []
+            statement = (
+                select(model)
+                .where(col(model.tenant_id) == self._tenant_id, key.in_(keys), *scope)
+                .order_by(*order)
+            )
+            return await self._rows(statement)
+
+        return fetch
+
+    @cached_property
+    def design_by_id(self) -> KeyedLoader[uuid.UUID, Design]:
+        key = col(Design.id)
+        return KeyedLoader(self._design_rows(Design, key, self._design_scope(key)), lambda row: row.id)
+
+    @cached_property
+    def version_by_id(self) -> KeyedLoader[uuid.UUID, DesignVersion]:
+        scope = self._design_scope(col(DesignVersion.design_id))
+        return KeyedLoader(self._design_rows(DesignVersion, col(DesignVersion.id), scope), lambda row: row.id)
+
+    @cached_property
+    def versions_by_design(self) -> GroupLoader[uuid.UUID, DesignVersion]:
+        """Newest first."""
+        design_id = col(DesignVersion.design_id)
+        order = (design_id, col(DesignVersion.number).desc())
+        fetch = self._design_rows(DesignVersion, design_id, self._design_scope(design_id), order)
+        return GroupLoader(fetch, lambda row: row.design_id)
+
+    @cached_property
+    def current_version_by_design(self) -> KeyedLoader[uuid.UUID, DesignVersion]:
+        async def fetch(ids: list[uuid.UUID]) -> Iterable[DesignVersion]:
+            if self._tenant_id is None:
+                return []
+            statement = (
+                select(DesignVersion)
+                .join(
+                    Design,
+                    and_(
+                        col(Design.tenant_id) == col(DesignVersion.tenant_id),
+                        col(Design.id) == col(DesignVersion.design_id),
+                        col(Design.current_version_number) == col(DesignVersion.number),
+                    ),
+                )
+                .where(
+                    col(DesignVersion.tenant_id) == self._tenant_id,
+                    col(DesignVersion.design_id).in_(ids),
+                    *self._design_scope(col(DesignVersion.design_id)),
+                )
+            )
+            return await self._rows(statement)
+
+        return KeyedLoader(fetch, lambda row: row.design_id)
+
+    @cached_property
+    def items_by_version(self) -> GroupLoader[uuid.UUID, DesignItem]:
+        version_id = col(DesignItem.version_id)
+        scope: list[Any] = []
+        if version_scope := self._design_scope(col(DesignVersion.design_id)):
+            # Items carry no design id: scope them through their version's design.
+            visible = select(col(DesignVersion.id)).where(
+                col(DesignVersion.tenant_id) == self._tenant_id, *version_scope
+            )
+            scope = [version_id.in_(visible)]
+        fetch = self._design_rows(DesignItem, version_id, scope, (version_id, col(DesignItem.position)))
+        return GroupLoader(fetch, lambda row: row.version_id)
+
+    @cached_property
+    def shares_by_design(self) -> GroupLoader[uuid.UUID, DesignShare]:
+        """Newest first."""
+        design_id = col(DesignShare.design_id)
+        order = (design_id, col(DesignShare.created_at).desc(), col(DesignShare.id).desc())
+        fetch = self._design_rows(DesignShare, design_id, self._design_scope(design_id), order)
+        return GroupLoader(fetch, lambda row: row.design_id)
+
+    @cached_property
+    def share_by_id(self) -> KeyedLoader[uuid.UUID, DesignShare]:
+        scope = self._design_scope(col(DesignShare.design_id))
+        return KeyedLoader(self._design_rows(DesignShare, col(DesignShare.id), scope), lambda row: row.id)
 
 
 EquipmentWindow = tuple[uuid.UUID, datetime | None, datetime | None]

@@ -164,12 +164,13 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
                 number=await _next_number(session, tenant_id),
                 title=draft.title.strip(),
                 customer_id=customer_id,
-                created_by_id=principal.subject_id,
+                created_by_id=principal.user_id,
                 starts_at=draft.starts_at,
                 ends_at=draft.ends_at,
                 status=S.CONFIRMED if staff else S.REQUESTED,
                 notes=draft.notes,
                 idempotency_key=draft.idempotency_key,
+                design_version_id=draft.design_version_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -292,21 +293,17 @@ async def transition(
 
 
 async def _swap(session: AsyncSession, reservation: Reservation, **values: object) -> None:
-    """Write ``values`` only if nobody changed the row since we read it."""
-    now = utcnow()
-    result = await session.execute(
-        update(Reservation)
-        .where(
-            col(Reservation.tenant_id) == reservation.tenant_id,
-            col(Reservation.id) == reservation.id,
-            col(Reservation.status) == reservation.status,
-            col(Reservation.version) == reservation.version,
-        )
-        .values(version=reservation.version + 1, updated_at=now, **values)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"Reservation #{reservation.number} was changed by someone else; reload and retry.")
-    # The ORM-enabled UPDATE also refreshes the loaded ``reservation`` (synchronize_session).
+    """Apply ``values`` and bump the version of a reservation this transaction has locked.
+
+    The row lock (SQLite: the write lock) makes the earlier status/version check
+    and this write one compare-and-swap; going through the unit of work also
+    puts the change in the audit trail.
+    """
+    for name, value in values.items():
+        setattr(reservation, name, value)
+    reservation.version += 1
+    reservation.updated_at = utcnow()
+    await session.flush()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
+from db.audit import ACTOR_INFO_KEY, Actor, record
 from db.clock import utcnow
 from db.ids import new_id
 from db.tables import Operator, OperatorRefreshToken, RefreshToken, Role, User
@@ -27,6 +28,13 @@ class SignedIn:
     expires_in: int
     user: User | None
     operator: Operator | None
+
+
+def _act_as(session: AsyncSession, subject_id: uuid.UUID, kind: str) -> None:
+    """Sign-ins are made by anonymous callers; the trail names the account instead."""
+    actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
+    if actor is not None:
+        session.info[ACTOR_INFO_KEY] = Actor(subject_id, kind, actor.request_id)
 
 
 def _token_model(tenant_id: uuid.UUID | None) -> type[RefreshToken] | type[OperatorRefreshToken]:
@@ -103,6 +111,7 @@ async def start_session(
     tenant_id = user.tenant_id if user is not None else None
     subject = user or operator
     assert subject is not None
+    _act_as(session, subject.id, "user" if user is not None else "operator")
     family_id = new_id()
     refresh = await _insert_token(
         session,
@@ -174,6 +183,7 @@ async def rotate(session: AsyncSession, services: Services, token: str) -> Signe
         return None
     subject = user or operator
     assert subject is not None
+    _act_as(session, subject.id, "user" if user is not None else "operator")
     refresh = await _insert_token(
         session,
         tenant_id=parts.tenant_id,
@@ -197,7 +207,23 @@ async def revoke_families(
         .where(col(model.family_id).in_(family_ids), col(model.revoked_at).is_(None), *_scope(tenant_id))
         .values(revoked_at=utcnow())
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    _audit_revocation(session, tenant_id, family_ids, revoked)
+    return revoked
+
+
+def _audit_revocation(
+    session: AsyncSession, tenant_id: uuid.UUID | None, family_ids: list[uuid.UUID], tokens: int
+) -> None:
+    if tenant_id is not None and tokens:
+        record(
+            session.sync_session,
+            tenant_id=tenant_id,
+            action="session.revoked",
+            target_type="refresh_token",
+            target_id=None,
+            changes={"sessions": [[str(family), None] for family in family_ids]},
+        )
 
 
 async def revoke_subject_sessions(
@@ -219,7 +245,8 @@ async def revoke_subject_sessions(
             .distinct()
         )
     ).all()
-    await session.execute(
+    result = await session.execute(
         update(model).where(*conditions, col(model.revoked_at).is_(None)).values(revoked_at=utcnow())
     )
+    _audit_revocation(session, tenant_id, list(families), int(result.rowcount))  # type: ignore[attr-defined]
     return len(families)

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from auth.context import Context
 from auth.passwords import password_problem
+from db.audit import record
 from db.scoped import column
 from db.tables import Role, Tenant, User
 from resolvers.errors import Forbidden, InvalidInput, Validator
@@ -80,6 +81,18 @@ async def _insert(
                 raise InvalidInput({"slug": "Is already taken."})
             session.add(tenant)
             await session.flush()
+            record(
+                session.sync_session,
+                tenant_id=tenant.id,
+                action="tenant.created",
+                target_type="tenant",
+                target_id=tenant.id,
+                changes={
+                    "slug": [None, tenant.slug],
+                    "name": [None, tenant.name],
+                    "timezone": [None, tenant.timezone],
+                },
+            )
             admin: User | None = None
             signed_in: SignedIn | None = None
             if new.admin_email is not None and password_hash is not None:

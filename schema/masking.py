@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from graphql.error import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("rigbook.errors")
@@ -17,11 +18,24 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+def is_statement_timeout(error: BaseException | None) -> bool:
+    """PostgreSQL cancelled a statement that ran past ``statement_timeout``."""
+    return isinstance(error, DBAPIError) and type(error.orig).__name__ == "QueryCanceledError"
+
+
 class MaskUnexpectedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_unexpected, error_message="Unexpected error")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if is_statement_timeout(error.original_error):
+            log.warning("statement timeout at %s", ".".join(str(part) for part in error.path or []))
+            return GraphQLError(
+                "The request took too long.",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "TIMEOUT"},
+            )
         error_id = uuid.uuid4().hex
         log.error(
             "unexpected error %s at %s",

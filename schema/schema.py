@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ValidationCache
 from strawberry.extensions.base_extension import SchemaExtension
 
 from schema.errors import (
@@ -17,13 +17,17 @@ from schema.errors import (
     RateLimitedError,
     ValidationError,
 )
+from schema.limits import HideSuggestions, QueryLimits, limit_extensions
 from schema.masking import MaskUnexpectedErrors
+from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
+from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.node import NodeQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
+from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
@@ -31,12 +35,16 @@ from schema.types.user import Operator, User
 
 
 @strawberry.type(description="Everything you can read.")
-class Query(AuthQuery, TenantQuery, UserQuery, EquipmentQuery, ReservationQuery, NodeQuery):
+class Query(
+    AuthQuery, TenantQuery, UserQuery, EquipmentQuery, ReservationQuery, DesignQuery, AuditQuery, NodeQuery
+):
     pass
 
 
 @strawberry.type(description="Everything you can change. Expected failures come back as `Error` members.")
-class Mutation(AuthMutation, TenantMutation, UserMutation, EquipmentMutation, ReservationMutation):
+class Mutation(
+    AuthMutation, TenantMutation, UserMutation, EquipmentMutation, ReservationMutation, DesignMutation
+):
     pass
 
 
@@ -45,6 +53,9 @@ _TYPES = [
     Equipment,
     EquipmentUnit,
     Reservation,
+    Design,
+    DesignVersion,
+    DesignShare,
     Tenant,
     Operator,
     ValidationError,
@@ -57,15 +68,21 @@ _TYPES = [
 ]
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, introspection: bool = True, limits: QueryLimits | None = None, suggestions: bool = True
+) -> strawberry.Schema:
+    """``limits`` defaults to ``QueryLimits()``; ``suggestions=False`` drops "Did you mean ...?" hints."""
     # Classes or factories, never shared instances: extensions hold per-request state.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         MaskUnexpectedErrors,
-        lambda: ParserCache(maxsize=512),
+        # Parses (with a cache) under the token limit, adds the validation rules, checks the cost.
+        *limit_extensions(limits or QueryLimits()),
         lambda: ValidationCache(maxsize=512),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    if not suggestions:
+        extensions.append(HideSuggestions)
     return strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES, extensions=extensions)
 
 

@@ -28,8 +28,16 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
 
 
-def _with_database(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+# The app connects as a role that owns the tables but is not a superuser, as in
+# production: superusers bypass row-level security, table owners under FORCE do not.
+APP_ROLE = "rigbook_app_owner"
+
+
+def _with_database(url: str, name: str, user: str | None = None) -> str:
+    target = make_url(url).set(database=name)
+    if user is not None:
+        target = target.set(username=user, password=None)
+    return target.render_as_string(hide_password=False)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -60,13 +68,24 @@ class PostgresTemplate:
     def __init__(self, url: str) -> None:
         self.admin_url = url
         self.name = f"rigbook_tpl_{os.getpid()}"
-        asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{self.name}"', f'CREATE DATABASE "{self.name}"'))
-        upgrade_sync(_with_database(url, self.name))
+        asyncio.run(
+            _admin(
+                url,
+                f"""DO $$ BEGIN
+                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                        CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS;
+                      END IF;
+                    END $$""",
+                f'DROP DATABASE IF EXISTS "{self.name}"',
+                f'CREATE DATABASE "{self.name}" OWNER {APP_ROLE}',
+            )
+        )
+        upgrade_sync(_with_database(url, self.name, APP_ROLE))
 
     async def fresh(self) -> tuple[str, str]:
         name = f"rigbook_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-        await _admin(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
-        return _with_database(self.admin_url, name), name
+        await _admin(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.name}" OWNER {APP_ROLE}')
+        return _with_database(self.admin_url, name, APP_ROLE), name
 
     async def drop(self, name: str) -> None:
         await _admin(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

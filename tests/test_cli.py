@@ -122,8 +122,8 @@ def test_serve_migrates_seeds_and_answers_on_a_real_socket(tmp_path: Path) -> No
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=10,
             ).json()
-            assert me == {
-                "data": {"me": {"email": "admin@esr.example", "tenant": {"name": "Event Screen Rentals"}}}
+            assert me["data"] == {
+                "me": {"email": "admin@esr.example", "tenant": {"name": "Event Screen Rentals"}}
             }
     finally:
         process.terminate()

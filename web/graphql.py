@@ -12,6 +12,7 @@ from strawberry.asgi import GraphQL
 from auth.context import Context, build_context
 from auth.services import Services
 from schema import build_schema
+from schema.limits import QueryLimits
 
 _CONTEXT_KEY = "rigbook_context"
 
@@ -22,7 +23,18 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
-            build_schema(introspection=settings.introspection_enabled),
+            build_schema(
+                introspection=settings.introspection_enabled,
+                limits=QueryLimits(
+                    max_depth=settings.max_query_depth,
+                    max_aliases=settings.max_aliases,
+                    max_tokens=settings.max_tokens,
+                    max_directives=settings.max_directives,
+                    max_cost=settings.max_query_cost,
+                ),
+                # Hints would spell out the schema that production hides from introspection.
+                suggestions=not settings.is_production,
+            ),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=False,
             multipart_uploads_enabled=False,

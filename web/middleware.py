@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import re
 import uuid
@@ -118,3 +119,37 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class Deadline:
+    """Answer 503 when a request runs past ``seconds``; its work is cancelled.
+
+    GraphQL responses are sent whole at the end, so a request still running at
+    the deadline has sent nothing yet and can get a clean error instead.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+        except TimeoutError:
+            if started:
+                raise
+            timed_out = JSONResponse(
+                {"errors": [{"message": "The request took too long.", "extensions": {"code": "TIMEOUT"}}]},
+                status_code=503,
+            )
+            await timed_out(scope, receive, send)

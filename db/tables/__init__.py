@@ -1,7 +1,12 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
+from db.tables.audit import AuditEvent
+from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, DesignVersion
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
+from db.tables.login_failure import LoginFailure
 from db.tables.operator import Operator
+from db.tables.outbox import OutboxEmail
+from db.tables.password_reset import PasswordReset
 from db.tables.refresh_token import OperatorRefreshToken, RefreshToken
 from db.tables.reservation import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
 from db.tables.tenant import Tenant
@@ -9,11 +14,20 @@ from db.tables.user import Role, User
 
 __all__ = [
     "HOLDING_STATUSES",
+    "AuditEvent",
+    "Design",
+    "DesignItem",
+    "DesignShare",
+    "DesignStatus",
+    "DesignVersion",
     "Equipment",
     "EquipmentStatus",
     "EquipmentUnit",
+    "LoginFailure",
     "Operator",
     "OperatorRefreshToken",
+    "OutboxEmail",
+    "PasswordReset",
     "RefreshToken",
     "Reservation",
     "ReservationLine",

@@ -39,6 +39,11 @@ class Reservation(SQLModel, table=True):
             ["app_user.tenant_id", "app_user.id"],
             name="fk_reservation_created_by",
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "design_version_id"],
+            ["design_version.tenant_id", "design_version.id"],
+            name="fk_reservation_design_version",
+        ),
         CheckConstraint("ends_at > starts_at", name="ck_reservation_window"),
         CheckConstraint(check_in("status", ReservationStatus), name="ck_reservation_status"),
         CheckConstraint("version >= 1", name="ck_reservation_version"),
@@ -58,6 +63,8 @@ class Reservation(SQLModel, table=True):
     notes: str = Field(default="", max_length=5000, nullable=False)
     version: int = Field(default=1, nullable=False)
     idempotency_key: str | None = Field(default=None, max_length=128)
+    # The design version it was made from (reserveDesign), if any.
+    design_version_id: uuid.UUID | None = Field(default=None)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

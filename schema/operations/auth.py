@@ -6,11 +6,16 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import signed_in_anyone, unauthenticated
+from auth.permissions import operator_only, signed_in_anyone, unauthenticated
 from resolvers import auth as resolve
+from resolvers import password_reset
 from schema.context import Info
 from schema.errors import errors_as_data
+from schema.node import pk_of
 from schema.types.auth import (
+    AssumeTenantInput,
+    AssumeTenantResult,
+    AssumeTenantSuccess,
     ChangePasswordInput,
     ChangePasswordResult,
     ChangePasswordSuccess,
@@ -23,7 +28,13 @@ from schema.types.auth import (
     RefreshTokenInput,
     RefreshTokenResult,
     RefreshTokenSuccess,
+    RequestPasswordResetInput,
+    RequestPasswordResetSuccess,
+    ResetPasswordInput,
+    ResetPasswordResult,
+    ResetPasswordSuccess,
 )
+from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
 
 
@@ -35,9 +46,9 @@ class AuthQuery:
         if context.token_error is not None:
             raise unauthenticated(context)
         principal = context.principal
-        if principal is None or principal.is_operator:
+        if principal is None or principal.user_id is None:
             return None
-        row = await context.loaders.user_by_id.load(principal.subject_id)
+        row = await context.loaders.user_by_id.load(principal.user_id)
         return User.from_row(row) if row is not None else None
 
     @strawberry.field(description="The signed-in platform operator; null otherwise.")
@@ -46,9 +57,9 @@ class AuthQuery:
         if context.token_error is not None:
             raise unauthenticated(context)
         principal = context.principal
-        if principal is None or not principal.is_operator:
+        if principal is None or not principal.acting_operator:
             return None
-        row = await context.loaders.operator_by_id.load(principal.subject_id)
+        row = await context.loaders.operator_by_id.load(principal.operator_id or principal.subject_id)
         return Operator.from_row(row) if row is not None else None
 
 
@@ -100,6 +111,54 @@ class AuthMutation:
     )
     async def logout_all(self, info: Info) -> LogoutSuccess:
         return LogoutSuccess(revoked_sessions=await resolve.logout_all(info.context))
+
+    @strawberry.mutation(
+        description="Mail a single-use, expiring reset link to the account, if it exists. "
+        "Always answers the same, so it reveals nothing about which accounts exist."
+    )
+    async def request_password_reset(
+        self,
+        info: Info,
+        input: Annotated[
+            RequestPasswordResetInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> RequestPasswordResetSuccess:
+        await password_reset.request_password_reset(info.context, tenant=input.tenant, email=input.email)
+        return RequestPasswordResetSuccess(message="If the account exists, a reset link is on its way.")
+
+    @strawberry.mutation(
+        description="Set a new password with a reset token; ends every session of the account."
+    )
+    @errors_as_data
+    async def reset_password(
+        self,
+        info: Info,
+        input: Annotated[
+            ResetPasswordInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> ResetPasswordResult:
+        revoked = await password_reset.reset_password(
+            info.context, token=input.token, new_password=input.new_password
+        )
+        return ResetPasswordSuccess(revoked_sessions=revoked)
+
+    @strawberry.mutation(
+        description="Operators only: get a short-lived ADMIN token inside one tenant, for support. "
+        "Recorded in that tenant's audit trail with the reason.",
+        extensions=operator_only(),
+    )
+    @errors_as_data
+    async def assume_tenant(
+        self,
+        info: Info,
+        input: Annotated[
+            AssumeTenantInput, strawberry.argument(description="What to do; see the input type.")
+        ],
+    ) -> AssumeTenantResult:
+        token, expires_in, tenant = await resolve.assume_tenant(
+            info.context, pk_of(input.tenant_id, "Tenant"), input.reason
+        )
+        return AssumeTenantSuccess(access_token=token, expires_in=expires_in, tenant=Tenant.from_row(tenant))
 
     @strawberry.mutation(
         description="Change your password; ends your other sessions.", extensions=signed_in_anyone()

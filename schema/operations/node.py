@@ -13,6 +13,7 @@ from auth.permissions import signed_in_anyone
 from db.tables import Role
 from schema.context import Info
 from schema.node import Node, from_global_id
+from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
@@ -65,6 +66,22 @@ async def _reservation(context: Context, pk: uuid.UUID) -> Node | None:
     return Reservation.from_row(row) if row is not None else None
 
 
+# The design loaders apply design visibility (customers: their own designs).
+async def _design(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.design_by_id.load(pk) if _tenant_user(context) else None
+    return Design.from_row(row) if row is not None else None
+
+
+async def _design_version(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.version_by_id.load(pk) if _tenant_user(context) else None
+    return DesignVersion.from_row(row) if row is not None else None
+
+
+async def _design_share(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.share_by_id.load(pk) if _tenant_user(context) else None
+    return DesignShare.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -72,6 +89,9 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "Equipment": _equipment,
     "EquipmentUnit": _unit,
     "Reservation": _reservation,
+    "Design": _design,
+    "DesignVersion": _design_version,
+    "DesignShare": _design_share,
 }
 
 

@@ -11,9 +11,11 @@ from schema.errors import (
     ForbiddenError,
     InvalidCredentialsError,
     InvalidTokenError,
+    NotFoundError,
     RateLimitedError,
     ValidationError,
 )
+from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
 
 
@@ -103,4 +105,51 @@ LogoutResult = Annotated[
 ChangePasswordResult = Annotated[
     ChangePasswordSuccess | InvalidCredentialsError | ValidationError,
     strawberry.union("ChangePasswordResult", description="The outcome of `changePassword`."),
+]
+
+
+@strawberry.input(description="Whose password to reset.")
+class RequestPasswordResetInput:
+    tenant: str = strawberry.field(description="Tenant slug.")
+    email: str = strawberry.field(description="The account's email.")
+
+
+@strawberry.type(description="Always the same answer, whether or not the account exists.")
+class RequestPasswordResetSuccess:
+    message: str = strawberry.field(description="What happens next.")
+
+
+@strawberry.input(description="A reset token from the mail, and the new password.")
+class ResetPasswordInput:
+    token: str = strawberry.field(description="The token from the reset mail; it works once.")
+    new_password: str = strawberry.field(description="At least 10 characters, not a common password.")
+
+
+@strawberry.type(description="The password was changed and every session of the account was ended.")
+class ResetPasswordSuccess:
+    revoked_sessions: int = strawberry.field(description="How many sessions were ended.")
+
+
+@strawberry.input(description="The tenant an operator needs to act in, and why.")
+class AssumeTenantInput:
+    tenant_id: strawberry.ID = strawberry.field(description="Global id of the tenant.")
+    reason: str = strawberry.field(
+        description="Why (support ticket, incident); written to the tenant's audit trail."
+    )
+
+
+@strawberry.type(description="A short-lived ADMIN access token inside the tenant; there is no refresh token.")
+class AssumeTenantSuccess:
+    access_token: str = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    expires_in: int = strawberry.field(description="Seconds until it expires.")
+    tenant: Tenant = strawberry.field(description="The tenant it is scoped to.")
+
+
+ResetPasswordResult = Annotated[
+    ResetPasswordSuccess | InvalidTokenError | ValidationError,
+    strawberry.union("ResetPasswordResult", description="The outcome of `resetPassword`."),
+]
+AssumeTenantResult = Annotated[
+    AssumeTenantSuccess | NotFoundError | ValidationError,
+    strawberry.union("AssumeTenantResult", description="The outcome of `assumeTenant`."),
 ]

@@ -12,6 +12,7 @@ from db.tables import ReservationStatus as StatusValue
 from resolvers.errors import Shortage as ShortageValue
 from schema.context import Info
 from schema.node import Node, to_global_id
+from schema.types.design import DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.user import User
 
@@ -73,6 +74,15 @@ class Reservation(Node):
     @strawberry.field(description="Who made the reservation.")
     async def created_by(self, info: Info) -> User | None:
         return await _user(info, self.row.created_by_id)
+
+    @strawberry.field(
+        description="The design version it was reserved from (`reserveDesign`); null if none or not yours to see."
+    )
+    async def design_version(self, info: Info) -> DesignVersion | None:
+        if self.row.design_version_id is None:
+            return None
+        row = await info.context.loaders.version_by_id.load(self.row.design_version_id)
+        return DesignVersion.from_row(row) if row is not None else None
 
 
 async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:

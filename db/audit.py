@@ -1,0 +1,126 @@
+"""The audit trail, written in the same transaction as the change it records.
+
+Sessions opened for a caller (``Context.transaction``) carry an ``Actor`` in
+``session.info``; before each flush, every inserted, changed or deleted
+tenant-owned row becomes an ``AuditEvent`` with its changed fields old → new.
+Secrets (hashes, tokens) are never copied. Bulk statements that bypass the
+unit of work record their event explicitly with ``record``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from db.database import TenantSession
+from db.tables.audit import AuditEvent
+
+ACTOR_INFO_KEY = "audit_actor"
+SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
+NOT_AUDITED = frozenset({"audit_event", "login_failure"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    actor_id: uuid.UUID | None
+    kind: str  # "user" | "operator" | "anonymous"
+    request_id: str | None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | None,
+    changes: dict[str, Any],
+) -> None:
+    """Add one audit event for the session's actor (no-op outside a caller's transaction)."""
+    actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
+    if actor is None:
+        return
+    session.add(
+        AuditEvent(
+            tenant_id=tenant_id,
+            actor_id=actor.actor_id,
+            actor_kind=actor.kind,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            changes=_plain(changes),
+            request_id=actor.request_id,
+        )
+    )
+
+
+def _columns(row: SQLModel) -> list[str]:
+    return [
+        attribute.key for attribute in inspect(row).mapper.column_attrs if attribute.key not in SECRET_FIELDS
+    ]
+
+
+def _changes_of(row: SQLModel, verb: str) -> dict[str, Any]:
+    state = inspect(row)
+    changes: dict[str, Any] = {}
+    for key in _columns(row):
+        if verb == "created":
+            changes[key] = [None, getattr(row, key)]
+        elif verb == "deleted":
+            changes[key] = [getattr(row, key), None]
+        else:
+            history = state.attrs[key].history
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                if old != new:
+                    changes[key] = [old, new]
+    return changes
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _audit_flush(session: Session, _context: object, _instances: object) -> None:
+    if ACTOR_INFO_KEY not in session.info:
+        return
+    pending: list[tuple[SQLModel, str]] = [
+        *((row, "created") for row in session.new),
+        *((row, "updated") for row in session.dirty if session.is_modified(row, include_collections=False)),
+        *((row, "deleted") for row in session.deleted),
+    ]
+    for row, verb in pending:
+        table = getattr(row, "__tablename__", None)
+        tenant_id = getattr(row, "tenant_id", None)
+        if table is None or table in NOT_AUDITED or tenant_id is None:
+            continue
+        changes = _changes_of(row, verb)
+        if verb == "updated" and not changes:
+            continue
+        record(
+            session,
+            tenant_id=tenant_id,
+            action=f"{table}.{verb}",
+            target_type=table,
+            target_id=getattr(row, "id", None),
+            changes=changes,
+        )

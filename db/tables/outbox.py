@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from db.tables.base import created_at_field, id_field, timestamp_field
+
+
+class OutboxEmail(SQLModel, table=True):
+    """A message waiting to be mailed, written in the transaction that caused it.
+
+    A platform-level queue (not tenant-scoped) so one deliverer can drain it;
+    the body is cleared once the message is handed to the mail server.
+    """
+
+    __tablename__ = "outbox_email"
+    __table_args__ = (Index("ix_outbox_email_pending", "sent_at", "created_at"),)
+
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID | None = Field(default=None, foreign_key="tenant.id", ondelete="CASCADE")
+    to_address: str = Field(max_length=254, nullable=False)
+    subject: str = Field(max_length=200, nullable=False)
+    body: str = Field(default="", nullable=False)
+    attempts: int = Field(default=0, nullable=False)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_at_field()
+    sent_at: datetime | None = timestamp_field()

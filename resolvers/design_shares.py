@@ -1,0 +1,182 @@
+"""Share links: a random token shown once, stored as a SHA-256, revocable, optionally expiring.
+
+A token reads ``<tenant hex>.<share id hex>.<secret>`` (the shape of refresh tokens), so the
+public look-up opens a session for that one tenant and finds the share by tenant, id and
+hash: it can never reach another tenant's rows, and a wrong part anywhere finds nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from auth.context import Context
+from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
+from db.clock import utcnow
+from db.database import Database
+from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
+from resolvers.design_rules import can_see, find_design, refuse_archived, tenant_user
+from resolvers.errors import InvalidInput, NotFound
+
+
+def share_token(tenant_id: uuid.UUID, share_id: uuid.UUID, secret: str) -> str:
+    return RefreshTokenParts(tenant_id, share_id, secret).encode()
+
+
+def new_share(
+    tenant_id: uuid.UUID,
+    design_id: uuid.UUID,
+    created_by: uuid.UUID | None,
+    expires_at: datetime | None,
+    *,
+    secret: str | None = None,
+    share_id: uuid.UUID | None = None,
+) -> tuple[DesignShare, str]:
+    """A share row and its token; ``secret``/``share_id`` are fixed only by the demo seed."""
+    secret = secret or new_refresh_secret()  # 256 bits
+    share = DesignShare(
+        tenant_id=tenant_id,
+        design_id=design_id,
+        token_hash=hash_secret(secret),
+        created_by_id=created_by,
+        expires_at=expires_at,
+    )
+    if share_id is not None:
+        share.id = share_id
+    return share, share_token(tenant_id, share.id, secret)
+
+
+async def share_design(
+    context: Context, design_id: uuid.UUID | None, expires_at: datetime | None
+) -> tuple[DesignShare, str]:
+    principal, tenant_id = tenant_user(context)
+    if expires_at is not None:
+        if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+            raise InvalidInput({"expiresAt": "Must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00."})
+        if expires_at <= utcnow():
+            raise InvalidInput({"expiresAt": "Must be in the future."})
+    async with context.transaction() as session:
+        design = await find_design(session, principal, design_id, field="designId")
+        refuse_archived(design, "share it")
+        share, token = new_share(tenant_id, design.id, principal.user_id, expires_at)
+        session.add(share)
+        await session.flush()
+        return share, token
+
+
+async def revoke_share(context: Context, share_id: uuid.UUID | None) -> DesignShare:
+    """Revoke at once; revoking a revoked link changes nothing."""
+    principal, tenant_id = tenant_user(context)
+    async with context.transaction() as session:
+        share = None
+        if share_id is not None:
+            statement = (
+                select(DesignShare)
+                .where(col(DesignShare.tenant_id) == tenant_id, col(DesignShare.id) == share_id)
+                .with_for_update()
+            )
+            share = (await session.scalars(statement)).first()
+        design = await session.get(Design, (tenant_id, share.design_id)) if share is not None else None
+        if share is None or design is None or not can_see(principal, design):
+            raise NotFound("share", field="shareId")
+        if share.revoked_at is None:
+            share.revoked_at = utcnow()
+            await session.flush()
+        return share
+
+
+def is_active(share: DesignShare, now: datetime) -> bool:
+    return share.revoked_at is None and (share.expires_at is None or share.expires_at > now)
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    equipment_name: str
+    category: str
+    quantity: int
+    notes: str
+
+
+@dataclass(frozen=True)
+class SharedVersion:
+    number: int
+    configuration: dict[str, Any]
+    note: str
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
+class SharedView:
+    """Everything a share link reveals — deliberately no ids, stock, reservations or people."""
+
+    name: str
+    description: str
+    tenant_name: str
+    version: SharedVersion | None
+    items: list[SharedItem]
+
+
+async def shared_design(database: Database, token: str) -> SharedView | None:
+    """What ``token`` shows; ``None`` alike for malformed, unknown, revoked and expired tokens."""
+    parts = RefreshTokenParts.decode(token)
+    if parts is None or parts.tenant_id is None:
+        return None
+    tenant_id = parts.tenant_id
+    async with database.session(tenant_id) as session:
+        statement = select(DesignShare).where(
+            col(DesignShare.tenant_id) == tenant_id,
+            col(DesignShare.id) == parts.token_id,
+            col(DesignShare.token_hash) == hash_secret(parts.secret),
+        )
+        share = (await session.scalars(statement)).first()
+        if share is None or not is_active(share, utcnow()):
+            return None
+        design = await session.get(Design, (tenant_id, share.design_id))
+        tenant = await session.get(Tenant, tenant_id)
+        if design is None or tenant is None or design.status == DesignStatus.ARCHIVED:
+            return None
+        version: SharedVersion | None = None
+        items: list[SharedItem] = []
+        if design.status == DesignStatus.PUBLISHED and design.current_version_number > 0:
+            version, items = await _current_version(session, design)
+        return SharedView(
+            name=design.name,
+            description=design.description,
+            tenant_name=tenant.name,
+            version=version,
+            items=items,
+        )
+
+
+async def _current_version(
+    session: AsyncSession, design: Design
+) -> tuple[SharedVersion | None, list[SharedItem]]:
+    statement = select(DesignVersion).where(
+        col(DesignVersion.tenant_id) == design.tenant_id,
+        col(DesignVersion.design_id) == design.id,
+        col(DesignVersion.number) == design.current_version_number,
+    )
+    version = (await session.scalars(statement)).first()
+    if version is None:
+        return None, []
+    rows = await session.execute(
+        select(Equipment.name, Equipment.category, DesignItem.quantity, DesignItem.notes)
+        .join(
+            Equipment,
+            and_(
+                col(Equipment.tenant_id) == col(DesignItem.tenant_id),
+                col(Equipment.id) == col(DesignItem.equipment_id),
+            ),
+        )
+        .where(col(DesignItem.tenant_id) == design.tenant_id, col(DesignItem.version_id) == version.id)
+        .order_by(col(DesignItem.position))
+    )
+    items = [SharedItem(name, category, quantity, notes) for name, category, quantity, notes in rows.all()]
+    shown = SharedVersion(version.number, version.configuration, version.note, version.created_at)
+    return shown, items

@@ -1,0 +1,100 @@
+"""Password reset by mail: a single-use, expiring token; using it ends every session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select, update
+
+from auth.context import Context
+from auth.passwords import password_problem
+from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
+from db.clock import utcnow
+from db.ids import new_id
+from db.tables import PasswordReset, Tenant, User
+from resolvers.errors import InvalidToken, Validator
+from resolvers.mail import deliver_pending, enqueue
+from resolvers.sessions import revoke_subject_sessions
+from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
+
+
+async def request_password_reset(context: Context, *, tenant: str, email: str) -> None:
+    """Queue a reset mail if the account exists; the caller learns nothing either way."""
+    email = normalize_email(email)
+    services = context.services
+    key = f"{tenant.strip().lower()}\x00{email}"
+    limiter = services.reset_requests
+    if len(email) > MAX_EMAIL_LENGTH or await limiter.retry_after(key):
+        return
+    await limiter.record_failure(key)
+    tenant_row = await context.scalar(select(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
+    if tenant_row is None:
+        return
+    async with context.transaction(tenant_row.id) as session:
+        user = (
+            await session.scalars(
+                select(User).where(col(User.tenant_id) == tenant_row.id, col(User.email) == email)
+            )
+        ).first()
+        if user is None or not user.is_active:
+            return
+        secret = new_refresh_secret()
+        reset = PasswordReset(
+            tenant_id=tenant_row.id,
+            id=new_id(),
+            user_id=user.id,
+            token_hash=hash_secret(secret),
+            expires_at=utcnow() + timedelta(seconds=services.settings.password_reset_ttl),
+        )
+        session.add(reset)
+        token = RefreshTokenParts(tenant_row.id, reset.id, secret).encode()
+        template = services.settings.password_reset_url
+        link = template.format(token=token) if template else f"Your reset token: {token}"
+        minutes = services.settings.password_reset_ttl // 60
+        enqueue(
+            session,
+            tenant_id=tenant_row.id,
+            to=user.email,
+            subject=f"Reset your {tenant_row.name} password",
+            body=f"Someone asked to reset the password of {user.email}.\n\n{link}\n\n"
+            f"It works once, for {minutes} minutes. If it was not you, ignore this mail.",
+        )
+    # Mail goes out after the commit; a failure leaves it queued for the next delivery run.
+    services.spawn(deliver_pending(services.database, services.settings))
+
+
+async def reset_password(context: Context, *, token: str, new_password: str) -> int:
+    """Set the new password; returns how many sessions were ended."""
+    parts = RefreshTokenParts.decode(token)
+    if parts is None or parts.tenant_id is None:
+        raise InvalidToken()
+    async with context.transaction(parts.tenant_id) as session:
+        reset = await session.get(PasswordReset, (parts.tenant_id, parts.token_id), with_for_update=True)
+        now = utcnow()
+        if (
+            reset is None
+            or not secret_matches(parts.secret, reset.token_hash)
+            or reset.used_at is not None
+            or reset.expires_at <= now
+        ):
+            raise InvalidToken()
+        user = await session.get(User, (parts.tenant_id, reset.user_id))
+        if user is None or not user.is_active:
+            raise InvalidToken()
+        problems = Validator()
+        problems.add("newPassword", password_problem(new_password, email=user.email))
+        problems.raise_if_any()
+        user.password_hash = await context.services.passwords.hash(new_password)
+        user.updated_at = now
+        reset.used_at = now
+        # Any other outstanding reset links for this user stop working too.
+        await session.execute(
+            update(PasswordReset)
+            .where(
+                col(PasswordReset.tenant_id) == parts.tenant_id,
+                col(PasswordReset.user_id) == user.id,
+                col(PasswordReset.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+        return await revoke_subject_sessions(session, parts.tenant_id, user.id)

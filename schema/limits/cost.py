@@ -1,0 +1,210 @@
+"""The cost of an operation: how far its lists can multiply out, checked before any resolver runs.
+
+A field returning an object costs ``object_cost`` (1), a scalar or enum ``scalar_cost``
+(0). A list multiplies the cost of what is selected inside it by its expected length:
+its `first`/`last` (variables resolved) when it is paginated, the default page size
+when those are missing, and an assumed length for plain lists. A paginated field that
+returns a connection object hands its page size to the lists directly inside it
+(`edges`). The model only looks at return types and arguments, so new fields are
+priced without configuration.
+
+The cost needs the request's variables, so it is checked when execution starts, not
+during (cached) validation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_operation_ast,
+    is_composite_type,
+)
+from strawberry.extensions import SchemaExtension
+
+from schema.limits.config import CostModel
+from schema.limits.errors import LimitCode, in_words, limit_error, reported
+from schema.limits.fields import field_definition, named_type
+
+
+class CostCalculator:
+    """Prices the operations of one validated document for one set of variables."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        variables: Mapping[str, Any] | None,
+        model: CostModel,
+    ) -> None:
+        self._schema = schema
+        self._model = model
+        self._variables = variables or {}
+        self._defaults: dict[str, ValueNode] = {}
+        self._fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        # Keyed by the page size handed in: a fragment on a connection costs more on a bigger page.
+        self._priced: dict[tuple[str, int | None], int] = {}
+        self._pricing: set[str] = set()
+
+    def operation(self, operation: OperationDefinitionNode) -> int:
+        self._defaults = {
+            variable.variable.name.value: variable.default_value
+            for variable in operation.variable_definitions or ()
+            if variable.default_value is not None
+        }
+        self._priced.clear()
+        root = self._schema.get_root_type(operation.operation)
+        return self._selection_set(operation.selection_set, root, None)
+
+    def _selection_set(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, page_size: int | None
+    ) -> int:
+        cost = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                cost += self._field(selection, parent, page_size)
+            elif isinstance(selection, InlineFragmentNode):
+                inner = named_type(self._schema, selection.type_condition, parent)
+                cost += self._selection_set(selection.selection_set, inner, page_size)
+            elif isinstance(selection, FragmentSpreadNode):
+                cost += self._spread(selection.name.value, page_size)
+        return cost
+
+    def _field(self, node: FieldNode, parent: GraphQLNamedType | None, page_size: int | None) -> int:
+        """``page_size`` is the page of the connection this field sits in, if any."""
+        definition = field_definition(self._schema, parent, node.name.value)
+        if definition is None:
+            return 0
+        inner = get_named_type(definition.type)
+        if node.selection_set is None or not is_composite_type(inner):
+            return self._model.scalar_cost
+        requested = self._page_size(node, definition)
+        levels = _list_levels(definition.type)
+        if levels == 0:
+            return self._model.object_cost + self._selection_set(node.selection_set, inner, requested)
+        if requested is None:
+            requested = page_size if page_size is not None else self._model.assumed_list_size
+        length = int(requested**levels)  # a list of lists ([[T]]) multiplies once per level
+        return self._model.object_cost + length * self._selection_set(node.selection_set, inner, None)
+
+    def _spread(self, name: str, page_size: int | None) -> int:
+        fragment = self._fragments.get(name)
+        if fragment is None or name in self._pricing:
+            return 0
+        key = (name, page_size)
+        if key not in self._priced:
+            self._pricing.add(name)
+            inner = named_type(self._schema, fragment.type_condition, None)
+            self._priced[key] = self._selection_set(fragment.selection_set, inner, page_size)
+            self._pricing.discard(name)
+        return self._priced[key]
+
+    def _page_size(self, node: FieldNode, definition: GraphQLField) -> int | None:
+        """The larger of `first`/`last` for a paginated field (default when absent); None if not paginated."""
+        slicing = [name for name in self._model.slicing_arguments if name in definition.args]
+        if not slicing:
+            return None
+        sizes = [
+            size
+            for argument in node.arguments or ()
+            if argument.name.value in slicing and (size := self._int(argument.value)) is not None
+        ]
+        return max(0, *sizes) if sizes else self._model.default_page_size
+
+    def _int(self, value: ValueNode) -> int | None:
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, VariableNode):
+            name = value.name.value
+            if name in self._variables:
+                given = self._variables[name]
+                return given if isinstance(given, int) and not isinstance(given, bool) else None
+            default = self._defaults.get(name)
+            return self._int(default) if default is not None else None
+        return None
+
+
+def _list_levels(type_: GraphQLOutputType) -> int:
+    levels = 0
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        if isinstance(type_, GraphQLList):
+            levels += 1
+        type_ = type_.of_type
+    return levels
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    model: CostModel,
+) -> int | None:
+    """The cost of the operation that would execute; None when there is no such operation."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    return CostCalculator(schema, document, variables, model).operation(operation)
+
+
+class CostLimit(SchemaExtension):
+    """Refuses operations over ``max_cost``; reports the cost of the others in ``extensions.cost``."""
+
+    def __init__(self, *, max_cost: int, model: CostModel) -> None:
+        self.max_cost = max_cost
+        self.model = model
+        self.cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            self.cost = operation_cost(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+                self.model,
+            )
+        if self.cost is not None and self.cost > self.max_cost:
+            # A result set before execution replaces it: no resolver runs.
+            context.result = ExecutionResult(
+                data=None,
+                errors=[
+                    limit_error(
+                        LimitCode.QUERY_TOO_COSTLY,
+                        f"The operation could cost {in_words(self.cost)}; at most {self.max_cost} is allowed. "
+                        "Ask for smaller pages (`first`/`last`) or fewer nested lists.",
+                        limit=self.max_cost,
+                        requested=self.cost,
+                    )
+                ],
+            )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {"cost": {"requested": reported(self.cost), "limit": self.max_cost}}

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import strawberry
+
+from auth.permissions import role_at_least
+from db.tables import Role
+from resolvers.audit import AuditFilter, list_audit_events
+from schema.context import Info
+from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.types.audit import AuditEvent, AuditFilterArg
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        description="Your tenant's audit trail, newest first (ADMIN).", extensions=role_at_least(Role.ADMIN)
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: AuditFilterArg = None,
+    ) -> Connection[AuditEvent]:
+        value = filter.to_value() if filter is not None else AuditFilter()
+        page = await list_audit_events(info.context, value, page_args(first, after, last, before))
+        return to_connection(page, AuditEvent.from_row)
