@@ -30,7 +30,11 @@ SCALARS = {
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -53,7 +57,11 @@ async def run_documents(api: Api, token: str, documents: list[str]) -> None:
 
 @pytest.mark.parametrize("kind", ["queries", "mutations"])
 async def test_random_operations_never_crash(api: Api, admin_token: str, kind: str) -> None:
-    strategy = gql.queries(SDL, custom_scalars=SCALARS) if kind == "queries" else gql.mutations(SDL, custom_scalars=SCALARS)
+    strategy = (
+        gql.queries(SDL, custom_scalars=SCALARS)
+        if kind == "queries"
+        else gql.mutations(SDL, custom_scalars=SCALARS)
+    )
     documents: list[str] = []
 
     @FUZZ_SETTINGS
@@ -65,5 +73,3 @@ async def test_random_operations_never_crash(api: Api, admin_token: str, kind: s
     await asyncio.to_thread(collect)
     assert len(documents) >= EXAMPLES // 2
     await run_documents(api, admin_token, documents)
-
-

@@ -32,7 +32,6 @@ from graphql import (
     GraphQLType,
     GraphQLUnionType,
     Undefined,
-    get_nullable_type,
 )
 from sqlalchemy import select
 from sqlmodel import SQLModel
@@ -58,7 +57,16 @@ ID_TYPES = {
     "targetId": "Reservation",
 }
 # For a bare ``id``, the longest of these found in the field's name.
-NAMED_TYPES = ["EquipmentUnit", "Equipment", "Reservation", "DesignShare", "DesignVersion", "Design", "User", "Tenant"]
+NAMED_TYPES = [
+    "EquipmentUnit",
+    "Equipment",
+    "Reservation",
+    "DesignShare",
+    "DesignVersion",
+    "Design",
+    "User",
+    "Tenant",
+]
 OPERATOR_ONLY = {"assumeTenant", "createTenant", "tenants"}
 START = datetime(2036, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -73,14 +81,26 @@ class World:
 async def build_world(api: Api, users: TenantUsers, token: str, booker: str | None = None) -> World:
     """``booker`` makes the reservation (a customer's is a REQUESTED one they may still edit)."""
     wall = await create_equipment(api, token, name="Wall", code="W", quantity=5)
-    camera = await create_equipment(api, token, name="Cam", code="C", tracking="SERIALIZED", units=[{"serialNumber": "C1"}])
+    camera = await create_equipment(
+        api, token, name="Cam", code="C", tracking="SERIALIZED", units=[{"serialNumber": "C1"}]
+    )
     customer = to_global_id("User", users.customer.id)
-    booked = await reserve(api, booker, [line(wall)]) if booker else await reserve(api, token, [line(wall)], customerId=customer)
+    booked = (
+        await reserve(api, booker, [line(wall)])
+        if booker
+        else await reserve(api, token, [line(wall)], customerId=customer)
+    )
     reservation = booked["reservation"]
     design = (
         await api.data(
-            'mutation($i: CreateDesignInput!) { createDesign(input: $i) { ... on DesignSuccess { design { id currentVersion { id } } } } }',
-            {"i": {"name": "Stage", "configuration": {"size": "6x4"}, "items": [{"equipmentId": wall["id"], "quantity": 1}]}},
+            "mutation($i: CreateDesignInput!) { createDesign(input: $i) { ... on DesignSuccess { design { id currentVersion { id } } } } }",
+            {
+                "i": {
+                    "name": "Stage",
+                    "configuration": {"size": "6x4"},
+                    "items": [{"equipmentId": wall["id"], "quantity": 1}],
+                }
+            },
             token=token,
         )
     )["createDesign"]["design"]
@@ -116,7 +136,9 @@ def _is_id(graphql_type: GraphQLType) -> bool:
     return isinstance(base, GraphQLScalarType) and base.name == "ID"
 
 
-def _id_paths(name: str, graphql_type: GraphQLType, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def _id_paths(
+    name: str, graphql_type: GraphQLType, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
     path = (*prefix, name)
     base = _unwrap(graphql_type)
     if _is_id(graphql_type):
@@ -158,9 +180,15 @@ def scalar_value(name: str, scalar: str) -> Any:
 
 
 def build_value(
-    name: str, graphql_type: GraphQLType, path: tuple[str, ...], target: tuple[str, ...], foreign: World, own: World, field: str
+    name: str,
+    graphql_type: GraphQLType,
+    path: tuple[str, ...],
+    target: tuple[str, ...],
+    foreign: World,
+    own: World,
+    field: str,
 ) -> Any:
-    nullable = get_nullable_type(graphql_type)  # type: ignore[arg-type]
+    nullable: GraphQLType = graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
     if isinstance(nullable, GraphQLList):
         return [build_value(name, nullable.of_type, path, target, foreign, own, field)]
     if _is_id(nullable):
@@ -170,7 +198,9 @@ def build_value(
         value: dict[str, Any] = {}
         for field_name, input_field in nullable.fields.items():
             if _wanted(field_name, input_field):
-                value[field_name] = build_value(field_name, input_field.type, (*path, field_name), target, foreign, own, field)
+                value[field_name] = build_value(
+                    field_name, input_field.type, (*path, field_name), target, foreign, own, field
+                )
         return value
     if isinstance(nullable, GraphQLEnumType):
         return next(iter(nullable.values))
@@ -226,7 +256,9 @@ def operation(probe: Probe, foreign: World, own: World) -> tuple[str, dict[str, 
     for arg_name, argument in field.args.items():
         if not _wanted(arg_name, argument):
             continue
-        variables[arg_name] = build_value(arg_name, argument.type, (arg_name,), probe.target, foreign, own, probe.field)
+        variables[arg_name] = build_value(
+            arg_name, argument.type, (arg_name,), probe.target, foreign, own, probe.field
+        )
         declarations.append(f"${arg_name}: {argument.type}")
         arguments.append(f"{arg_name}: ${arg_name}")
     header = f"({', '.join(declarations)})" if declarations else ""
@@ -240,7 +272,7 @@ def isolated(result: Any) -> bool:
         return True
     if isinstance(result, dict):
         if "totalCount" in result:
-            return result["totalCount"] == 0
+            return bool(result["totalCount"] == 0)
         # FORBIDDEN comes before any lookup, so it says nothing about the foreign id either.
         return result.get("__typename") in {"NotFoundError", "ForbiddenError"}
     return False
@@ -253,8 +285,14 @@ async def snapshot(services: Services, users: TenantUsers) -> str:
         for table in SQLModel.metadata.sorted_tables:
             if "tenant_id" not in table.c:
                 continue
-            rows = (await session.execute(select(table).where(table.c.tenant_id == users.tenant.id))).mappings().all()
-            dump[table.name] = sorted(json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True) for row in rows)
+            rows = (
+                (await session.execute(select(table).where(table.c.tenant_id == users.tenant.id)))
+                .mappings()
+                .all()
+            )
+            dump[table.name] = sorted(
+                json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True) for row in rows
+            )
     return json.dumps(dump, sort_keys=True)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -46,7 +45,9 @@ async def test_two_workers_share_failures_through_postgresql(database_url: str) 
         pytest.skip("the SQLite default counts in memory (one process)")
     workers = [Database(database_url), Database(database_url)]
     try:
-        first, second = (PostgresFailureLimiter(db.engine, scope="email", limit=4, window=300) for db in workers)
+        first, second = (
+            PostgresFailureLimiter(db.engine, scope="email", limit=4, window=300) for db in workers
+        )
         await exercise(first, second)
     finally:
         for database in workers:
@@ -54,17 +55,20 @@ async def test_two_workers_share_failures_through_postgresql(database_url: str) 
 
 
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
+def redis_url() -> str:
     url = os.environ.get(REDIS_ENV)
     if not url:
         pytest.skip(f"set {REDIS_ENV} to test the Redis limiter")
-    yield url
+    return url
 
 
 async def test_two_workers_share_failures_through_redis(redis_url: str) -> None:
     clients = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
     try:
-        first, second = (RedisFailureLimiter(client, scope=f"test-{uuid.uuid4().hex}", limit=4, window=300) for client in clients)
+        first, second = (
+            RedisFailureLimiter(client, scope=f"test-{uuid.uuid4().hex}", limit=4, window=300)
+            for client in clients
+        )
         second.scope = first.scope
         await exercise(first, second)
     finally:
