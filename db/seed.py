@@ -15,6 +15,7 @@ from auth.passwords import Passwords
 from db.clock import utcnow
 from db.database import Database
 from db.demo_catalogue import BOOKINGS, CATALOGUES, DemoBooking, DemoItem
+from db.demo_designs import seed_demo_designs
 from db.tables import (
     Equipment,
     EquipmentUnit,
@@ -127,6 +128,7 @@ async def seed_demo(database: Database, passwords: Passwords) -> list[str]:
             await session.flush()
             stock = await _add_catalogue(session, tenant.id, CATALOGUES[demo.slug])
             await _add_reservations(session, tenant, users, stock, BOOKINGS[demo.slug], now)
+        await seed_demo_designs(database, tenant.id, demo.slug)
     return added
 
 

@@ -109,6 +109,13 @@ async def _by_idempotency_key(context: Context, tenant_id: uuid.UUID, key: str) 
         return (await session.scalars(statement)).first()
 
 
+def _replayed(earlier: Reservation, principal: Principal) -> Reservation:
+    """A retry gets its first result; a key someone else used reveals nothing of theirs."""
+    if earlier.created_by_id != principal.user_id:
+        raise Conflict("This idempotency key was already used for another request; use a new key.")
+    return earlier
+
+
 def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[LineRequest]) -> None:
     for position, line in enumerate(lines):
         assert line.equipment_id is not None
@@ -146,7 +153,7 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
     if draft.idempotency_key is not None:
         earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
         if earlier is not None:
-            return earlier
+            return _replayed(earlier, principal)
     try:
         async with context.transaction() as session:
             if customer_id is not None and await session.get(User, (tenant_id, customer_id)) is None:
@@ -184,7 +191,7 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
         if draft.idempotency_key is not None:
             earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
             if earlier is not None:
-                return earlier
+                return _replayed(earlier, principal)
         raise
 
 

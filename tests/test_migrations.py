@@ -14,7 +14,11 @@ import db.tables  # noqa: F401
 from auth.services import Services
 from db.migrate import upgrade
 
-TENANT_OWNED = {"app_user", "refresh_token"}
+TENANT_OWNED = {
+    table.name
+    for table in SQLModel.metadata.sorted_tables
+    if "tenant_id" in [column.name for column in table.primary_key]
+}
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -38,6 +42,14 @@ def _keys(connection: Connection) -> dict[str, Any]:
 
 
 async def test_tenant_owned_tables_are_keyed_by_tenant(services: Services) -> None:
+    assert {
+        "app_user",
+        "equipment",
+        "reservation",
+        "reservation_line",
+        "design",
+        "audit_event",
+    } <= TENANT_OWNED
     async with services.database.engine.connect() as connection:
         keys = await connection.run_sync(_keys)
     for table in TENANT_OWNED:

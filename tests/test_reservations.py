@@ -327,3 +327,13 @@ async def test_reservation_filters_by_window_and_equipment(
         "reservations"
     ]
     assert [edge["node"]["number"] for edge in by_equipment["edges"]] == [2]
+
+
+async def test_an_idempotency_key_never_returns_someone_elses_reservation(
+    api: Api, staff_token: str, customer_token: str, wall: dict[str, Any]
+) -> None:
+    mine = await reserve(api, customer_token, [line(wall)], idempotencyKey="shared-key")
+    assert mine["__typename"] == "CreateReservationSuccess"
+    theirs = await reserve(api, staff_token, [line(wall)], idempotencyKey="shared-key")
+    assert theirs["__typename"] == "ConflictError"
+    assert "idempotency key" in theirs["message"]

@@ -26,14 +26,15 @@ async def test_the_server_does_not_connect_as_a_superuser(services: Services) ->
 
 
 async def test_every_tenant_owned_table_forces_its_tenant_policy(services: Services) -> None:
+    """Tenant-owned = ``tenant_id`` in the primary key (the outbox only notes a tenant)."""
     query = text(
         """
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                EXISTS (SELECT 1 FROM pg_policies p WHERE p.tablename = c.relname AND p.policyname = 'tenant_isolation')
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = current_schema() AND c.relkind = 'r'
-          AND EXISTS (SELECT 1 FROM information_schema.columns k
-                      WHERE k.table_name = c.relname AND k.column_name = 'tenant_id' AND k.table_schema = n.nspname)
+          AND EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+                      WHERE i.indrelid = c.oid AND i.indisprimary AND a.attname = 'tenant_id')
         """
     )
     async with services.database.engine.connect() as connection:
