@@ -23,8 +23,8 @@ from db.database import TenantSession
 from db.tables.audit import AuditEvent
 
 ACTOR_INFO_KEY = "audit_actor"
-SECRET_FIELDS = frozenset({"password_hash", "token_hash"})
-NOT_AUDITED = frozenset({"audit_event", "login_failure"})
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body"})
+NOT_AUDITED = frozenset({"audit_event"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ def record(
     )
 
 
+def _tenant_owned(row: SQLModel) -> bool:
+    """Rows keyed by tenant; platform queues (the mail outbox) only note a tenant."""
+    return any(column.name == "tenant_id" for column in inspect(row).mapper.primary_key)
+
+
 def _columns(row: SQLModel) -> list[str]:
     return [
         attribute.key for attribute in inspect(row).mapper.column_attrs if attribute.key not in SECRET_FIELDS
@@ -111,7 +116,7 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
     for row, verb in pending:
         table = getattr(row, "__tablename__", None)
         tenant_id = getattr(row, "tenant_id", None)
-        if table is None or table in NOT_AUDITED or tenant_id is None:
+        if table is None or table in NOT_AUDITED or tenant_id is None or not _tenant_owned(row):
             continue
         changes = _changes_of(row, verb)
         if verb == "updated" and not changes:

@@ -23,6 +23,7 @@ from db.database import Database
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
 from resolvers.design_rules import can_see, find_design, refuse_archived, tenant_user
 from resolvers.errors import InvalidInput, NotFound
+from resolvers.instants import instant_problem
 
 
 def share_token(tenant_id: uuid.UUID, share_id: uuid.UUID, secret: str) -> str:
@@ -57,8 +58,9 @@ async def share_design(
 ) -> tuple[DesignShare, str]:
     principal, tenant_id = tenant_user(context)
     if expires_at is not None:
-        if expires_at.tzinfo is None or expires_at.utcoffset() is None:
-            raise InvalidInput({"expiresAt": "Must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00."})
+        problem = instant_problem(expires_at)
+        if problem is not None:
+            raise InvalidInput({"expiresAt": problem})
         if expires_at <= utcnow():
             raise InvalidInput({"expiresAt": "Must be in the future."})
     async with context.transaction() as session:

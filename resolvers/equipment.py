@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import Text, cast, func, or_
@@ -22,6 +22,7 @@ from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitS
 from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps, peak, total_stock
 from resolvers.booking import lock_equipment
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable, Validator
+from resolvers.instants import LATEST_YEAR
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.validation import name_problem
 
@@ -35,8 +36,8 @@ MAX_BUFFER_MINUTES = 60 * 24 * 30
 MAX_SERIAL = 100
 MAX_UNIT_NOTES = 2000
 MAX_UNITS_PER_CALL = 500
-# Looking this far ahead covers every booking a window limit allows.
-FOREVER = timedelta(days=366 * 100)
+# No booking can end later than this (see resolvers/instants.py).
+END_OF_TIME = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 class EquipmentSort(StrEnum):
@@ -258,7 +259,7 @@ async def ensure_bookings_fit(
     and no unit may end up in two overlapping holds (wider buffers can do that).
     """
     now = utcnow()
-    holds = await load_holds(session, equipment.tenant_id, [equipment], (now, now + FOREVER))
+    holds = await load_holds(session, equipment.tenant_id, [equipment], (now, END_OF_TIME))
     buffers = Buffers.of(equipment)
     widened = [(buffers.widen(hold.starts_at, hold.ends_at), hold) for hold in holds]
     widened = [(interval, hold) for interval, hold in widened if interval[1] > now]

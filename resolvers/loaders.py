@@ -89,6 +89,15 @@ class Loaders:
 
     @cached_property
     def user_by_id(self) -> KeyedLoader[uuid.UUID, User]:
+        """Customers see only themselves among users, wherever a user is reached from."""
+        principal = self._context.principal
+        if principal is not None and not principal.has_role_at_least(Role.STAFF):
+            own = principal.subject_id
+
+            async def fetch(ids: list[uuid.UUID]) -> Iterable[User]:
+                return await self._tenant_rows(User)([own]) if own in ids else []
+
+            return KeyedLoader(fetch, lambda row: row.id)
         return KeyedLoader(self._tenant_rows(User), lambda row: row.id)
 
     @cached_property

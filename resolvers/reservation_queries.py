@@ -17,6 +17,7 @@ from db.scoped import scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
 from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.equipment import EquipmentFilter, equipment_statement
+from resolvers.instants import instant_problem
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.reservations import is_staff
 
@@ -39,11 +40,10 @@ class ReservationFilter:
 
 
 def require_aware(name: str, value: datetime | None) -> None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise GraphQLError(
-            f"`{name}` must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00.",
-            extensions={"code": "BAD_USER_INPUT"},
-        )
+    """Reject an unusable instant argument (naive, or out of range) as bad input."""
+    problem = instant_problem(value) if value is not None else None
+    if problem is not None:
+        raise GraphQLError(f"`{name}`: {problem}", extensions={"code": "BAD_USER_INPUT"})
 
 
 def window_or_error(starts: datetime, ends: datetime) -> tuple[datetime, datetime]:

@@ -17,6 +17,7 @@ from db.clock import utcnow
 from db.tables import Reservation, ReservationLine, ReservationStatus, Role, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
 from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
+from resolvers.instants import instant_problem
 from resolvers.validation import name_problem
 
 S = ReservationStatus
@@ -51,12 +52,12 @@ def is_staff(principal: Principal) -> bool:
 
 
 def validate_window(context: Context, problems: Validator, starts_at: datetime, ends_at: datetime) -> None:
-    naive = False
+    unusable = False
     for name, value in (("startsAt", starts_at), ("endsAt", ends_at)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            problems.add(name, "Must include a UTC offset, e.g. 2026-05-01T10:00:00+02:00.")
-            naive = True
-    if naive:
+        problem = instant_problem(value)
+        problems.add(name, problem)
+        unusable = unusable or problem is not None
+    if unusable:
         return
     if ends_at <= starts_at:
         problems.add("endsAt", "Must be after startsAt.")

@@ -93,7 +93,9 @@ async def create_user(context: Context, *, email: str, name: str, role: Role, pa
 
 async def _lock_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Serialise admin-count changes within a tenant (SQLite: the write lock does it)."""
-    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    # FOR NO KEY UPDATE: serialises admin changes without blocking the foreign-key
+    # checks (KEY SHARE) that every insert in the tenant takes on this row.
+    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True))
 
 
 async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:

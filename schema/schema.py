@@ -27,6 +27,7 @@ from schema.operations.node import NodeQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
+from schema.text_input import RejectUnstorableText
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation
@@ -78,6 +79,7 @@ def build_schema(
         # Parses (with a cache) under the token limit, adds the validation rules, checks the cost.
         *limit_extensions(limits or QueryLimits()),
         lambda: ValidationCache(maxsize=512),
+        RejectUnstorableText,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -131,3 +131,15 @@ async def test_sign_in_is_attributed_to_the_account(api: Api, admin_token: str, 
     await api.login("esr", esr.customer.email, DEFAULT_PASSWORD)
     created = await events(api, admin_token, action="refresh_token.created")
     assert {event["actor"]["email"] for event in created if event["actor"]} >= {esr.customer.email}
+
+
+async def test_reset_tokens_never_reach_the_trail(
+    api: Api, admin_token: str, services: Services, esr: TenantUsers
+) -> None:
+    await api.data(
+        'mutation { requestPasswordReset(input: {tenant: "esr", email: "staff@esr.example"}) { message } }'
+    )
+    await services.drain()
+    trail = str(await events(api, admin_token))
+    assert "outbox_email" not in trail
+    assert "reset token" not in trail.lower()

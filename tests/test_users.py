@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -289,3 +290,20 @@ async def test_update_user_with_a_bad_id_is_not_found(api: Api, admin_token: str
         "code": "NOT_FOUND",
         "message": "No such user.",
     }
+
+
+async def test_deactivating_a_user_while_they_refresh_never_deadlocks(
+    api: Api, admin_token: str, esr: TenantUsers
+) -> None:
+    refresh = "mutation($t: String!) { refreshToken(input: {refreshToken: $t}) { __typename } }"
+    staff_id = to_global_id("User", esr.staff.id)
+    for _ in range(10):
+        session = await api.login("esr", esr.staff.email)
+        refreshed, deactivated = await asyncio.gather(
+            api.post(refresh, {"t": session["refreshToken"]}),
+            api.post(UPDATE_USER, {"input": {"id": staff_id, "isActive": False}}, token=admin_token),
+        )
+        assert "errors" not in refreshed, refreshed
+        assert "errors" not in deactivated, deactivated
+        assert deactivated["data"]["updateUser"]["user"]["isActive"] is False
+        await api.data(UPDATE_USER, {"input": {"id": staff_id, "isActive": True}}, token=admin_token)

@@ -14,7 +14,7 @@ from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
 from resolvers.availability import Usage
 from resolvers.loaders import AvailabilityKey
-from resolvers.reservation_queries import window_or_error
+from resolvers.reservation_queries import require_aware, window_or_error
 from schema.context import Info
 from schema.node import Node, to_global_id
 
@@ -120,6 +120,8 @@ class Equipment(Node):
     ) -> list[ReservationRef]:
         from schema.types.reservation import Reservation
 
+        require_aware("from", from_)
+        require_aware("to", to)
         rows = await info.context.loaders.reservations_by_equipment.load((self.row.id, from_, to))
         return [Reservation.from_row(row) for row in rows]
 
