@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
-from sqlalchemy import and_
+from sqlalchemy import Select, and_
 from sqlmodel import col, select
 
-from db.scoped import scoped_by_ids
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers.availability import Usage, holds_from, holds_statement, usage
@@ -28,6 +27,17 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+def records(model: type[Any]) -> Select[Any]:
+    """All columns of ``model``'s table as plain rows.
+
+    Read paths use rows, not ORM instances: hydrating thousands of SQLModel
+    objects per request cost more than the SQL. Rows answer the same
+    attribute names, so the GraphQL types read either.
+    """
+    statement: Select[Any] = select(*model.__table__.columns)
+    return statement
 
 
 class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
@@ -68,20 +78,21 @@ class Loaders:
         self._tenant_id = context.tenant_id
 
     async def _rows(self, statement: Any) -> Sequence[Any]:
-        return await self._context.scalars(statement)
+        return await self._context.rows(statement)
 
     def _tenant_rows(self, model: type[Any]) -> Callable[[list[uuid.UUID]], Awaitable[Iterable[Any]]]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Any]:
             if self._tenant_id is None:
                 return []
-            return await self._rows(scoped_by_ids(model, self._tenant_id, ids))
+            statement = records(model).where(col(model.tenant_id) == self._tenant_id, col(model.id).in_(ids))
+            return await self._rows(statement)
 
         return fetch
 
     @cached_property
     def tenant_by_id(self) -> KeyedLoader[uuid.UUID, Tenant]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Tenant]:
-            statement = select(Tenant).where(Tenant.id.in_(ids))  # type: ignore[attr-defined]
+            statement = records(Tenant).where(col(Tenant.id).in_(ids))
             rows: Sequence[Tenant] = await self._rows(statement)
             return rows
 
@@ -103,7 +114,7 @@ class Loaders:
     @cached_property
     def operator_by_id(self) -> KeyedLoader[uuid.UUID, Operator]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Operator]:
-            statement = select(Operator).where(Operator.id.in_(ids))  # type: ignore[attr-defined]
+            statement = records(Operator).where(col(Operator.id).in_(ids))
             rows: Sequence[Operator] = await self._rows(statement)
             return rows
 
@@ -129,8 +140,10 @@ class Loaders:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Reservation]:
             if self._tenant_id is None:
                 return []
-            statement = scoped_by_ids(Reservation, self._tenant_id, ids).where(
-                *self._reservation_visibility()
+            statement = records(Reservation).where(
+                col(Reservation.tenant_id) == self._tenant_id,
+                col(Reservation.id).in_(ids),
+                *self._reservation_visibility(),
             )
             return await self._rows(statement)
 
@@ -142,7 +155,7 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                select(EquipmentUnit)
+                records(EquipmentUnit)
                 .where(
                     col(EquipmentUnit.tenant_id) == self._tenant_id, col(EquipmentUnit.equipment_id).in_(ids)
                 )
@@ -158,7 +171,7 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                select(ReservationLine)
+                records(ReservationLine)
                 .where(
                     col(ReservationLine.tenant_id) == self._tenant_id,
                     col(ReservationLine.reservation_id).in_(ids),
@@ -196,7 +209,7 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                select(model)
+                records(model)
                 .where(col(model.tenant_id) == self._tenant_id, key.in_(keys), *scope)
                 .order_by(*order)
             )
@@ -228,7 +241,7 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                select(DesignVersion)
+                records(DesignVersion)
                 .join(
                     Design,
                     and_(
@@ -292,7 +305,8 @@ class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation
             windows.setdefault((starts, ends), []).append(equipment_id)
         for (starts, ends), equipment_ids in windows.items():
             statement = (
-                select(col(ReservationLine.equipment_id), Reservation)
+                records(Reservation)
+                .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
                 .join(
                     Reservation,
                     and_(
@@ -312,7 +326,7 @@ class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation
             if ends is not None:
                 statement = statement.where(col(Reservation.starts_at) < ends)
             for row in await self._loaders._context.rows(statement):
-                equipment_id, reservation = row[0], row[1]
+                equipment_id, reservation = row.line_equipment_id, cast(Reservation, row)
                 bucket = found[(equipment_id, starts, ends)]
                 if not bucket or bucket[-1].id != reservation.id:
                     bucket.append(reservation)

@@ -118,12 +118,12 @@ class Equipment(Node):
     async def reservations(
         self, info: Info, from_: OptionalFrom = None, to: OptionalTo = None
     ) -> list[ReservationRef]:
-        from schema.types.reservation import Reservation
+        from schema.types.reservation import prefetch
 
         require_aware("from", from_)
         require_aware("to", to)
         rows = await info.context.loaders.reservations_by_equipment.load((self.row.id, from_, to))
-        return [Reservation.from_row(row) for row in rows]
+        return await prefetch(info, rows)
 
     @strawberry.field(description="How much of it is free over a window.")
     async def availability(self, info: Info, from_: FromArg, to: ToArg) -> EquipmentAvailability:
