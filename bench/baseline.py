@@ -1,0 +1,427 @@
+"""The baseline: what the benchmark scenarios cost without GraphQL.
+
+A minimal Starlette + asyncpg + orjson app answering ``POST /graphql`` for the
+benchmark documents only (recognised by their exact text), with hand-written SQL,
+producing the same ``data`` as Rigbook. It verifies the same JWT (HS256, same
+secret, audience, issuer and required claims) and takes the tenant from it.
+It is a yardstick, not a product: no limits, no error masking, no RLS setting.
+
+Run: ``uvicorn bench.baseline:create_app --factory`` with ``BENCH_DATABASE_URL``
+(and optionally ``BENCH_JWT_SECRET``, ``BENCH_JWT_ISSUER``, ``BENCH_JWT_AUDIENCE``,
+``BENCH_POOL_SIZE``) in the environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import jwt
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bench import config, scenarios
+
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
+HOLDING = ("CONFIRMED", "CHECKED_OUT")
+STAFF_ROLES = frozenset({"ADMIN", "MANAGER", "STAFF"})
+PAGE_SIZE = 100
+MAX_AVAILABILITY_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    role: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class Unauthenticated(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str
+    issuer: str
+    audience: str
+    pool_size: int
+
+    @staticmethod
+    def from_environment() -> Settings:
+        return Settings(
+            database_url=config.asyncpg_url(os.environ["BENCH_DATABASE_URL"]),
+            secret=os.environ.get("BENCH_JWT_SECRET", config.JWT_SECRET),
+            issuer=os.environ.get("BENCH_JWT_ISSUER", "rigbook"),
+            audience=os.environ.get("BENCH_JWT_AUDIENCE", "rigbook-api"),
+            pool_size=int(os.environ.get("BENCH_POOL_SIZE", "20")),
+        )
+
+
+def new_id() -> uuid.UUID:
+    """A UUIDv7, like db/ids.py."""
+    value = ((time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF) << 80
+    value |= int.from_bytes(os.urandom(10), "big") & ((1 << 80) - 1)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return uuid.UUID(int=value)
+
+
+def global_id(type_name: str, pk: object) -> str:
+    # asyncpg's UUID type prints like uuid.UUID; orjson would reject the object itself.
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def equipment_pk(value: str) -> uuid.UUID | None:
+    try:
+        type_name, _, raw = base64.b64decode(value.encode(), validate=True).decode().partition(":")
+        return uuid.UUID(raw) if type_name == "Equipment" else None
+    except (ValueError, binascii.Error, UnicodeError):
+        return None
+
+
+class Db:
+    """The pool, and whether row-level security applies to the connecting role.
+
+    Rigbook's migrations put a ``tenant_id = current_setting('app.tenant_id')`` policy on
+    every tenant-owned table; superusers and BYPASSRLS roles skip it. When it applies,
+    the baseline does what Rigbook does: a transaction that starts with ``set_config``.
+    """
+
+    def __init__(self, pool: Any, rls: bool) -> None:
+        self.pool = pool
+        self.rls = rls
+
+    @asynccontextmanager
+    async def connect(self, caller: Caller, *, write: bool = False) -> AsyncIterator[Any]:
+        async with self.pool.acquire() as connection:
+            if not (self.rls or write):
+                yield connection
+                return
+            async with connection.transaction():
+                if self.rls:
+                    await connection.execute(
+                        "SELECT set_config('app.tenant_id', $1, true)", str(caller.tenant_id)
+                    )
+                yield connection
+
+
+RLS_APPLIES_SQL = """
+SELECT NOT (r.rolsuper OR r.rolbypassrls)
+       AND EXISTS (SELECT 1 FROM pg_class WHERE relname = 'app_user' AND relrowsecurity)
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+# ---- availability arithmetic, as resolvers/availability.py defines it -------------------
+
+Interval = tuple[datetime, datetime]
+
+
+def peak(intervals: list[tuple[Interval, int]], window: Interval) -> int:
+    events: list[tuple[datetime, int]] = []
+    for (start, end), quantity in intervals:
+        start, end = max(start, window[0]), min(end, window[1])
+        if start < end:
+            events.append((start, quantity))
+            events.append((end, -quantity))
+    events.sort()  # releases (negative) before acquisitions at the same instant
+    running = best = 0
+    for _, delta in events:
+        running += delta
+        best = max(best, running)
+    return best
+
+
+def held(item: Any, holds: list[Any], window: Interval) -> int:
+    before = timedelta(minutes=item["buffer_before"])
+    after = timedelta(minutes=item["buffer_after"])
+    touching: list[tuple[Interval, int]] = []
+    for hold in holds:
+        widened = (hold["starts_at"] - before, hold["ends_at"] + after)
+        if widened[0] < window[1] and window[0] < widened[1]:
+            touching.append((widened, hold["quantity"]))
+    return peak(touching, window)
+
+
+def total_stock(item: Any) -> int:
+    return int(item["quantity"]) if item["status"] == "ACTIVE" else 0
+
+
+HOLDS_SQL = """
+SELECT l.equipment_id, l.quantity, r.starts_at, r.ends_at
+FROM reservation_line l
+JOIN reservation r ON r.tenant_id = l.tenant_id AND r.id = l.reservation_id
+WHERE l.tenant_id = $1 AND l.equipment_id = ANY($2::uuid[])
+  AND r.status = ANY($3::text[]) AND r.starts_at < $5 AND r.ends_at > $4
+"""
+
+
+def _reach(items: list[Any]) -> timedelta:
+    return max(
+        (timedelta(minutes=i["buffer_before"] + i["buffer_after"]) for i in items), default=timedelta()
+    )
+
+
+def _group(holds: list[Any]) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for hold in holds:
+        grouped.setdefault(hold["equipment_id"], []).append(hold)
+    return grouped
+
+
+# ---- the scenarios ------------------------------------------------------------------------
+
+EQUIPMENT_PAGE_SQL = "SELECT id, name FROM equipment WHERE tenant_id = $1 ORDER BY name, id LIMIT $2"
+
+# One row per (equipment hit, line of the reservation), in Rigbook's order:
+# reservations by (starts_at, id), lines by position.
+NESTED_SQL = """
+SELECT h.equipment_id AS hit, r.id, r.number, u.email, l.quantity, e.name
+FROM (SELECT DISTINCT tenant_id, equipment_id, reservation_id
+      FROM reservation_line WHERE tenant_id = $1 AND equipment_id = ANY($2::uuid[])) h
+JOIN reservation r ON r.tenant_id = h.tenant_id AND r.id = h.reservation_id
+LEFT JOIN app_user u ON u.tenant_id = r.tenant_id AND u.id = r.customer_id
+JOIN reservation_line l ON l.tenant_id = r.tenant_id AND l.reservation_id = r.id
+JOIN equipment e ON e.tenant_id = l.tenant_id AND e.id = l.equipment_id
+WHERE r.ends_at > $3 AND r.starts_at < $4 AND ($5::uuid IS NULL OR r.customer_id = $5)
+ORDER BY r.starts_at, r.id, l.position
+"""
+
+
+def _moment(value: str | None, default: datetime) -> datetime:
+    return datetime.fromisoformat(value) if value is not None else default
+
+
+async def nested(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str, Any]:
+    # A missing bound means no bound, as in Rigbook.
+    starts = _moment(variables.get("from"), datetime(1, 1, 1, tzinfo=UTC))
+    ends = _moment(variables.get("to"), datetime(9999, 12, 31, tzinfo=UTC))
+    own = None if caller.is_staff else caller.user_id
+    async with db.connect(caller) as connection:
+        page = await connection.fetch(EQUIPMENT_PAGE_SQL, caller.tenant_id, PAGE_SIZE)
+        rows = await connection.fetch(
+            NESTED_SQL, caller.tenant_id, [r["id"] for r in page], starts, ends, own
+        )
+    buckets: dict[Any, list[dict[str, Any]]] = {item["id"]: [] for item in page}
+    current: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["hit"], row["id"])
+        reservation = current.get(key)
+        if reservation is None:
+            email = row["email"]
+            reservation = {
+                "number": row["number"],
+                "lines": [],
+                "customer": {"email": email} if email is not None else None,
+            }
+            current[key] = reservation
+            buckets[row["hit"]].append(reservation)
+        reservation["lines"].append({"quantity": row["quantity"], "equipment": {"name": row["name"]}})
+    edges = [{"node": {"name": item["name"], "reservations": buckets[item["id"]]}} for item in page]
+    return {"equipment": {"edges": edges}}
+
+
+async def me(db: Db, caller: Caller, _variables: dict[str, Any]) -> dict[str, Any]:
+    async with db.connect(caller) as connection:
+        row = await connection.fetchrow(
+            "SELECT email, role FROM app_user WHERE tenant_id = $1 AND id = $2",
+            caller.tenant_id,
+            caller.user_id,
+        )
+    return {"me": {"email": row["email"], "role": row["role"]} if row is not None else None}
+
+
+async def availability(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str, Any]:
+    window = (datetime.fromisoformat(variables["from"]), datetime.fromisoformat(variables["to"]))
+    ids = [pk for pk in (equipment_pk(value) for value in variables.get("ids") or []) if pk is not None]
+    async with db.connect(caller) as connection:
+        items = await connection.fetch(
+            "SELECT id, quantity, status, buffer_before, buffer_after FROM equipment "
+            "WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY name, id LIMIT $3",
+            caller.tenant_id,
+            ids,
+            MAX_AVAILABILITY_ITEMS,
+        )
+        reach = _reach(items)
+        holds = await connection.fetch(
+            HOLDS_SQL,
+            caller.tenant_id,
+            [item["id"] for item in items],
+            list(HOLDING),
+            window[0] - reach,
+            window[1] + reach,
+        )
+    grouped = _group(holds)
+    result = []
+    for item in items:
+        total = total_stock(item)
+        in_use = held(item, grouped.get(item["id"], []), window)
+        result.append({"total": total, "held": in_use, "available": max(0, total - in_use)})
+    return {"availability": result}
+
+
+def _conflict(message: str) -> dict[str, Any]:
+    return {"createReservation": {"__typename": "ConflictError", "code": "CONFLICT", "message": message}}
+
+
+async def reserve(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str, Any]:
+    """One transaction: lock the equipment in id order, re-check stock, number, insert."""
+    data = variables["input"]
+    starts = datetime.fromisoformat(data["startsAt"])
+    ends = datetime.fromisoformat(data["endsAt"])
+    lines = [(equipment_pk(line["equipmentId"]), int(line.get("quantity", 1))) for line in data["lines"]]
+    wanted = sorted({pk for pk, _ in lines if pk is not None})
+    if len(wanted) != len({pk for pk, _ in lines}):
+        return _conflict("unknown equipment")
+    reservation_id = new_id()
+    status = "CONFIRMED" if caller.is_staff else "REQUESTED"
+    async with db.connect(caller, write=True) as connection:
+        items = await connection.fetch(
+            "SELECT id, quantity, status, buffer_before, buffer_after FROM equipment "
+            "WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+            caller.tenant_id,
+            wanted,
+        )
+        if len(items) != len(wanted) or any(item["status"] != "ACTIVE" for item in items):
+            return _conflict("unknown or retired equipment")
+        reach = _reach(items)
+        holds = _group(
+            await connection.fetch(
+                HOLDS_SQL, caller.tenant_id, wanted, list(HOLDING), starts - reach, ends + reach
+            )
+        )
+        demand: dict[Any, int] = {}
+        for pk, quantity in lines:
+            demand[pk] = demand.get(pk, 0) + quantity
+        for item in items:
+            before = timedelta(minutes=item["buffer_before"])
+            after = timedelta(minutes=item["buffer_after"])
+            in_use = held(item, holds.get(item["id"], []), (starts - before, ends + after))
+            if demand[uuid.UUID(str(item["id"]))] > total_stock(item) - in_use:
+                return _conflict("not enough stock")
+        number = await connection.fetchval(
+            "UPDATE tenant SET reservation_counter = reservation_counter + 1 WHERE id = $1 "
+            "RETURNING reservation_counter",
+            caller.tenant_id,
+        )
+        now = datetime.now(starts.tzinfo)
+        await connection.execute(
+            "INSERT INTO reservation (tenant_id, id, number, title, customer_id, created_by_id, starts_at, "
+            "ends_at, status, notes, version, idempotency_key, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, NULL, $11, $11)",
+            caller.tenant_id,
+            reservation_id,
+            number,
+            data["title"].strip(),
+            None if caller.is_staff else caller.user_id,
+            caller.user_id,
+            starts,
+            ends,
+            status,
+            data.get("notes", ""),
+            now,
+        )
+        await connection.executemany(
+            "INSERT INTO reservation_line (tenant_id, id, reservation_id, position, equipment_id, unit_id, "
+            "quantity) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+            [
+                (caller.tenant_id, new_id(), reservation_id, position, pk, quantity)
+                for position, (pk, quantity) in enumerate(lines)
+            ],
+        )
+    reservation = {
+        "id": global_id("Reservation", reservation_id),
+        "number": number,
+        "status": status,
+        "startsAt": starts.isoformat(),
+        "endsAt": ends.isoformat(),
+    }
+    return {"createReservation": {"__typename": "CreateReservationSuccess", "reservation": reservation}}
+
+
+Handler = Callable[[Db, Caller, dict[str, Any]], Awaitable[dict[str, Any]]]
+HANDLERS: dict[str, Handler] = {
+    scenarios.NESTED: nested,
+    scenarios.ME: me,
+    scenarios.AVAILABILITY: availability,
+    scenarios.RESERVE: reserve,
+}
+
+
+def verify(settings: Settings, request: Request) -> Caller:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("no bearer token")
+    try:
+        claims = jwt.decode(
+            token.strip(),
+            settings.secret,
+            algorithms=["HS256"],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options={"require": REQUIRED_CLAIMS},
+        )
+        if claims["typ"] != "access" or "tid" not in claims:
+            raise Unauthenticated("not a tenant access token")
+        return Caller(uuid.UUID(claims["sub"]), uuid.UUID(claims["tid"]), str(claims["role"]))
+    except (jwt.PyJWTError, KeyError, ValueError) as error:
+        raise Unauthenticated(str(error)) from error
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    app_settings = settings or Settings.from_environment()
+    state: dict[str, Db] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(
+            app_settings.database_url, min_size=2, max_size=app_settings.pool_size
+        )
+        state["db"] = Db(pool, bool(await pool.fetchval(RLS_APPLIES_SQL)))
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    async def graphql(request: Request) -> Response:
+        payload = orjson.loads(await request.body())
+        handler = HANDLERS.get(payload.get("query", ""))
+        if handler is None:
+            return _json({"errors": [{"message": "the baseline answers the benchmark documents only"}]}, 400)
+        try:
+            caller = verify(app_settings, request)
+        except Unauthenticated as error:
+            failure = {"message": str(error), "extensions": {"code": "UNAUTHENTICATED"}}
+            return _json({"data": None, "errors": [failure]})
+        data = await handler(state["db"], caller, payload.get("variables") or {})
+        return _json({"data": data})
+
+    async def health(_request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    return Starlette(
+        routes=[Route("/graphql", graphql, methods=["POST"]), Route("/health", health, methods=["GET"])],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,319 @@
+"""``python -m bench run``: Rigbook against the baseline, interleaved, under wrk."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import orjson
+
+from bench import config, report
+from bench.counting import body_builder, count_statements, request_body
+from bench.scenarios import LOGIN, Fixture, Scenario, global_id
+from bench.seed import month_window
+from bench.servers import ROOT, Server, baseline_server, cpu_by_pid, database_backends, rigbook_server
+from bench.wrk import LoadResult, lua_script, require_wrk, run_wrk, wrk_version
+
+AVAILABILITY_ITEMS = 50
+RESERVE_ITEMS = 200
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    database_url: str
+    workers: int
+    concurrency: int
+    duration: float
+    rounds: int
+    scenarios: list[Scenario]
+    output: Path
+    threads: int
+    warmup: float
+    keep_logs: bool
+    label: str = ""
+    app_url: str | None = None  # what the servers connect with; default database_url
+
+    @property
+    def server_url(self) -> str:
+        return self.app_url or self.database_url
+
+
+def default_output() -> Path:
+    return ROOT / "bench" / "results" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+
+
+async def load_fixture(url: str) -> Fixture:
+    slug = config.tenant_slug(0)
+    connection = await asyncpg.connect(config.asyncpg_url(url))
+    try:
+        tenant = await connection.fetchval("SELECT id FROM tenant WHERE slug = $1", slug)
+        if tenant is None:
+            raise SystemExit(f"no tenant {slug!r} in the database: run `python -m bench seed` first")
+        admin = await connection.fetchval(
+            "SELECT id FROM app_user WHERE tenant_id = $1 AND email = $2", tenant, config.admin_email(slug)
+        )
+        # The seeded months come first; reserve only ever books far beyond them.
+        earliest = await connection.fetchval(
+            "SELECT min(starts_at) FROM reservation WHERE tenant_id = $1", tenant
+        )
+        if admin is None or earliest is None:
+            raise SystemExit(f"tenant {slug!r} lacks its admin or reservations: re-seed with --reset")
+        items = await connection.fetch(
+            "SELECT id, tracking FROM equipment WHERE tenant_id = $1 AND status = 'ACTIVE' ORDER BY name, id",
+            tenant,
+        )
+    finally:
+        await connection.close()
+    step = max(1, len(items) // AVAILABILITY_ITEMS)
+    spread = [global_id("Equipment", row["id"]) for row in items[::step][:AVAILABILITY_ITEMS]]
+    bulk = [global_id("Equipment", row["id"]) for row in items if row["tracking"] == "BULK"][:RESERVE_ITEMS]
+    if not bulk:
+        raise SystemExit("no ACTIVE BULK equipment to book in the reserve scenario")
+    return Fixture(
+        window=month_window(earliest), availability_ids=spread, reserve_ids=bulk, salt=random.randrange(10**6)
+    )
+
+
+def post(url: str, body: bytes, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, orjson.loads(response.read())
+
+
+def sign_in(rigbook_url: str) -> str:
+    slug = config.tenant_slug(0)
+    variables = {
+        "input": {"tenant": slug, "email": config.admin_email(slug), "password": config.STAFF_PASSWORD}
+    }
+    _, body = post(rigbook_url, orjson.dumps({"query": LOGIN, "variables": variables}))
+    result = (body.get("data") or {}).get("login") or {}
+    if result.get("__typename") != "LoginSuccess":
+        raise SystemExit(f"could not sign in to Rigbook as {config.admin_email(slug)}: {body}")
+    token: str = result["accessToken"]
+    return token
+
+
+def first_difference(left: Any, right: Any, path: str = "data") -> str | None:
+    if type(left) is not type(right):
+        return f"{path}: {str(left)[:200]!r} != {str(right)[:200]!r}"
+    if isinstance(left, dict):
+        for key in sorted(set(left) | set(right)):
+            if key not in left or key not in right:
+                return f"{path}.{key}: present on one side only"
+            found = first_difference(left[key], right[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(left, list):
+        if len(left) != len(right):
+            return f"{path}: {len(left)} items != {len(right)} items"
+        for index, (a, b) in enumerate(zip(left, right, strict=True)):
+            found = first_difference(a, b, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return None if left == right else f"{path}: {left!r} != {right!r}"
+
+
+def preflight(
+    servers: list[Server], scenarios: list[Scenario], fixture: Fixture, token: str
+) -> dict[str, dict[str, int]]:
+    """Every scenario gives the same ``data`` on both servers; fail loudly otherwise."""
+    sizes: dict[str, dict[str, int]] = {}
+    for scenario in scenarios:
+        body = request_body(scenario, scenario.variables(fixture))
+        answers = []
+        for server in servers:
+            status, payload = post(server.url, body, token)
+            if status != 200 or "errors" in payload or payload.get("data") is None:
+                raise SystemExit(f"{scenario.name}: {server.name} answered {status}: {str(payload)[:1000]}")
+            answers.append(scenario.normalise(payload["data"]))
+            sizes.setdefault(scenario.name, {})[server.name] = len(orjson.dumps(payload))
+        difference = first_difference(answers[0], answers[1])
+        if difference is not None:
+            raise SystemExit(f"MISMATCH in {scenario.name} (rigbook vs baseline): {difference}")
+        shown = ", ".join(f"{name} {size:,} B" for name, size in sizes[scenario.name].items())
+        print(f"  {scenario.name}: same data on both ({shown})", flush=True)
+    return sizes
+
+
+def load(
+    servers: list[Server],
+    server: Server,
+    scenario: Scenario,
+    fixture: Fixture,
+    token: str,
+    options: RunOptions,
+    seconds: float,
+    work_dir: Path,
+) -> dict[str, Any]:
+    """One wrk run against ``server``, with the CPU it cost the server and PostgreSQL.
+
+    Both servers are idle when it starts. CPU is counted until the server is idle again,
+    because it finishes the ``concurrency`` requests still in flight when wrk stops; so
+    CPU per request = that CPU / (completed + concurrency).
+    """
+    for each in servers:
+        each.wait_idle()
+    database = config.database_name(options.database_url)
+    body = request_body(scenario, scenario.variables(fixture))
+    script = lua_script(scenario, body, token, fixture.reserve_ids)
+    db_before = cpu_by_pid(database_backends(database))
+    cpu_before = server.cpu_seconds()
+    result: LoadResult = run_wrk(
+        server.url,
+        script,
+        connections=options.concurrency,
+        threads=options.threads,
+        seconds=seconds,
+        script_path=work_dir / f"{scenario.name}-{server.name}.lua",
+    )
+    drained = server.wait_idle()
+    cpu_used = server.cpu_seconds() - cpu_before
+    # Backends that ended during the run take their CPU time with them (pools keep theirs open).
+    db_after = cpu_by_pid(database_backends(database))
+    db_used = sum(after - db_before.get(pid, 0.0) for pid, after in db_after.items())
+    served = result.requests + options.concurrency if result.requests else 0
+    return result.to_json() | {
+        "cpu_ms_per_request": 1000 * cpu_used / served if served else None,
+        "db_cpu_ms_per_request": 1000 * db_used / served if served else None,
+        "served": served,
+        "cpu_seconds": cpu_used,
+        "db_cpu_seconds": db_used,
+        "drain_seconds": drained,
+    }
+
+
+def _role(url: str) -> str:
+    netloc = urlsplit(url).netloc
+    return netloc.rpartition("@")[0].partition(":")[0] if "@" in netloc else ""
+
+
+def metadata(options: RunOptions) -> dict[str, Any]:
+    def command(*args: str) -> str:
+        completed = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+        return completed.stdout.strip()
+
+    commit = command("git", "rev-parse", "HEAD")
+    return {
+        "started_at": datetime.now(UTC).isoformat(),
+        "label": options.label,
+        # None when the code is not a git checkout (e.g. a copied snapshot).
+        "git_commit": commit or None,
+        "git_dirty": bool(command("git", "status", "--porcelain", "--untracked-files=no"))
+        if commit
+        else None,
+        "python": sys.version.split()[0],
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "wrk": wrk_version(),
+        "database": config.database_name(options.database_url),
+        "server_role": _role(options.server_url),
+        "workers": options.workers,
+        "concurrency": options.concurrency,
+        "duration_s": options.duration,
+        "rounds": options.rounds,
+        "threads": options.threads,
+        "warmup_s": options.warmup,
+        "scenarios": [scenario.name for scenario in options.scenarios],
+    }
+
+
+def run(options: RunOptions) -> int:
+    from alembic.util import CommandError
+
+    from db.migrate import upgrade_sync
+
+    require_wrk()
+    load_now = os.getloadavg()[0]
+    if load_now > 0.5 * (os.cpu_count() or 1):
+        print(
+            f"warning: load average {load_now:.1f} on {os.cpu_count()} CPUs: figures will be noisy",
+            flush=True,
+        )
+    try:
+        upgrade_sync(config.sqlalchemy_url(options.database_url))  # `rigbook migrate`: serve does not migrate
+    except CommandError as error:  # e.g. the database is at a revision this code does not know
+        print(f"warning: could not migrate ({error}); benchmarking the schema as it is", flush=True)
+    fixture = asyncio.run(load_fixture(options.database_url))
+    meta = metadata(options)
+    work_dir = Path(tempfile.mkdtemp(prefix="rigbook-bench-"))
+    servers = [
+        rigbook_server(options.server_url, options.workers, work_dir),
+        baseline_server(options.server_url, options.workers, work_dir),
+    ]
+    results: dict[str, Any] = {"meta": meta, "window": [moment.isoformat() for moment in fixture.window]}
+    loads: list[dict[str, Any]] = []
+    failed = True
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready(options.workers)
+        print(
+            f"rigbook on :{servers[0].port}, baseline on :{servers[1].port}, {options.workers} worker(s) each"
+        )
+        results["startup_peak_rss_mb"] = {server.name: server.memory_mb("VmHWM") for server in servers}
+        token = sign_in(servers[0].url)
+        print("pre-flight: comparing data")
+        results["response_bytes"] = preflight(servers, options.scenarios, fixture, token)
+        print("counting SQL statements per request (in-process, through a counting proxy)", flush=True)
+        counts = asyncio.run(
+            count_statements(options.server_url, options.scenarios, body_builder(fixture), token)
+        )
+        results["statements"] = {
+            target: {name: count.to_json() for name, count in by_scenario.items()}
+            for target, by_scenario in counts.items()
+        }
+        if options.warmup > 0:
+            print(f"warming up ({options.warmup:g}s per scenario and server)", flush=True)
+            for scenario in options.scenarios:
+                for server in servers:
+                    load(servers, server, scenario, fixture, token, options, options.warmup, work_dir)
+        for round_number in range(1, options.rounds + 1):
+            for scenario in options.scenarios:
+                for server in servers:
+                    measured = load(
+                        servers, server, scenario, fixture, token, options, options.duration, work_dir
+                    )
+                    measured |= {"round": round_number, "scenario": scenario.name, "target": server.name}
+                    loads.append(measured)
+                    print(report.progress_line(measured), flush=True)
+        results["loads"] = loads
+        results["peak_rss_mb"] = {server.name: server.memory_mb("VmHWM") for server in servers}
+        results["final_rss_mb"] = {server.name: server.memory_mb("VmRSS") for server in servers}
+        failed = False
+    finally:
+        for server in servers:
+            server.stop()
+        if failed or options.keep_logs:
+            print(f"server logs and wrk scripts kept in {work_dir}", file=sys.stderr)
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    results["summary"] = report.summarise(results, [scenario.name for scenario in options.scenarios])
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    print()
+    for line in report.table(results):
+        print(line)
+    print(f"\nresults written to {options.output}")
+    print(report.last_line(results))
+    return 0

@@ -1,0 +1,140 @@
+"""The benchmarked operations: documents, variables, and how to compare results.
+
+Both servers receive byte-identical request bodies; the baseline recognises a
+document by its exact text.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+NESTED = """query Nested($from: DateTime, $to: DateTime) {
+  equipment(first: 100) {
+    edges { node { name reservations(from: $from, to: $to) { number lines { quantity equipment { name } } customer { email } } } }
+  }
+}"""
+
+ME = """query Me { me { email role } }"""
+
+AVAILABILITY = """query Availability($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
+  availability(from: $from, to: $to, equipmentIds: $ids) { total held available }
+}"""
+
+RESERVE = """mutation Reserve($input: CreateReservationInput!) {
+  createReservation(input: $input) {
+    __typename
+    ... on CreateReservationSuccess { reservation { id number status startsAt endsAt } }
+    ... on Error { code message }
+  }
+}"""
+
+LOGIN = """mutation Login($input: LoginInput!) {
+  login(input: $input) { __typename ... on LoginSuccess { accessToken } ... on Error { code message } }
+}"""
+
+SCENARIO_NAMES = ("nested", "me", "availability", "reserve")
+
+# Far-future reserve windows: random 4-hour slots over ~45 years from 2100, never
+# near the seeded months, so they neither conflict nor slow down the read scenarios.
+RESERVE_EPOCH = 4102444800  # 2100-01-01T00:00:00Z
+RESERVE_SLOTS = 45 * 365 * 24
+RESERVE_HOURS = 4
+
+
+def global_id(type_name: str, pk: uuid.UUID | str) -> str:
+    """Relay id as schema/node.py makes it: base64 of ``Type:uuid``."""
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+def decode_global_id(value: str) -> tuple[str, str] | None:
+    try:
+        type_name, _, raw = base64.b64decode(value.encode(), validate=True).decode().partition(":")
+        return type_name, str(uuid.UUID(raw))
+    except (ValueError, UnicodeError):
+        return None
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What the scenarios need from the seeded tenant."""
+
+    window: tuple[datetime, datetime]
+    availability_ids: list[str]  # 50 global ids
+    reserve_ids: list[str]  # global ids of BULK equipment to book
+    salt: int = 0  # varies the pre-flight booking's window from run to run
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    query: str
+    variables: Callable[[Fixture], dict[str, Any]]
+    marker: str  # a substring every good response body contains
+    normalise: Callable[[Any], Any]
+
+
+def _same(data: Any) -> Any:
+    return data
+
+
+def _mask_created(data: Any) -> Any:
+    """A created reservation's id and number differ per call: check their form, then mask them."""
+    result = data["createReservation"]
+    if result.get("__typename") != "CreateReservationSuccess":
+        return data
+    reservation = dict(result["reservation"])
+    decoded = decode_global_id(reservation["id"])
+    reservation["id"] = "<Reservation id>" if decoded and decoded[0] == "Reservation" else reservation["id"]
+    number = reservation["number"]
+    reservation["number"] = "<number>" if isinstance(number, int) and number > 0 else number
+    return {"createReservation": {**result, "reservation": reservation}}
+
+
+def reserve_input(equipment_id: str, slot: int, title: str = "Bench booking") -> dict[str, Any]:
+    starts = datetime.fromtimestamp(RESERVE_EPOCH + (slot % RESERVE_SLOTS) * 3600, tz=UTC)
+    ends = starts + timedelta(hours=RESERVE_HOURS)
+    return {
+        "title": title,
+        "startsAt": starts.isoformat(),
+        "endsAt": ends.isoformat(),
+        "lines": [{"equipmentId": equipment_id, "quantity": 1}],
+    }
+
+
+def _window(fixture: Fixture) -> dict[str, Any]:
+    return {"from": fixture.window[0].isoformat(), "to": fixture.window[1].isoformat()}
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "nested": Scenario("nested", NESTED, _window, '"edges"', _same),
+    "me": Scenario("me", ME, lambda _fixture: {}, '"email"', _same),
+    "availability": Scenario(
+        "availability",
+        AVAILABILITY,
+        lambda fixture: {**_window(fixture), "ids": fixture.availability_ids},
+        '"available"',
+        _same,
+    ),
+    # The variables here are those of the pre-flight check; under load the wrk script
+    # varies equipment and window per request (bench/wrk.py).
+    "reserve": Scenario(
+        "reserve",
+        RESERVE,
+        lambda fixture: {"input": reserve_input(fixture.reserve_ids[0], fixture.salt, "Bench pre-flight")},
+        '"CreateReservationSuccess"',
+        _mask_created,
+    ),
+}
+
+
+def parse_scenarios(text: str) -> list[Scenario]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown or not names:
+        raise SystemExit(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIO_NAMES)}")
+    return [SCENARIOS[name] for name in names]
