@@ -33,9 +33,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import config, scenarios
+from bench.stock import HOLDING, HOLDS_SQL, group, held, total_stock, widest_buffers
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
-HOLDING = ("CONFIRMED", "CHECKED_OUT")
 STAFF_ROLES = frozenset({"ADMIN", "MANAGER", "STAFF"})
 PAGE_SIZE = 100
 MAX_AVAILABILITY_ITEMS = 100
@@ -130,63 +130,6 @@ FROM pg_roles r WHERE r.rolname = current_user
 """
 
 
-# ---- availability arithmetic, as resolvers/availability.py defines it -------------------
-
-Interval = tuple[datetime, datetime]
-
-
-def peak(intervals: list[tuple[Interval, int]], window: Interval) -> int:
-    events: list[tuple[datetime, int]] = []
-    for (start, end), quantity in intervals:
-        start, end = max(start, window[0]), min(end, window[1])
-        if start < end:
-            events.append((start, quantity))
-            events.append((end, -quantity))
-    events.sort()  # releases (negative) before acquisitions at the same instant
-    running = best = 0
-    for _, delta in events:
-        running += delta
-        best = max(best, running)
-    return best
-
-
-def held(item: Any, holds: list[Any], window: Interval) -> int:
-    before = timedelta(minutes=item["buffer_before"])
-    after = timedelta(minutes=item["buffer_after"])
-    touching: list[tuple[Interval, int]] = []
-    for hold in holds:
-        widened = (hold["starts_at"] - before, hold["ends_at"] + after)
-        if widened[0] < window[1] and window[0] < widened[1]:
-            touching.append((widened, hold["quantity"]))
-    return peak(touching, window)
-
-
-def total_stock(item: Any) -> int:
-    return int(item["quantity"]) if item["status"] == "ACTIVE" else 0
-
-
-HOLDS_SQL = """
-SELECT l.equipment_id, l.quantity, r.starts_at, r.ends_at
-FROM reservation_line l
-JOIN reservation r ON r.tenant_id = l.tenant_id AND r.id = l.reservation_id
-WHERE l.tenant_id = $1 AND l.equipment_id = ANY($2::uuid[])
-  AND r.status = ANY($3::text[]) AND r.starts_at < $5 AND r.ends_at > $4
-"""
-
-
-def _reach(items: list[Any]) -> timedelta:
-    return max(
-        (timedelta(minutes=i["buffer_before"] + i["buffer_after"]) for i in items), default=timedelta()
-    )
-
-
-def _group(holds: list[Any]) -> dict[Any, list[Any]]:
-    grouped: dict[Any, list[Any]] = {}
-    for hold in holds:
-        grouped.setdefault(hold["equipment_id"], []).append(hold)
-    return grouped
-
-
 # ---- the scenarios ------------------------------------------------------------------------
 
 EQUIPMENT_PAGE_SQL = "SELECT id, name FROM equipment WHERE tenant_id = $1 ORDER BY name, id LIMIT $2"
@@ -260,7 +203,7 @@ async def availability(db: Db, caller: Caller, variables: dict[str, Any]) -> dic
             ids,
             MAX_AVAILABILITY_ITEMS,
         )
-        reach = _reach(items)
+        reach = widest_buffers(items)
         holds = await connection.fetch(
             HOLDS_SQL,
             caller.tenant_id,
@@ -269,7 +212,7 @@ async def availability(db: Db, caller: Caller, variables: dict[str, Any]) -> dic
             window[0] - reach,
             window[1] + reach,
         )
-    grouped = _group(holds)
+    grouped = group(holds)
     result = []
     for item in items:
         total = total_stock(item)
@@ -302,8 +245,8 @@ async def reserve(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str
         )
         if len(items) != len(wanted) or any(item["status"] != "ACTIVE" for item in items):
             return _conflict("unknown or retired equipment")
-        reach = _reach(items)
-        holds = _group(
+        reach = widest_buffers(items)
+        holds = group(
             await connection.fetch(
                 HOLDS_SQL, caller.tenant_id, wanted, list(HOLDING), starts - reach, ends + reach
             )

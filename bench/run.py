@@ -29,6 +29,7 @@ from bench.wrk import LoadResult, lua_script, require_wrk, run_wrk, wrk_version
 
 AVAILABILITY_ITEMS = 50
 RESERVE_ITEMS = 200
+NESTED_PAGE = 100  # equipment(first: 100), by name
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,19 @@ async def load_fixture(url: str) -> Fixture:
     finally:
         await connection.close()
     step = max(1, len(items) // AVAILABILITY_ITEMS)
-    spread = [global_id("Equipment", row["id"]) for row in items[::step][:AVAILABILITY_ITEMS]]
-    bulk = [global_id("Equipment", row["id"]) for row in items if row["tracking"] == "BULK"][:RESERVE_ITEMS]
+    spread = items[::step][:AVAILABILITY_ITEMS]
+    # `reserve` leaves rows behind: it books equipment the read scenarios never read
+    # (not on nested's first page, not in availability's set), so repeated runs do
+    # not slow the reads down.
+    read = {row["id"] for row in items[:NESTED_PAGE]} | {row["id"] for row in spread}
+    bulk = [row for row in reversed(items) if row["tracking"] == "BULK" and row["id"] not in read]
     if not bulk:
-        raise SystemExit("no ACTIVE BULK equipment to book in the reserve scenario")
+        raise SystemExit("no ACTIVE BULK equipment outside the read scenarios to book in `reserve`")
     return Fixture(
-        window=month_window(earliest), availability_ids=spread, reserve_ids=bulk, salt=random.randrange(10**6)
+        window=month_window(earliest),
+        availability_ids=[global_id("Equipment", row["id"]) for row in spread],
+        reserve_ids=[global_id("Equipment", row["id"]) for row in bulk[:RESERVE_ITEMS]],
+        salt=random.randrange(10**6),
     )
 
 
