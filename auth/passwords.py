@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import os
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -11,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
+MAX_CONCURRENT_HASHES = 2
 _COMMON_PASSWORDS = frozenset(
     {
         "password123",
@@ -51,21 +54,34 @@ class VerifyResult:
 class Passwords:
     """Hashes and verifies passwords with configured argon2id parameters."""
 
-    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    def __init__(
+        self,
+        *,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        max_concurrent: int = MAX_CONCURRENT_HASHES,
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
-        # Verified against when the account does not exist, so that unknown
-        # emails cost the same time as wrong passwords.
-        self._dummy_hash = self._hasher.hash("rigbook-dummy-password")
+        # Verified against when the account does not exist, so that unknown emails
+        # cost the same time as wrong passwords. Built, not computed: hashing at
+        # start-up would cost every worker the hash's memory before any request.
+        salt, digest = (base64.b64encode(os.urandom(size)).decode().rstrip("=") for size in (16, 32))
+        self._dummy_hash = f"$argon2id$v=19$m={memory_kib},t={time_cost},p={parallelism}${salt}${digest}"
+        # Each hash holds ``memory_kib``; a burst of sign-ins must not multiply that without bound.
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> VerifyResult:
         if len(password) > MAX_PASSWORD_LENGTH:
             return VerifyResult(ok=False)
-        return await asyncio.to_thread(self._verify_sync, stored_hash, password)
+        async with self._slots:
+            return await asyncio.to_thread(self._verify_sync, stored_hash, password)
 
     def _verify_sync(self, stored_hash: str | None, password: str) -> VerifyResult:
         if stored_hash is None:
