@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -29,8 +29,20 @@ def scoped(model: type[T], tenant_id: uuid.UUID) -> SelectOfScalar[T]:
     return select(model).where(column(model, "tenant_id") == tenant_id)
 
 
-def scoped_by_ids(model: type[T], tenant_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> SelectOfScalar[T]:
-    return scoped(model, tenant_id).where(column(model, "id").in_(list(ids)))
+def records(model: type[Any]) -> Select[Any]:
+    """All columns of ``model``'s table as plain rows.
+
+    Read paths use rows, not ORM instances: hydrating thousands of SQLModel
+    objects per request cost more than the SQL. Rows answer the same
+    attribute names, so the GraphQL types read either.
+    """
+    statement: Select[Any] = select(*model.__table__.columns)
+    return statement
+
+
+def scoped_records(model: type[T], tenant_id: uuid.UUID) -> Select[Any]:
+    """``records`` of one tenant: the row-level twin of ``scoped``."""
+    return records(model).where(column(model, "tenant_id") == tenant_id)
 
 
 LIKE_ESCAPE = "\\"

@@ -15,9 +15,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from aiodataloader import DataLoader
-from sqlalchemy import Select, and_
+from sqlalchemy import and_
 from sqlmodel import col, select
 
+from db.scoped import records, scoped_records
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers.availability import Usage, holds_from, holds_statement, usage
@@ -27,17 +28,6 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-
-def records(model: type[Any]) -> Select[Any]:
-    """All columns of ``model``'s table as plain rows.
-
-    Read paths use rows, not ORM instances: hydrating thousands of SQLModel
-    objects per request cost more than the SQL. Rows answer the same
-    attribute names, so the GraphQL types read either.
-    """
-    statement: Select[Any] = select(*model.__table__.columns)
-    return statement
 
 
 class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
@@ -84,7 +74,7 @@ class Loaders:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Any]:
             if self._tenant_id is None:
                 return []
-            statement = records(model).where(col(model.tenant_id) == self._tenant_id, col(model.id).in_(ids))
+            statement = scoped_records(model, self._tenant_id).where(col(model.id).in_(ids))
             return await self._rows(statement)
 
         return fetch
@@ -140,8 +130,7 @@ class Loaders:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Reservation]:
             if self._tenant_id is None:
                 return []
-            statement = records(Reservation).where(
-                col(Reservation.tenant_id) == self._tenant_id,
+            statement = scoped_records(Reservation, self._tenant_id).where(
                 col(Reservation.id).in_(ids),
                 *self._reservation_visibility(),
             )
@@ -155,10 +144,8 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                records(EquipmentUnit)
-                .where(
-                    col(EquipmentUnit.tenant_id) == self._tenant_id, col(EquipmentUnit.equipment_id).in_(ids)
-                )
+                scoped_records(EquipmentUnit, self._tenant_id)
+                .where(col(EquipmentUnit.equipment_id).in_(ids))
                 .order_by(col(EquipmentUnit.serial_number))
             )
             return await self._rows(statement)
@@ -171,11 +158,8 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                records(ReservationLine)
-                .where(
-                    col(ReservationLine.tenant_id) == self._tenant_id,
-                    col(ReservationLine.reservation_id).in_(ids),
-                )
+                scoped_records(ReservationLine, self._tenant_id)
+                .where(col(ReservationLine.reservation_id).in_(ids))
                 .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
             )
             return await self._rows(statement)
@@ -208,11 +192,7 @@ class Loaders:
         async def fetch(keys: list[uuid.UUID]) -> Iterable[Any]:
             if self._tenant_id is None:
                 return []
-            statement = (
-                records(model)
-                .where(col(model.tenant_id) == self._tenant_id, key.in_(keys), *scope)
-                .order_by(*order)
-            )
+            statement = scoped_records(model, self._tenant_id).where(key.in_(keys), *scope).order_by(*order)
             return await self._rows(statement)
 
         return fetch
@@ -241,7 +221,7 @@ class Loaders:
             if self._tenant_id is None:
                 return []
             statement = (
-                records(DesignVersion)
+                scoped_records(DesignVersion, self._tenant_id)
                 .join(
                     Design,
                     and_(
@@ -251,7 +231,6 @@ class Loaders:
                     ),
                 )
                 .where(
-                    col(DesignVersion.tenant_id) == self._tenant_id,
                     col(DesignVersion.design_id).in_(ids),
                     *self._design_scope(col(DesignVersion.design_id)),
                 )
@@ -305,7 +284,7 @@ class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation
             windows.setdefault((starts, ends), []).append(equipment_id)
         for (starts, ends), equipment_ids in windows.items():
             statement = (
-                records(Reservation)
+                scoped_records(Reservation, tenant_id)
                 .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
                 .join(
                     Reservation,
