@@ -94,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         asyncio.run(_prepare_development(settings))
         _print_banner(args.host, args.port)
     uvicorn.run(
-        "app:create_app",
+        "app:serve_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -72,7 +72,10 @@ class Context:
     async def rows(self, statement: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
         """Like ``scalars`` but returns whole rows (several columns)."""
         async with self._lock:
-            return (await self._read_session().execute(statement)).all()
+            # Core rows straight from the session's connection: the ORM's result
+            # machinery has nothing to add to plain column reads.
+            connection = await self._read_session().connection()
+            return (await connection.execute(statement)).all()
 
     async def scalar(self, statement: Executable) -> Any:
         rows = await self.scalars(statement)

@@ -32,4 +32,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        tzinfo = value.tzinfo
+        if tzinfo is UTC:  # asyncpg's timestamptz: already what we return
+            return value
+        return value.replace(tzinfo=UTC) if tzinfo is None else value.astimezone(UTC)

@@ -60,6 +60,22 @@ class GroupLoader(DataLoader[K, list[V]], Generic[K, V]):
         return [groups[key] for key in keys]
 
 
+async def load_all(loader: DataLoader[K, V], keys: Sequence[K]) -> list[V]:
+    """What ``loader.load_many(keys)`` answers, without a future and a callback per key.
+
+    Keys the loader has already answered (or is answering) come from its cache; the
+    rest go to its batch function in one call. For completing whole lists at once
+    (``schema/projection.py``), where thousands of keys arrive together; the answers
+    are not added to the cache.
+    """
+    cache = loader._cache
+    missing = [key for key in dict.fromkeys(keys) if key not in cache]
+    fetched: dict[K, V] = (
+        dict(zip(missing, await loader.batch_load_fn(missing), strict=True)) if missing else {}
+    )
+    return [fetched[key] if key in fetched else await cache[key] for key in keys]
+
+
 class Loaders:
     """The loaders of one request."""
 

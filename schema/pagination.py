@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from resolvers.pagination import MAX_PAGE_SIZE, Page, PageArgs
+from schema.projection import batched
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
@@ -46,6 +47,13 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="How many items the whole list has (all pages, with the filter applied).")
     async def total_count(self) -> int:
         return await self._count()
+
+
+@batched(Connection, "total_count")
+async def _total_counts(
+    context: object, parents: Sequence[Connection[Any]], arguments: dict[str, Any]
+) -> list[int]:
+    return [await parent._count() for parent in parents]
 
 
 def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:

@@ -27,6 +27,7 @@ from schema.operations.node import NodeQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
+from schema.projection import ProjectingExecutor
 from schema.text_input import RejectUnstorableText
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
@@ -70,9 +71,17 @@ _TYPES = [
 
 
 def build_schema(
-    *, introspection: bool = True, limits: QueryLimits | None = None, suggestions: bool = True
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    suggestions: bool = True,
+    projection: bool = True,
 ) -> strawberry.Schema:
-    """``limits`` defaults to ``QueryLimits()``; ``suggestions=False`` drops "Did you mean ...?" hints."""
+    """``limits`` defaults to ``QueryLimits()``; ``suggestions=False`` drops "Did you mean ...?" hints.
+
+    ``projection=False`` leaves every field to graphql-core's field-by-field completion
+    (see ``schema/projection.py``); the tests compare both.
+    """
     # Classes or factories, never shared instances: extensions hold per-request state.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         MaskUnexpectedErrors,
@@ -85,7 +94,13 @@ def build_schema(
         extensions.append(DisableIntrospection)
     if not suggestions:
         extensions.append(HideSuggestions)
-    return strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES, extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=_TYPES,
+        extensions=extensions,
+        execution_context_class=ProjectingExecutor if projection else None,
+    )
 
 
 schema = build_schema()

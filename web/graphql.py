@@ -20,7 +20,7 @@ _CONTEXT_KEY = "rigbook_context"
 class GraphQLView(GraphQL[Context, None]):
     """POST-only JSON GraphQL; the request's context is closed when the response is sent."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, projection: bool = True) -> None:
         settings = services.settings
         super().__init__(
             build_schema(
@@ -34,6 +34,7 @@ class GraphQLView(GraphQL[Context, None]):
                 ),
                 # Hints would spell out the schema that production hides from introspection.
                 suggestions=not settings.is_production,
+                projection=projection,
             ),
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=False,

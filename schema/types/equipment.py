@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
+from auth.context import Context
 from db.tables import Equipment as EquipmentRow
 from db.tables import EquipmentStatus as EquipmentStatusValue
 from db.tables import EquipmentUnit as UnitRow
 from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
 from resolvers.availability import Usage
-from resolvers.loaders import AvailabilityKey
+from resolvers.loaders import AvailabilityKey, load_all
 from resolvers.reservation_queries import require_aware, window_or_error
 from schema.context import Info
 from schema.node import Node, to_global_id
+from schema.projection import batched
 
 if TYPE_CHECKING:
     from schema.types.reservation import Reservation
@@ -132,6 +135,32 @@ class Equipment(Node):
         return EquipmentAvailability.from_usage(found)
 
 
+def _window_arguments(arguments: dict[str, Any]) -> None:
+    require_aware("from", arguments.get("from"))
+    require_aware("to", arguments.get("to"))
+
+
+@batched(Equipment, "reservations", validate=_window_arguments)
+async def _reservations_of_list(
+    context: Context, parents: Sequence[Equipment], arguments: dict[str, Any]
+) -> list[list[Reservation]]:
+    from schema.types.reservation import Reservation
+
+    starts, ends = arguments.get("from"), arguments.get("to")
+    groups = await load_all(
+        context.loaders.reservations_by_equipment, [(parent.row.id, starts, ends) for parent in parents]
+    )
+    return [[Reservation.from_row(row) for row in group] for group in groups]
+
+
+@batched(Equipment, "units")
+async def _units_of_list(
+    context: Context, parents: Sequence[Equipment], arguments: dict[str, Any]
+) -> list[list[EquipmentUnit]]:
+    groups = await load_all(context.loaders.units_by_equipment, [parent.row.id for parent in parents])
+    return [[EquipmentUnit.from_row(row) for row in group] for group in groups]
+
+
 @strawberry.type(description="One serialized unit of an equipment.")
 class EquipmentUnit(Node):
     serial_number: str = strawberry.field(description="Serial number, unique within its equipment.")
@@ -158,6 +187,16 @@ class EquipmentUnit(Node):
         row = await info.context.loaders.equipment_by_id.load(self.equipment_pk)
         assert row is not None
         return Equipment.from_row(row)
+
+
+@batched(EquipmentUnit, "equipment")
+async def _equipment_of_units(
+    context: Context, parents: Sequence[EquipmentUnit], arguments: dict[str, Any]
+) -> list[Equipment]:
+    rows = await load_all(context.loaders.equipment_by_id, [parent.equipment_pk for parent in parents])
+    if any(row is None for row in rows):
+        raise RuntimeError("A unit's equipment is not readable.")
+    return [Equipment.from_row(row) for row in rows if row is not None]
 
 
 @strawberry.type(description="Stock of one equipment over a window; holds are widened by its buffers.")

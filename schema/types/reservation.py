@@ -4,16 +4,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import cast
+from typing import Any, cast
 
 import strawberry
 
+from auth.context import Context
 from db.tables import Reservation as ReservationRow
 from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
 from resolvers.errors import Shortage as ShortageValue
+from resolvers.loaders import load_all
 from schema.context import Info
 from schema.node import Node, to_global_id
+from schema.projection import batched
 from schema.types.design import DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.user import User
@@ -134,6 +137,63 @@ class ReservationLine:
             return None
         row = await info.context.loaders.unit_by_id.load(self.row.unit_id)
         return EquipmentUnit.from_row(row) if row is not None else None
+
+
+async def _users(context: Context, ids: Sequence[uuid.UUID | None]) -> list[User | None]:
+    wanted = list(dict.fromkeys(user_id for user_id in ids if user_id is not None))
+    rows = await load_all(context.loaders.user_by_id, wanted)
+    users = {row.id: User.from_row(row) for row in rows if row is not None}
+    return [users.get(user_id) if user_id is not None else None for user_id in ids]
+
+
+async def _equipment(context: Context, ids: Sequence[uuid.UUID]) -> list[Equipment | None]:
+    wanted = list(dict.fromkeys(ids))
+    rows = await load_all(context.loaders.equipment_by_id, wanted)
+    equipment = {row.id: Equipment.from_row(row) for row in rows if row is not None}
+    return [equipment.get(equipment_id) for equipment_id in ids]
+
+
+async def _units(context: Context, ids: Sequence[uuid.UUID | None]) -> list[EquipmentUnit | None]:
+    wanted = list(dict.fromkeys(unit_id for unit_id in ids if unit_id is not None))
+    rows = await load_all(context.loaders.unit_by_id, wanted)
+    units = {row.id: EquipmentUnit.from_row(row) for row in rows if row is not None}
+    return [units.get(unit_id) if unit_id is not None else None for unit_id in ids]
+
+
+@batched(Reservation, "lines")
+async def _lines_of_list(
+    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
+) -> list[list[ReservationLine]]:
+    groups = await load_all(context.loaders.lines_by_reservation, [parent.row.id for parent in parents])
+    return [[ReservationLine.from_row(row) for row in group] for group in groups]
+
+
+@batched(Reservation, "customer")
+async def _customers_of_list(
+    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
+) -> list[User | None]:
+    return await _users(context, [parent.row.customer_id for parent in parents])
+
+
+@batched(Reservation, "created_by")
+async def _creators_of_list(
+    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
+) -> list[User | None]:
+    return await _users(context, [parent.row.created_by_id for parent in parents])
+
+
+@batched(ReservationLine, "equipment")
+async def _equipment_of_lines(
+    context: Context, parents: Sequence[ReservationLine], arguments: dict[str, Any]
+) -> list[Equipment | None]:
+    return await _equipment(context, [parent.row.equipment_id for parent in parents])
+
+
+@batched(ReservationLine, "unit")
+async def _units_of_lines(
+    context: Context, parents: Sequence[ReservationLine], arguments: dict[str, Any]
+) -> list[EquipmentUnit | None]:
+    return await _units(context, [parent.row.unit_id for parent in parents])
 
 
 @strawberry.type(description="Why a booking does not fit: what is missing, and what holds it.")

@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
+from auth.context import Context
 from db.tables import Operator as OperatorRow
 from db.tables import Role as RoleValue
 from db.tables import User as UserRow
+from resolvers.loaders import load_all
 from schema.context import Info
 from schema.node import Node, to_global_id
+from schema.projection import batched
 from schema.types.tenant import Tenant
 
 
@@ -60,6 +65,17 @@ class User(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+@batched(User, "tenant")
+async def _tenants_of_list(
+    context: Context, parents: Sequence[User], arguments: dict[str, Any]
+) -> list[Tenant]:
+    rows = await load_all(context.loaders.tenant_by_id, [parent.tenant_pk for parent in parents])
+    tenants = [Tenant.from_row(row) for row in rows if row is not None]
+    if len(tenants) != len(parents):
+        raise RuntimeError("A user's tenant is not readable.")
+    return tenants
 
 
 @strawberry.type(description="A platform operator: creates and lists tenants, belongs to none.")

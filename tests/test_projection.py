@@ -1,0 +1,197 @@
+"""Whole-subtree completion (``schema/projection.py``) answers exactly what field-by-field completion does.
+
+Every query runs twice over the same database: through the app as served, and
+through an app whose schema leaves every field to graphql-core. The bodies,
+errors included, must be identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from app import create_app
+from auth.services import Services
+from schema import projection
+from tests.api import Api, TenantUsers
+from tests.booking import at, create_equipment, line, reserve
+
+EVERYTHING = """
+query Everything($from: DateTime, $to: DateTime, $withUnits: Boolean!, $first: Int) {
+  equipment(first: $first) {
+    __typename
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges {
+      cursor
+      node {
+        id __typename name code category description tags tracking quantity bufferBefore bufferAfter status
+        createdAt updatedAt
+        units @include(if: $withUnits) { id serialNumber status notes createdAt updatedAt equipment { name } }
+        upcoming: reservations(from: $from, to: $to) { ...ReservationParts }
+        all: reservations { number }
+      }
+    }
+  }
+}
+
+fragment ReservationParts on Reservation {
+  id number title status startsAt endsAt notes version createdAt updatedAt
+  lines { quantity equipment { id name tracking } unit { serialNumber status } }
+  customer { id email name role isActive createdAt updatedAt tenant { slug name } }
+  createdBy { email role }
+  ... on Node { id }
+}
+"""
+
+# ``availability`` and ``designVersion`` have no list-at-once form: the levels around
+# them are completed field by field, the lists below them in one pass.
+MIXED = """
+query Mixed($from: DateTime!, $to: DateTime!) {
+  equipment(first: 20) {
+    edges { node { name availability(from: $from, to: $to) { total held available }
+      reservations { number designVersion { number } lines { equipment { name } } } } }
+  }
+  reservations(first: 20) { edges { node { number lines { quantity equipment { code } } customer { email } } } }
+  me { __typename ... on User { email tenant { slug } } }
+}
+"""
+
+# A naive instant is refused by the field's resolver; the error must read the same.
+NAIVE_WINDOW = """
+query { equipment(first: 5) { edges { node { name reservations(from: "2031-05-01T00:00:00") { number } } } } }
+"""
+
+
+@pytest.fixture
+async def plain_api(services: Services) -> AsyncIterator[Api]:
+    app = create_app(services=services, projection=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.10", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+async def bookings(api: Api, admin_token: str, esr: TenantUsers, customer_token: str) -> None:
+    """Bulk and serialized equipment, with staff bookings for a customer and a customer's request."""
+    wall = await create_equipment(api, admin_token, name="LED wall", quantity=10, tags=["led", "outdoor"])
+    camera = await create_equipment(
+        api,
+        admin_token,
+        name="Camera",
+        tracking="SERIALIZED",
+        units=[{"serialNumber": "CAM-1"}, {"serialNumber": "CAM-2"}],
+        bufferBefore=30,
+    )
+    await create_equipment(api, admin_token, name="Unbooked truss", quantity=4)
+    customer_id = (await api.data("{ me { ... on User { id } } }", token=customer_token))["me"]["id"]
+    for index in range(4):
+        result = await reserve(
+            api,
+            admin_token,
+            [line(wall, 2), line(camera, 1, camera["units"][index % 2])],
+            starts=index * 10,
+            ends=index * 10 + 4,
+            customerId=customer_id if index % 2 == 0 else None,
+        )
+        assert result["__typename"] == "CreateReservationSuccess", result
+    request = await reserve(api, customer_token, [line(wall, 1)], starts=100, ends=104)
+    assert request["__typename"] == "CreateReservationSuccess", request
+
+
+def _count_projections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the object types completed in one pass, as they happen."""
+    seen: list[str] = []
+    original = projection.ObjectShape.complete
+
+    async def counting(self: projection.ObjectShape, context: Any, values: list[Any]) -> list[Any]:
+        seen.append(self.type_name)
+        return await original(self, context, values)
+
+    monkeypatch.setattr(projection.ObjectShape, "complete", counting)
+    return seen
+
+
+async def both(api: Api, plain_api: Api, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+    projected = await api.post(query, variables, token)
+    plain = await plain_api.post(query, variables, token)
+    assert projected == plain
+    return projected
+
+
+@pytest.mark.usefixtures("bookings")
+@pytest.mark.parametrize("role", ["admin", "customer"])
+async def test_every_projectable_field_reads_the_same(
+    api: Api,
+    plain_api: Api,
+    admin_token: str,
+    customer_token: str,
+    role: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = admin_token if role == "admin" else customer_token
+    projected_types = _count_projections(monkeypatch)
+    for variables in (
+        {"from": at(-1), "to": at(25), "withUnits": True, "first": 10},
+        {"from": None, "to": None, "withUnits": False, "first": 2},
+    ):
+        body = await both(api, plain_api, EVERYTHING, variables, token)
+        assert "errors" not in body, body["errors"]
+        edges = body["data"]["equipment"]["edges"]
+        assert edges
+        booked = [reservation for edge in edges for reservation in edge["node"]["all"]]
+        # Staff see every booking; a customer only their own (two staff bookings and one request).
+        assert len(booked) == (9 if role == "admin" else 5)
+    # The whole response was one projection rooted at the connection.
+    assert projected_types[0] == "EquipmentConnection"
+    assert {"Equipment", "Reservation", "ReservationLine", "User", "Tenant"} <= set(projected_types)
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_fields_without_a_list_form_leave_their_level_to_graphql_core(
+    api: Api, plain_api: Api, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projected_types = _count_projections(monkeypatch)
+    body = await both(api, plain_api, MIXED, {"from": at(0), "to": at(48)}, admin_token)
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["me"]["tenant"]["slug"] == "esr"
+    # The equipment list (availability) and its reservations (designVersion) are completed
+    # field by field; availability, the lines under them and the top-level reservation
+    # connection in one pass each.
+    assert "EquipmentConnection" not in projected_types
+    assert "EquipmentEdge" not in projected_types
+    assert {"EquipmentAvailability", "ReservationLine", "ReservationConnection"} <= set(projected_types)
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_invalid_arguments_are_reported_by_the_resolver(
+    api: Api, plain_api: Api, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projected_types = _count_projections(monkeypatch)
+    body = await both(api, plain_api, NAIVE_WINDOW, {}, admin_token)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["path"][-1] == "reservations"
+    assert "EquipmentConnection" not in projected_types
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_other_tenants_rows_stay_out_of_projected_lists(
+    api: Api, plain_api: Api, other_tenant_admin_token: str
+) -> None:
+    body = await both(
+        api,
+        plain_api,
+        EVERYTHING,
+        {"from": None, "to": None, "withUnits": True, "first": 10},
+        other_tenant_admin_token,
+    )
+    assert body["data"]["equipment"] == {
+        "__typename": "EquipmentConnection",
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None},
+        "edges": [],
+    }
