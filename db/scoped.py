@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol, TypeVar
+from collections.abc import Collection, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -29,20 +31,36 @@ def scoped(model: type[T], tenant_id: uuid.UUID) -> SelectOfScalar[T]:
     return select(model).where(column(model, "tenant_id") == tenant_id)
 
 
-def records(model: type[Any]) -> Select[Any]:
-    """All columns of ``model``'s table as plain rows.
+def records(model: type[Any], columns: Collection[str] | None = None) -> Select[Any]:
+    """``model``'s table as plain rows: all columns, or only ``columns``.
 
     Read paths use rows, not ORM instances: hydrating thousands of SQLModel
     objects per request cost more than the SQL. Rows answer the same
     attribute names, so the GraphQL types read either.
     """
-    statement: Select[Any] = select(*model.__table__.columns)
+    table = model.__table__
+    chosen = table.columns if columns is None else [table.c[name] for name in columns]
+    statement: Select[Any] = select(*chosen)
     return statement
 
 
-def scoped_records(model: type[T], tenant_id: uuid.UUID) -> Select[Any]:
+def scoped_records(
+    model: type[T], tenant_id: uuid.UUID, columns: Collection[str] | None = None
+) -> Select[Any]:
     """``records`` of one tenant: the row-level twin of ``scoped``."""
-    return records(model).where(column(model, "tenant_id") == tenant_id)
+    return records(model, columns).where(column(model, "tenant_id") == tenant_id)
+
+
+def one_of(target: Any, values: Sequence[Any], *, array: bool) -> ColumnElement[bool]:
+    """``target IN values``; with ``array`` (PostgreSQL) as ``= ANY(:values)``.
+
+    One array parameter instead of one per value: for the thousand keys of a
+    nested list, SQLAlchemy's per-value expansion cost more than the query.
+    """
+    if not array:
+        condition: ColumnElement[bool] = target.in_(values)
+        return condition
+    return cast(ColumnElement[bool], target == any_(bindparam(None, list(values), type_=ARRAY(target.type))))
 
 
 LIKE_ESCAPE = "\\"

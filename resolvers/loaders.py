@@ -8,7 +8,7 @@ the request's context; their cache never outlives it or crosses tenants.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -18,7 +18,7 @@ from aiodataloader import DataLoader
 from sqlalchemy import and_
 from sqlmodel import col, select
 
-from db.scoped import records, scoped_records
+from db.scoped import one_of, records, scoped_records
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers.availability import Usage, holds_from, holds_statement, usage
@@ -60,46 +60,141 @@ class GroupLoader(DataLoader[K, list[V]], Generic[K, V]):
         return [groups[key] for key in keys]
 
 
-async def load_all(loader: DataLoader[K, V], keys: Sequence[K]) -> list[V]:
-    """What ``loader.load_many(keys)`` answers, without a future and a callback per key.
-
-    Keys the loader has already answered (or is answering) come from its cache; the
-    rest go to its batch function in one call. For completing whole lists at once
-    (``schema/projection.py``), where thousands of keys arrive together; the answers
-    are not added to the cache.
-    """
-    cache = loader._cache
-    missing = [key for key in dict.fromkeys(keys) if key not in cache]
-    fetched: dict[K, V] = (
-        dict(zip(missing, await loader.batch_load_fn(missing), strict=True)) if missing else {}
-    )
-    return [fetched[key] if key in fetched else await cache[key] for key in keys]
-
-
 class Loaders:
     """The loaders of one request."""
 
     def __init__(self, context: Context) -> None:
         self._context = context
         self._tenant_id = context.tenant_id
+        self._arrays = not context.services.database.is_sqlite
 
     async def _rows(self, statement: Any) -> Sequence[Any]:
         return await self._context.rows(statement)
 
+    def _one_of(self, target: Any, values: Sequence[Any]) -> Any:
+        return one_of(target, values, array=self._arrays)
+
     def _tenant_rows(self, model: type[Any]) -> Callable[[list[uuid.UUID]], Awaitable[Iterable[Any]]]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Any]:
-            if self._tenant_id is None:
-                return []
-            statement = scoped_records(model, self._tenant_id).where(col(model.id).in_(ids))
-            return await self._rows(statement)
+            return await self.rows_by_id(model, ids)
 
         return fetch
+
+    # Row reads shared by the loaders below (all columns) and by list-at-once completion
+    # (``schema/projection.py``: only the selected columns). Scoping lives here, once.
+
+    async def rows_by_id(
+        self, model: type[Any], ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """The caller's tenant's rows of ``model`` with these ids (any order, missing ids absent)."""
+        if self._tenant_id is None or not ids:
+            return []
+        statement = scoped_records(model, self._tenant_id, with_keys(columns, "id"))
+        return await self._rows(statement.where(self._one_of(col(model.id), ids)))
+
+    async def equipment_rows(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """Equipment by id; rows this request has already read whole (a page of equipment) are reused."""
+        known: list[Any] = []
+        missing: list[uuid.UUID] = []
+        cache = self.equipment_by_id._cache
+        for equipment_id in ids:
+            future = cache.get(equipment_id)
+            if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+                row = future.result()
+                if row is not None:
+                    known.append(row)
+                    continue
+            missing.append(equipment_id)
+        return [*known, *await self.rows_by_id(Equipment, missing, columns)]
+
+    async def users_by_id(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """Customers see only themselves among users, wherever a user is reached from."""
+        principal = self._context.principal
+        if principal is not None and not principal.has_role_at_least(Role.STAFF):
+            own = principal.subject_id
+            ids = [own] if own in ids else []
+        return await self.rows_by_id(User, ids, columns)
+
+    async def tenants_by_id(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        if not ids:
+            return []
+        statement = records(Tenant, with_keys(columns, "id"))
+        return await self._rows(statement.where(self._one_of(col(Tenant.id), ids)))
+
+    async def units_of_equipment(
+        self, equipment_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """Units of these equipment, by serial number."""
+        if self._tenant_id is None or not equipment_ids:
+            return []
+        statement = (
+            scoped_records(EquipmentUnit, self._tenant_id, with_keys(columns, "equipment_id"))
+            .where(self._one_of(col(EquipmentUnit.equipment_id), equipment_ids))
+            .order_by(col(EquipmentUnit.serial_number))
+        )
+        return await self._rows(statement)
+
+    async def lines_of_reservations(
+        self, reservation_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        """Lines of these reservations, in their order on each reservation."""
+        if self._tenant_id is None or not reservation_ids:
+            return []
+        statement = (
+            scoped_records(ReservationLine, self._tenant_id, with_keys(columns, "reservation_id"))
+            .where(self._one_of(col(ReservationLine.reservation_id), reservation_ids))
+            .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
+        )
+        return await self._rows(statement)
+
+    async def reservations_of_equipment(
+        self,
+        equipment_ids: Sequence[uuid.UUID],
+        starts: datetime | None,
+        ends: datetime | None,
+        columns: Collection[str] | None = None,
+    ) -> Sequence[Any]:
+        """Visible reservations with a line of one of these equipment, by start.
+
+        One row per (equipment, line): ``line_equipment_id`` says which equipment; a
+        reservation with two lines of the same equipment comes twice in a row.
+        """
+        if self._tenant_id is None or not equipment_ids:
+            return []
+        tenant_id = self._tenant_id
+        statement = (
+            scoped_records(Reservation, tenant_id, with_keys(columns, "id"))
+            .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
+            .join(
+                Reservation,
+                and_(
+                    col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                    col(Reservation.id) == col(ReservationLine.reservation_id),
+                ),
+            )
+            .where(
+                col(ReservationLine.tenant_id) == tenant_id,
+                self._one_of(col(ReservationLine.equipment_id), equipment_ids),
+                *self._reservation_visibility(),
+            )
+            .order_by(col(Reservation.starts_at), col(Reservation.id))
+        )
+        if starts is not None:
+            statement = statement.where(col(Reservation.ends_at) > starts)
+        if ends is not None:
+            statement = statement.where(col(Reservation.starts_at) < ends)
+        return await self._rows(statement)
 
     @cached_property
     def tenant_by_id(self) -> KeyedLoader[uuid.UUID, Tenant]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Tenant]:
-            statement = records(Tenant).where(col(Tenant.id).in_(ids))
-            rows: Sequence[Tenant] = await self._rows(statement)
+            rows: Sequence[Tenant] = await self.tenants_by_id(ids)
             return rows
 
         return KeyedLoader(fetch, lambda row: row.id)
@@ -107,15 +202,12 @@ class Loaders:
     @cached_property
     def user_by_id(self) -> KeyedLoader[uuid.UUID, User]:
         """Customers see only themselves among users, wherever a user is reached from."""
-        principal = self._context.principal
-        if principal is not None and not principal.has_role_at_least(Role.STAFF):
-            own = principal.subject_id
 
-            async def fetch(ids: list[uuid.UUID]) -> Iterable[User]:
-                return await self._tenant_rows(User)([own]) if own in ids else []
+        async def fetch(ids: list[uuid.UUID]) -> Iterable[User]:
+            rows: Sequence[User] = await self.users_by_id(ids)
+            return rows
 
-            return KeyedLoader(fetch, lambda row: row.id)
-        return KeyedLoader(self._tenant_rows(User), lambda row: row.id)
+        return KeyedLoader(fetch, lambda row: row.id)
 
     @cached_property
     def operator_by_id(self) -> KeyedLoader[uuid.UUID, Operator]:
@@ -157,28 +249,16 @@ class Loaders:
     @cached_property
     def units_by_equipment(self) -> GroupLoader[uuid.UUID, EquipmentUnit]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[EquipmentUnit]:
-            if self._tenant_id is None:
-                return []
-            statement = (
-                scoped_records(EquipmentUnit, self._tenant_id)
-                .where(col(EquipmentUnit.equipment_id).in_(ids))
-                .order_by(col(EquipmentUnit.serial_number))
-            )
-            return await self._rows(statement)
+            rows: Sequence[EquipmentUnit] = await self.units_of_equipment(ids)
+            return rows
 
         return GroupLoader(fetch, lambda row: row.equipment_id)
 
     @cached_property
     def lines_by_reservation(self) -> GroupLoader[uuid.UUID, ReservationLine]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[ReservationLine]:
-            if self._tenant_id is None:
-                return []
-            statement = (
-                scoped_records(ReservationLine, self._tenant_id)
-                .where(col(ReservationLine.reservation_id).in_(ids))
-                .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
-            )
-            return await self._rows(statement)
+            rows: Sequence[ReservationLine] = await self.lines_of_reservations(ids)
+            return rows
 
         return GroupLoader(fetch, lambda row: row.reservation_id)
 
@@ -299,33 +379,26 @@ class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation
         for equipment_id, starts, ends in keys:
             windows.setdefault((starts, ends), []).append(equipment_id)
         for (starts, ends), equipment_ids in windows.items():
-            statement = (
-                scoped_records(Reservation, tenant_id)
-                .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
-                .join(
-                    Reservation,
-                    and_(
-                        col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
-                        col(Reservation.id) == col(ReservationLine.reservation_id),
-                    ),
-                )
-                .where(
-                    col(ReservationLine.tenant_id) == tenant_id,
-                    col(ReservationLine.equipment_id).in_(equipment_ids),
-                    *self._loaders._reservation_visibility(),
-                )
-                .order_by(col(Reservation.starts_at), col(Reservation.id))
-            )
-            if starts is not None:
-                statement = statement.where(col(Reservation.ends_at) > starts)
-            if ends is not None:
-                statement = statement.where(col(Reservation.starts_at) < ends)
-            for row in await self._loaders._context.rows(statement):
-                equipment_id, reservation = row.line_equipment_id, cast(Reservation, row)
-                bucket = found[(equipment_id, starts, ends)]
-                if not bucket or bucket[-1].id != reservation.id:
-                    bucket.append(reservation)
+            rows = await self._loaders.reservations_of_equipment(equipment_ids, starts, ends)
+            grouped = group_by_equipment(rows, equipment_ids)
+            for equipment_id, group in zip(equipment_ids, grouped, strict=True):
+                found[(equipment_id, starts, ends)] = cast(list[Reservation], group)
         return [found[key] for key in keys]
+
+
+def group_by_equipment(rows: Sequence[Any], equipment_ids: Sequence[uuid.UUID]) -> list[list[Any]]:
+    """``reservations_of_equipment`` rows as one list per equipment id, each reservation once."""
+    groups: dict[uuid.UUID, list[Any]] = {equipment_id: [] for equipment_id in equipment_ids}
+    for row in rows:
+        bucket = groups[row.line_equipment_id]
+        if not bucket or bucket[-1].id != row.id:
+            bucket.append(row)
+    return [groups[equipment_id] for equipment_id in equipment_ids]
+
+
+def with_keys(columns: Collection[str] | None, *keys: str) -> tuple[str, ...] | None:
+    """``columns`` plus the key columns a read groups by; ``None`` (all columns) stays ``None``."""
+    return None if columns is None else tuple(dict.fromkeys([*keys, *columns]))
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -49,11 +49,11 @@ class Connection(Generic[NodeT]):
         return await self._count()
 
 
-@batched(Connection, "total_count")
+@batched(Connection, "total_count", key=lambda parent: parent)
 async def _total_counts(
-    context: object, parents: Sequence[Connection[Any]], arguments: dict[str, Any]
+    context: object, keys: list[Connection[Any]], arguments: dict[str, Any], columns: frozenset[str]
 ) -> list[int]:
-    return [await parent._count() for parent in parents]
+    return [await connection._count() for connection in keys]
 
 
 def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:

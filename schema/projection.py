@@ -51,37 +51,81 @@ from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-BatchFetch = Callable[[Any, Sequence[Any], dict[str, Any]], Awaitable[Sequence[Any]]]
-"""``(context, parents, arguments) -> one value per parent``, in the parents' order."""
+BatchFetch = Callable[[Any, list[Any], dict[str, Any], frozenset[str]], Awaitable[Sequence[Any]]]
+"""``(context, keys, arguments, columns) -> one value per key``, in the keys' order.
+
+For an object field each value is a row (or list of rows, or ``None``) holding at
+least ``columns``; for a leaf field it is the value itself.
+"""
 
 Validate = Callable[[dict[str, Any]], None]
 """Raises ``GraphQLError`` for arguments the field's resolver would refuse."""
+
+Reader = tuple[tuple[str, ...], Callable[[Any], Any]]
+"""The columns a field reads, and how it turns a row into the field's value."""
 
 
 @dataclass(frozen=True)
 class Batched:
     fetch: BatchFetch
     validate: Validate | None
+    key_of_object: Callable[[Any], Any]
+    key_column: str | None
+
+
+@dataclass(frozen=True)
+class RowSource:
+    """How a type's plain fields read a row of its table."""
+
+    columns: frozenset[str]
+    readers: dict[str, Reader]
+
+    def reader(self, python_name: str) -> Reader | None:
+        if python_name in self.readers:
+            return self.readers[python_name]
+        if python_name in self.columns:
+            return (python_name,), attrgetter(python_name)
+        return None
 
 
 _BATCHED: dict[tuple[type, str], Batched] = {}
+_ROW_SOURCES: dict[type, RowSource] = {}
 
 F = TypeVar("F", bound=BatchFetch)
 
 
-def batched(owner: type, python_name: str, *, validate: Validate | None = None) -> Callable[[F], F]:
+def batched(
+    owner: type,
+    python_name: str,
+    *,
+    key: Callable[[Any], Any],
+    key_column: str | None = None,
+    validate: Validate | None = None,
+) -> Callable[[F], F]:
     """Register ``fetch`` as the list-at-once form of ``owner.python_name``'s resolver.
 
-    It must return exactly what the resolver returns for each parent, with the
-    same scoping: it runs in place of the resolver whenever the field is
-    completed here.
+    ``fetch`` gets one key per parent: ``key(parent)`` for a parent built by a
+    resolver, the parent row's ``key_column`` for a parent read here as a row (no
+    ``key_column``: only parents built by resolvers). It must answer what the
+    resolver answers, with the same scoping: it runs in place of the resolver
+    whenever the field is completed here.
     """
 
     def register(fetch: F) -> F:
-        _BATCHED[(owner, python_name)] = Batched(fetch, validate)
+        _BATCHED[(owner, python_name)] = Batched(fetch, validate, key, key_column)
         return fetch
 
     return register
+
+
+def row_source(owner: type, model: type[Any], **readers: Reader) -> None:
+    """Let ``owner``'s plain fields be read from rows of ``model``'s table.
+
+    A field named like a column reads that column as it is; ``readers`` give the
+    others (global ids, enums), as the type's ``from_row`` converts them.
+    """
+    columns = frozenset(column.name for column in model.__table__.columns)
+    _ROW_SOURCES[owner] = RowSource(columns, readers)
 
 
 class Shape(Protocol):
@@ -127,7 +171,9 @@ class FieldPlan:
     shape: Shape
     getter: Callable[[Any], Any] | None = None
     batched: Batched | None = None
+    key_of: Callable[[Any], Any] | None = None
     arguments: dict[str, Any] | None = None
+    columns: frozenset[str] = frozenset()
     typename: str | None = None
 
     async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
@@ -136,8 +182,10 @@ class FieldPlan:
         if self.getter is not None:
             getter = self.getter
             return [getter(source) for source in sources]
-        assert self.batched is not None and self.arguments is not None
-        values = list(await self.batched.fetch(context, sources, self.arguments))
+        assert self.batched is not None and self.key_of is not None and self.arguments is not None
+        key_of = self.key_of
+        keys = [key_of(source) for source in sources]
+        values = list(await self.batched.fetch(context, keys, self.arguments, self.columns))
         if len(values) != len(sources):
             raise RuntimeError("A batched field returned a different number of values than parents.")
         return values
@@ -147,51 +195,86 @@ class FieldPlan:
 class ObjectShape:
     type_name: str
     fields: list[FieldPlan]
+    columns: frozenset[str]
+    """Columns its fields read when its values are rows."""
 
     async def complete(self, context: Any, values: list[Any]) -> list[Any]:
-        sources = [value for value in values if value is not None]
-        if not sources:
+        # The same row reached many times (the equipment of a thousand lines) is
+        # completed once; the response repeats the finished object.
+        unique = {id(value): value for value in values if value is not None}
+        if not unique:
             return [None] * len(values)
+        sources = list(unique.values())
         keys = [field.key for field in self.fields]
         columns = [
             await field.shape.complete(context, await field.raw(context, sources)) for field in self.fields
         ]
-        objects = iter([dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)])
-        return [None if value is None else next(objects) for value in values]
+        completed = dict(
+            zip(
+                unique, [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)], strict=True
+            )
+        )
+        return [None if value is None else completed[id(value)] for value in values]
+
+
+def innermost(shape: Shape) -> Shape:
+    while isinstance(shape, NonNullShape | ListShape):
+        shape = shape.inner
+    return shape
+
+
+def columns_read(shape: Shape) -> frozenset[str]:
+    inner = innermost(shape)
+    return inner.columns if isinstance(inner, ObjectShape) else frozenset()
 
 
 _TYPENAME = "__typename"
 
 
 class _Compiler:
-    """Turns one field's selection into a ``Shape``, or ``None`` if it cannot be projected."""
+    """Turns one field's selection into a ``Shape``, or ``None`` if it cannot be projected.
+
+    ``rows``: the values are rows read by a batched field, not objects built by a
+    resolver; their type needs a ``row_source`` and their fields read columns.
+    """
 
     def __init__(self, executor: Executor[Any]) -> None:
         self.executor = executor
 
-    def shape(self, return_type: GraphQLOutputType, details: FieldDetailsList, label: str) -> Shape | None:
+    def shape(
+        self, return_type: GraphQLOutputType, details: FieldDetailsList, label: str, rows: bool
+    ) -> Shape | None:
         if is_non_null_type(return_type):
-            inner = self.shape(return_type.of_type, details, label)
+            inner = self.shape(return_type.of_type, details, label, rows)
             return None if inner is None else NonNullShape(inner, label)
         if is_list_type(return_type):
             item_type = return_type.of_type
             bare = item_type.of_type if is_non_null_type(item_type) else item_type
             if is_list_type(bare):
                 return None  # lists of lists are rare; graphql-core handles them
-            inner = self.shape(item_type, details, label)
+            inner = self.shape(item_type, details, label, rows)
             return None if inner is None else ListShape(inner)
         if is_leaf_type(return_type):
             return LeafShape(return_type.serialize)
         if is_object_type(return_type):
-            return self.object_shape(return_type, details)
+            return self.object_shape(return_type, details, rows)
         return None  # interfaces and unions need a runtime type per value
 
-    def object_shape(self, object_type: GraphQLObjectType, details: FieldDetailsList) -> ObjectShape | None:
+    def object_shape(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList, rows: bool
+    ) -> ObjectShape | None:
         executor = self.executor
+        source: RowSource | None = None
+        if rows:
+            type_definition = object_type.extensions.get("strawberry-definition")
+            source = _ROW_SOURCES.get(getattr(type_definition, "origin", None))  # type: ignore[arg-type]
+            if source is None:
+                return None
         grouped, defer_usages, _ = executor.collect_subfields(object_type, details)
         if defer_usages:
             return None
         fields: list[FieldPlan] = []
+        columns: set[str] = set()
         for key, field_details in grouped.items():
             node = field_details[0].node
             name = node.name.value
@@ -202,14 +285,26 @@ class _Compiler:
             definition = field_def.extensions.get("strawberry-definition") if field_def else None
             if field_def is None or definition is None:
                 return None
-            shape = self.shape(field_def.type, field_details, f"{object_type.name}.{name}")
-            if shape is None:
-                return None
+            label = f"{object_type.name}.{name}"
             if getattr(field_def.resolve, "_is_default", False):
-                fields.append(FieldPlan(key, shape, getter=attrgetter(definition.python_name)))
+                # A plain attribute: of a resolver-built object, or a column of a row.
+                shape = self.shape(field_def.type, field_details, label, rows=False)
+                if shape is None:
+                    return None
+                if source is None:
+                    fields.append(FieldPlan(key, shape, getter=attrgetter(definition.python_name)))
+                    continue
+                reader = source.reader(definition.python_name)
+                if reader is None or not isinstance(innermost(shape), LeafShape):
+                    return None  # rows carry columns, not objects
+                columns.update(reader[0])
+                fields.append(FieldPlan(key, shape, getter=reader[1]))
                 continue
             registered = _BATCHED.get((definition.origin, definition.python_name))
-            if registered is None:
+            if registered is None or (rows and registered.key_column is None):
+                return None
+            shape = self.shape(field_def.type, field_details, label, rows=True)
+            if shape is None:
                 return None
             try:
                 arguments = get_argument_values(
@@ -223,8 +318,24 @@ class _Compiler:
                     registered.validate(arguments)
             except GraphQLError:
                 return None  # the resolver reports it, where it always has
-            fields.append(FieldPlan(key, shape, batched=registered, arguments=arguments))
-        return ObjectShape(object_type.name, fields)
+            key_of: Callable[[Any], Any]
+            if rows:
+                assert registered.key_column is not None
+                columns.add(registered.key_column)
+                key_of = attrgetter(registered.key_column)
+            else:
+                key_of = registered.key_of_object
+            fields.append(
+                FieldPlan(
+                    key,
+                    shape,
+                    batched=registered,
+                    key_of=key_of,
+                    arguments=arguments,
+                    columns=columns_read(shape),
+                )
+            )
+        return ObjectShape(object_type.name, fields, frozenset(columns))
 
 
 class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -244,7 +355,7 @@ class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
         named = return_type
         while isinstance(named, GraphQLNonNull | GraphQLList):
             named = named.of_type
-        shape = _Compiler(self).shape(return_type, details, "") if is_object_type(named) else None
+        shape = _Compiler(self).shape(return_type, details, "", rows=False) if is_object_type(named) else None
         # The type and list stay referenced so their ids are not reused during execution.
         cache[key] = (return_type, details, shape)
         return shape
@@ -271,3 +382,22 @@ class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
             shape = NonNullShape(shape.inner, f"{info.parent_type.name}.{info.field_name}")
         (completed,) = await shape.complete(self.context_value, [result])
         return completed
+
+
+def distinct(keys: Sequence[Any]) -> list[Any]:
+    """The keys to fetch: each once, without ``None``."""
+    return [key for key in dict.fromkeys(keys) if key is not None]
+
+
+def pick(rows: Sequence[Any], keys: Sequence[Any], column: str = "id") -> list[Any]:
+    """The row whose ``column`` is each key (``None`` for a ``None`` or unknown key)."""
+    found = {getattr(row, column): row for row in rows}
+    return [found.get(key) if key is not None else None for key in keys]
+
+
+def group(rows: Sequence[Any], keys: Sequence[Any], column: str) -> list[list[Any]]:
+    """The rows whose ``column`` is each key, in the rows' order."""
+    groups: dict[Any, list[Any]] = {key: [] for key in keys}
+    for row in rows:
+        groups[getattr(row, column)].append(row)
+    return [groups[key] for key in keys]

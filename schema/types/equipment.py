@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,11 +14,11 @@ from db.tables import EquipmentUnit as UnitRow
 from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
 from resolvers.availability import Usage
-from resolvers.loaders import AvailabilityKey, load_all
+from resolvers.loaders import AvailabilityKey, group_by_equipment
 from resolvers.reservation_queries import require_aware, window_or_error
 from schema.context import Info
 from schema.node import Node, to_global_id
-from schema.projection import batched
+from schema.projection import batched, distinct, group, pick, row_source
 
 if TYPE_CHECKING:
     from schema.types.reservation import Reservation
@@ -140,25 +139,37 @@ def _window_arguments(arguments: dict[str, Any]) -> None:
     require_aware("to", arguments.get("to"))
 
 
-@batched(Equipment, "reservations", validate=_window_arguments)
+row_source(
+    Equipment,
+    EquipmentRow,
+    id=(("id",), lambda row: to_global_id("Equipment", row.id)),
+    tracking=(("tracking",), lambda row: Tracking(row.tracking)),
+    status=(("status",), lambda row: EquipmentStatus(row.status)),
+)
+
+
+@batched(
+    Equipment, "reservations", key=lambda parent: parent.row.id, key_column="id", validate=_window_arguments
+)
 async def _reservations_of_list(
-    context: Context, parents: Sequence[Equipment], arguments: dict[str, Any]
-) -> list[list[Reservation]]:
-    from schema.types.reservation import Reservation
-
-    starts, ends = arguments.get("from"), arguments.get("to")
-    groups = await load_all(
-        context.loaders.reservations_by_equipment, [(parent.row.id, starts, ends) for parent in parents]
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[list[Any]]:
+    wanted = distinct(keys)
+    rows = await context.loaders.reservations_of_equipment(
+        wanted, arguments.get("from"), arguments.get("to"), columns
     )
-    return [[Reservation.from_row(row) for row in group] for group in groups]
+    groups = dict(zip(wanted, group_by_equipment(rows, wanted), strict=True))
+    return [groups[key] for key in keys]
 
 
-@batched(Equipment, "units")
+@batched(Equipment, "units", key=lambda parent: parent.row.id, key_column="id")
 async def _units_of_list(
-    context: Context, parents: Sequence[Equipment], arguments: dict[str, Any]
-) -> list[list[EquipmentUnit]]:
-    groups = await load_all(context.loaders.units_by_equipment, [parent.row.id for parent in parents])
-    return [[EquipmentUnit.from_row(row) for row in group] for group in groups]
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[list[Any]]:
+    wanted = distinct(keys)
+    rows = await context.loaders.units_of_equipment(wanted, columns)
+    groups = dict(zip(wanted, group(rows, wanted, "equipment_id"), strict=True))
+    return [groups[key] for key in keys]
 
 
 @strawberry.type(description="One serialized unit of an equipment.")
@@ -189,14 +200,19 @@ class EquipmentUnit(Node):
         return Equipment.from_row(row)
 
 
-@batched(EquipmentUnit, "equipment")
+row_source(
+    EquipmentUnit,
+    UnitRow,
+    id=(("id",), lambda row: to_global_id("EquipmentUnit", row.id)),
+    status=(("status",), lambda row: UnitStatus(row.status)),
+)
+
+
+@batched(EquipmentUnit, "equipment", key=lambda parent: parent.equipment_pk, key_column="equipment_id")
 async def _equipment_of_units(
-    context: Context, parents: Sequence[EquipmentUnit], arguments: dict[str, Any]
-) -> list[Equipment]:
-    rows = await load_all(context.loaders.equipment_by_id, [parent.equipment_pk for parent in parents])
-    if any(row is None for row in rows):
-        raise RuntimeError("A unit's equipment is not readable.")
-    return [Equipment.from_row(row) for row in rows if row is not None]
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.equipment_rows(distinct(keys), columns), keys)
 
 
 @strawberry.type(description="Stock of one equipment over a window; holds are widened by its buffers.")

@@ -9,14 +9,14 @@ from typing import Any, cast
 import strawberry
 
 from auth.context import Context
+from db.tables import EquipmentUnit as UnitRow
 from db.tables import Reservation as ReservationRow
 from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
 from resolvers.errors import Shortage as ShortageValue
-from resolvers.loaders import load_all
 from schema.context import Info
 from schema.node import Node, to_global_id
-from schema.projection import batched
+from schema.projection import batched, distinct, group, pick, row_source
 from schema.types.design import DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.user import User
@@ -139,61 +139,51 @@ class ReservationLine:
         return EquipmentUnit.from_row(row) if row is not None else None
 
 
-async def _users(context: Context, ids: Sequence[uuid.UUID | None]) -> list[User | None]:
-    wanted = list(dict.fromkeys(user_id for user_id in ids if user_id is not None))
-    rows = await load_all(context.loaders.user_by_id, wanted)
-    users = {row.id: User.from_row(row) for row in rows if row is not None}
-    return [users.get(user_id) if user_id is not None else None for user_id in ids]
+row_source(
+    Reservation,
+    ReservationRow,
+    id=(("id",), lambda row: to_global_id("Reservation", row.id)),
+    status=(("status",), lambda row: ReservationStatus(row.status)),
+)
+row_source(ReservationLine, LineRow)
 
 
-async def _equipment(context: Context, ids: Sequence[uuid.UUID]) -> list[Equipment | None]:
-    wanted = list(dict.fromkeys(ids))
-    rows = await load_all(context.loaders.equipment_by_id, wanted)
-    equipment = {row.id: Equipment.from_row(row) for row in rows if row is not None}
-    return [equipment.get(equipment_id) for equipment_id in ids]
-
-
-async def _units(context: Context, ids: Sequence[uuid.UUID | None]) -> list[EquipmentUnit | None]:
-    wanted = list(dict.fromkeys(unit_id for unit_id in ids if unit_id is not None))
-    rows = await load_all(context.loaders.unit_by_id, wanted)
-    units = {row.id: EquipmentUnit.from_row(row) for row in rows if row is not None}
-    return [units.get(unit_id) if unit_id is not None else None for unit_id in ids]
-
-
-@batched(Reservation, "lines")
+@batched(Reservation, "lines", key=lambda parent: parent.row.id, key_column="id")
 async def _lines_of_list(
-    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
-) -> list[list[ReservationLine]]:
-    groups = await load_all(context.loaders.lines_by_reservation, [parent.row.id for parent in parents])
-    return [[ReservationLine.from_row(row) for row in group] for group in groups]
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[list[Any]]:
+    wanted = distinct(keys)
+    rows = await context.loaders.lines_of_reservations(wanted, columns)
+    groups = dict(zip(wanted, group(rows, wanted, "reservation_id"), strict=True))
+    return [groups[key] for key in keys]
 
 
-@batched(Reservation, "customer")
+@batched(Reservation, "customer", key=lambda parent: parent.row.customer_id, key_column="customer_id")
 async def _customers_of_list(
-    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
-) -> list[User | None]:
-    return await _users(context, [parent.row.customer_id for parent in parents])
+    context: Context, keys: list[uuid.UUID | None], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.users_by_id(distinct(keys), columns), keys)
 
 
-@batched(Reservation, "created_by")
+@batched(Reservation, "created_by", key=lambda parent: parent.row.created_by_id, key_column="created_by_id")
 async def _creators_of_list(
-    context: Context, parents: Sequence[Reservation], arguments: dict[str, Any]
-) -> list[User | None]:
-    return await _users(context, [parent.row.created_by_id for parent in parents])
+    context: Context, keys: list[uuid.UUID | None], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.users_by_id(distinct(keys), columns), keys)
 
 
-@batched(ReservationLine, "equipment")
+@batched(ReservationLine, "equipment", key=lambda parent: parent.row.equipment_id, key_column="equipment_id")
 async def _equipment_of_lines(
-    context: Context, parents: Sequence[ReservationLine], arguments: dict[str, Any]
-) -> list[Equipment | None]:
-    return await _equipment(context, [parent.row.equipment_id for parent in parents])
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.equipment_rows(distinct(keys), columns), keys)
 
 
-@batched(ReservationLine, "unit")
+@batched(ReservationLine, "unit", key=lambda parent: parent.row.unit_id, key_column="unit_id")
 async def _units_of_lines(
-    context: Context, parents: Sequence[ReservationLine], arguments: dict[str, Any]
-) -> list[EquipmentUnit | None]:
-    return await _units(context, [parent.row.unit_id for parent in parents])
+    context: Context, keys: list[uuid.UUID | None], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.rows_by_id(UnitRow, distinct(keys), columns), keys)
 
 
 @strawberry.type(description="Why a booking does not fit: what is missing, and what holds it.")

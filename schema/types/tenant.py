@@ -7,6 +7,7 @@ import strawberry
 
 from db.tables import Tenant as TenantRow
 from schema.node import Node, to_global_id
+from schema.projection import row_source
 
 
 @strawberry.type(
@@ -29,3 +30,6 @@ class Tenant(Node):
             timezone=row.timezone,
             created_at=row.created_at,
         )
+
+
+row_source(Tenant, TenantRow, id=(("id",), lambda row: to_global_id("Tenant", row.id)))

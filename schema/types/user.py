@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -12,10 +11,9 @@ from auth.context import Context
 from db.tables import Operator as OperatorRow
 from db.tables import Role as RoleValue
 from db.tables import User as UserRow
-from resolvers.loaders import load_all
 from schema.context import Info
 from schema.node import Node, to_global_id
-from schema.projection import batched
+from schema.projection import batched, distinct, pick, row_source
 from schema.types.tenant import Tenant
 
 
@@ -67,15 +65,19 @@ class User(Node):
         )
 
 
-@batched(User, "tenant")
+row_source(
+    User,
+    UserRow,
+    id=(("id",), lambda row: to_global_id("User", row.id)),
+    role=(("role",), lambda row: Role(row.role)),
+)
+
+
+@batched(User, "tenant", key=lambda parent: parent.tenant_pk, key_column="tenant_id")
 async def _tenants_of_list(
-    context: Context, parents: Sequence[User], arguments: dict[str, Any]
-) -> list[Tenant]:
-    rows = await load_all(context.loaders.tenant_by_id, [parent.tenant_pk for parent in parents])
-    tenants = [Tenant.from_row(row) for row in rows if row is not None]
-    if len(tenants) != len(parents):
-        raise RuntimeError("A user's tenant is not readable.")
-    return tenants
+    context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
+) -> list[Any]:
+    return pick(await context.loaders.tenants_by_id(distinct(keys), columns), keys)
 
 
 @strawberry.type(description="A platform operator: creates and lists tenants, belongs to none.")
