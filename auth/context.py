@@ -1,15 +1,14 @@
-"""The per-request context: who is calling, their tenant, one read session, loaders."""
+"""The per-request context: who is calling, their tenant, one read transaction, loaders."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import InvalidAccessToken
 from db.audit import ACTOR_INFO_KEY, Actor
+from db.reads import Reads
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
@@ -30,7 +30,7 @@ class Context:
     client_address: str = "unknown"
     request: Request | None = None
     token_error: str | None = None
-    _session: AsyncSession | None = field(default=None, init=False)
+    _reads: Reads | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
 
@@ -59,27 +59,26 @@ class Context:
             return Actor(None, "anonymous", request_id)
         return Actor(principal.subject_id, "operator" if principal.acting_operator else "user", request_id)
 
-    def _read_session(self) -> AsyncSession:
-        if self._session is None:
-            self._session = self.services.database.session(self.tenant_id)
-        return self._session
+    async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        """The rows of a read, in the request's read transaction; reads take turns on it.
 
-    async def scalars(self, statement: Executable) -> Sequence[Any]:
-        """Run a read on the request's session; reads are serialised on it."""
+        Rows read their columns as attributes (``row.email``); ``params`` fill the
+        statement's named ``bindparam``s.
+        """
         async with self._lock:
-            return (await self._read_session().scalars(statement)).all()
+            if self._reads is None:
+                self._reads = self.services.database.reads(self.tenant_id)
+            return await self._reads.rows(statement, params)
 
-    async def rows(self, statement: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
-        """Like ``scalars`` but returns whole rows (several columns)."""
-        async with self._lock:
-            # Core rows straight from the session's connection: the ORM's result
-            # machinery has nothing to add to plain column reads.
-            connection = await self._read_session().connection()
-            return (await connection.execute(statement)).all()
-
-    async def scalar(self, statement: Executable) -> Any:
-        rows = await self.scalars(statement)
+    async def first(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row, or ``None``."""
+        rows = await self.rows(statement, params)
         return rows[0] if rows else None
+
+    async def scalar(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or ``None``."""
+        row = await self.first(statement, params)
+        return row[0] if row is not None else None
 
     @asynccontextmanager
     async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
@@ -94,9 +93,9 @@ class Context:
 
     async def _end_read(self) -> None:
         async with self._lock:
-            if self._session is not None:
-                await self._session.close()
-                self._session = None
+            reads, self._reads = self._reads, None
+            if reads is not None:
+                await reads.close()
 
     async def close(self) -> None:
         await self._end_read()

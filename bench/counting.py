@@ -253,12 +253,14 @@ async def count_statements(
             orm["n"] += 1
 
         event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        database.statement_listeners.append(count)
         try:
             for scenario in scenarios:
                 results["rigbook"][scenario.name] = await _measure(
                     rigbook, proxy, scenario, body_for, token, orm, warmup=warmup, samples=samples
                 )
         finally:
+            database.statement_listeners.remove(count)
             event.remove(database.engine.sync_engine, "before_cursor_execute", count)
             await database.dispose()
 

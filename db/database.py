@@ -5,6 +5,14 @@ transaction starts with ``set_config('app.tenant_id', ..., true)`` (transaction-
 so safe behind PgBouncer transaction pooling) for row-level security.
 On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
 writers queue on the database lock instead of failing halfway.
+
+A request's reads go through ``reads()`` (``db/reads.py``): one read-only
+transaction, on PostgreSQL straight on the asyncpg connection.
+
+Connections are not pinged when they leave the pool (that costs a round trip
+per checkout). Instead every transaction connects eagerly, and one whose first
+round trip finds its connection dead (a restarted server) starts again once on
+a fresh connection; SQLAlchemy then replaces the rest of the stale pool.
 """
 
 from __future__ import annotations
@@ -17,9 +25,13 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from db.compiled_reads import ReadCompiler
+from db.reads import PostgresReads, Reads, SqliteReads, StatementListener
 
 TENANT_INFO_KEY = "tenant_id"
 _WRITE_OPTION = "rigbook_write"
@@ -39,7 +51,6 @@ def _engine_for(url: str, statement_timeout_ms: int, **kwargs: Any) -> AsyncEngi
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         connect_args={"server_settings": server_settings},
@@ -101,20 +112,62 @@ class Database:
             expire_on_commit=False,
             sync_session_class=TenantSession,
         )
+        self.read_compiler = ReadCompiler(self.engine.dialect)
+        self.statement_listeners: list[StatementListener] = []
 
-    def session(self, tenant_id: uuid.UUID | None) -> AsyncSession:
-        """A session for reads; it begins a transaction on first use."""
-        session = self._read_sessions()
-        session.info[TENANT_INFO_KEY] = tenant_id
-        return session
+    def reads(self, tenant_id: uuid.UUID | None) -> Reads:
+        """The reads of one request, in one read-only transaction opened on first use."""
+        if self.is_sqlite:
+            return SqliteReads(self)
+        return PostgresReads(self, tenant_id)
+
+    def statement_sent(self, sql: str) -> None:
+        """Reads that bypass SQLAlchemy's execution report their statements here."""
+        for listener in self.statement_listeners:
+            listener(sql)
+
+    @asynccontextmanager
+    async def session(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+        """An ORM session for reads, in a transaction that is rolled back at the end."""
+        session = await self._connected(self._read_sessions, tenant_id)
+        try:
+            yield session
+        finally:
+            await session.close()
 
     @asynccontextmanager
     async def transaction(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed on success, rolled back on any exception."""
-        session = self._write_sessions()
-        session.info[TENANT_INFO_KEY] = tenant_id
-        async with session, session.begin():
+        session = await self._connected(self._write_sessions, tenant_id)
+        try:
             yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+        finally:
+            await session.close()
+
+    async def _connected(
+        self, sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID | None
+    ) -> AsyncSession:
+        """A session whose transaction has begun on a live connection (retried once)."""
+        for attempt in range(2):
+            session = sessions()
+            session.info[TENANT_INFO_KEY] = tenant_id
+            try:
+                await session.connection()
+            except DBAPIError as error:
+                await session.close()
+                if attempt or not error.connection_invalidated:
+                    raise
+                continue
+            except BaseException:
+                await session.close()
+                raise
+            return session
+        raise AssertionError("unreachable")
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -14,6 +14,7 @@ from auth.tokens import RefreshTokenParts
 from db.audit import record
 from db.clock import utcnow
 from db.ids import new_id
+from db.scoped import records
 from db.tables import Operator, Role, Tenant, User
 from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, RateLimited, Validator
 from resolvers.sessions import (
@@ -52,7 +53,8 @@ async def login(context: Context, *, tenant: str | None, email: str, password: s
         raise InvalidCredentials()
 
     if tenant is None:
-        operator = await context.scalar(select(Operator).where(Operator.email == email))
+        async with services.database.session(None) as session:
+            operator = (await session.scalars(select(Operator).where(Operator.email == email))).first()
         stored = operator.password_hash if operator is not None and operator.is_active else None
         verdict = await services.passwords.verify(stored, password)
         if not verdict.ok or operator is None:
@@ -66,7 +68,7 @@ async def login(context: Context, *, tenant: str | None, email: str, password: s
         await services.failures_by_email.reset(email_key)
         return signed_in
 
-    tenant_row = await context.scalar(select(Tenant).where(Tenant.slug == tenant.strip().lower()))
+    tenant_row = await context.first(records(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
     user: User | None = None
     if tenant_row is not None:
         async with services.database.session(tenant_row.id) as session:
@@ -168,7 +170,7 @@ async def assume_tenant(
     )
     problems.raise_if_any()
     tenant = (
-        await context.scalar(select(Tenant).where(col(Tenant.id) == tenant_id))
+        await context.first(records(Tenant).where(col(Tenant.id) == tenant_id))
         if tenant_id is not None
         else None
     )

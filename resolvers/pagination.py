@@ -107,7 +107,11 @@ async def paginate(
     descending: bool,
     args: PageArgs,
 ) -> Page[R]:
-    """One page of ``statement``'s rows ordered by ``sort`` (which must end in a unique column)."""
+    """One page of ``statement``'s rows ordered by ``sort`` (which must end in a unique column).
+
+    The page holds rows, not ORM instances: a ``select(Model)`` reads as rows of all
+    its columns, which answer the same attribute names.
+    """
     size, backwards = args.size()
     filtered = statement
     key = tuple_(*sort)
@@ -119,7 +123,7 @@ async def paginate(
 
     reverse = descending != backwards
     ordered = filtered.order_by(*(column.desc() if reverse else column.asc() for column in sort))
-    rows = list(await context.scalars(ordered.limit(size + 1))) if size > 0 else []
+    rows = list(await context.rows(ordered.limit(size + 1))) if size > 0 else []
     has_more = len(rows) > size
     rows = rows[:size]
     if backwards:

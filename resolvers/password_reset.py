@@ -11,6 +11,7 @@ from auth.passwords import password_problem
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
 from db.clock import utcnow
 from db.ids import new_id
+from db.scoped import records
 from db.tables import PasswordReset, Tenant, User
 from resolvers.errors import InvalidToken, Validator
 from resolvers.mail import deliver_pending, enqueue
@@ -27,7 +28,7 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
     if len(email) > MAX_EMAIL_LENGTH or await limiter.retry_after(key):
         return
     await limiter.record_failure(key)
-    tenant_row = await context.scalar(select(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
+    tenant_row = await context.first(records(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
     if tenant_row is None:
         return
     async with context.transaction(tenant_row.id) as session:

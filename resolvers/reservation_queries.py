@@ -108,4 +108,4 @@ async def equipment_for_availability(
     if ids is not None:
         statement = statement.where(col(Equipment.id).in_(ids))
     statement = statement.order_by(col(Equipment.name), col(Equipment.id)).limit(limit)
-    return list(await context.scalars(statement))
+    return list(await context.rows(statement))

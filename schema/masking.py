@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+import asyncpg
 from graphql.error import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import MaskErrors
@@ -19,8 +20,13 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def is_statement_timeout(error: BaseException | None) -> bool:
-    """PostgreSQL cancelled a statement that ran past ``statement_timeout``."""
-    return isinstance(error, DBAPIError) and type(error.orig).__name__ == "QueryCanceledError"
+    """PostgreSQL cancelled a statement that ran past ``statement_timeout``.
+
+    Reads raise asyncpg's error as it is (``db/reads.py``); SQLAlchemy wraps it.
+    """
+    if isinstance(error, DBAPIError):
+        return type(error.orig).__name__ == "QueryCanceledError"
+    return isinstance(error, asyncpg.exceptions.QueryCanceledError)
 
 
 class MaskUnexpectedErrors(MaskErrors):

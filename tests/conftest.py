@@ -139,13 +139,20 @@ class StatementCounter:
 
 @pytest.fixture
 def statements(services: Services) -> Iterator[StatementCounter]:
-    """Counts SQL statements the app sends (for constant-query assertions)."""
+    """Counts SQL statements the app sends (for constant-query assertions).
+
+    Both kinds: those SQLAlchemy executes, and the request reads that PostgreSQL
+    runs on asyncpg directly (``db/reads.py``).
+    """
     counter = StatementCounter()
 
     def count(*_args: Any) -> None:
         counter.count += 1
 
-    engine = services.database.engine.sync_engine
+    database = services.database
+    engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
+    database.statement_listeners.append(count)
     yield counter
+    database.statement_listeners.remove(count)
     event.remove(engine, "before_cursor_execute", count)

@@ -1,0 +1,160 @@
+"""SQLAlchemy selects compiled once into SQL that asyncpg runs directly.
+
+The request read path on PostgreSQL (``db/reads.py``) hands statements built with
+SQLAlchemy straight to the asyncpg connection: SQLAlchemy's execution layer
+(execution context, cursor adapter, result and row objects) costs more per
+statement than the round trip to the server for the small reads a GraphQL
+request makes. Compilation still goes through SQLAlchemy, with its cache key, so
+the SQL, the bound values and their type processing are exactly what
+``Connection.execute`` would send; this module mirrors
+``Connection._execute_clauseelement`` and ``DefaultExecutionContext._init_compiled``
+for SELECTs and nothing else.
+
+Rows come back as asyncpg records of a class made per statement, with one
+property per result column: ``row.name`` reads a column without a Python call
+per access, and no row object is built twice.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import Compiled, SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import LRUCache
+
+Processor = Callable[[Any], Any]
+
+_RECORD_METHODS = frozenset(dir(asyncpg.Record))
+
+
+def record_class(names: Sequence[str]) -> type[asyncpg.Record]:
+    """An ``asyncpg.Record`` subclass reading column ``i`` as attribute ``names[i]``."""
+    attributes: dict[str, Any] = {"__slots__": ()}
+    for index, name in enumerate(names):
+        if name.isidentifier() and not name.startswith("__"):
+            # A column named like a Record method (``keys``, ``get``) hides it on these rows.
+            attributes[name] = property(itemgetter(index))
+    return type("Row", (asyncpg.Record,), attributes)
+
+
+class ProcessedRow(tuple[Any, ...]):
+    """Rows of statements whose columns need a result processor (none of Rigbook's do)."""
+
+    __slots__ = ()
+
+
+def _processed_class(names: Sequence[str]) -> type[ProcessedRow]:
+    attributes: dict[str, Any] = {"__slots__": ()}
+    for index, name in enumerate(names):
+        if name.isidentifier() and not name.startswith("__"):
+            attributes[name] = property(itemgetter(index))
+    return type("Row", (ProcessedRow,), attributes)
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    """One compiled SELECT: its SQL, how to order and convert its parameters, its row class."""
+
+    compiled: SQLCompiler
+    sql: str
+    positions: tuple[str, ...]
+    bind_processors: Mapping[str, Processor]
+    expands: bool
+    """IN lists and other values rendered per execution (``expanding`` parameters)."""
+    record_class: type[asyncpg.Record]
+    result_processors: tuple[Processor | None, ...] | None
+    processed_class: type[ProcessedRow] | None
+
+    @classmethod
+    def of(cls, compiled: SQLCompiler, dialect: Dialect) -> CompiledRead:
+        columns = compiled._result_columns
+        names = [column.keyname for column in columns]
+        processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
+        needs_processing = any(processor is not None for processor in processors)
+        return cls(
+            compiled=compiled,
+            sql=compiled.string,
+            positions=tuple(compiled.positiontup or ()),
+            bind_processors=cast(Mapping[str, Processor], compiled._bind_processors),
+            expands=bool(compiled.literal_execute_params or compiled.post_compile_params),
+            record_class=record_class(names),
+            result_processors=processors if needs_processing else None,
+            processed_class=_processed_class(names) if needs_processing else None,
+        )
+
+    def arguments(
+        self,
+        params: Mapping[str, Any] | None,
+        extracted: Sequence[Any] | None,
+        collected: Mapping[str, Any] | None,
+    ) -> tuple[str, list[Any]]:
+        """The SQL to send and its positional arguments, bind processors applied."""
+        values = self.compiled.construct_params(
+            dict(params) if params else None,
+            extracted_parameters=extracted,
+            escape_names=False,
+            _collected_params=collected,
+        )
+        sql, positions, processors = self.sql, self.positions, self.bind_processors
+        if self.expands:
+            state = self.compiled._process_parameters_for_postcompile(values)
+            sql, values = state.statement, dict(state.parameters)
+            positions = tuple(state.positiontup or ())
+            processors = {**processors, **state.processors}
+        if not processors:
+            return sql, [values[name] for name in positions]
+        return sql, [
+            processors[name](values[name]) if name in processors else values[name] for name in positions
+        ]
+
+    def rows(self, records: list[Any]) -> list[Any]:
+        """Records as they came, or converted where a column's type asks for it."""
+        if self.result_processors is None:
+            return records
+        assert self.processed_class is not None
+        make = self.processed_class
+        processors = self.result_processors
+        return [
+            make(
+                value if processor is None else processor(value)
+                for value, processor in zip(record, processors, strict=True)
+            )
+            for record in records
+        ]
+
+
+class ReadCompiler:
+    """Compiles selects for one dialect, through SQLAlchemy's cache key."""
+
+    def __init__(self, dialect: Dialect, size: int = 500) -> None:
+        self.dialect = dialect
+        self._cache: LRUCache[Any, Compiled] = LRUCache(size)
+        self._reads: weakref.WeakKeyDictionary[SQLCompiler, CompiledRead] = weakref.WeakKeyDictionary()
+
+    def prepare(
+        self, statement: Executable, params: Mapping[str, Any] | None = None
+    ) -> tuple[CompiledRead, str, list[Any]]:
+        """The compiled form of ``statement`` and the SQL and arguments for this execution."""
+        if not isinstance(statement, ClauseElement):
+            raise TypeError(f"cannot compile {type(statement).__name__} for a read")
+        compiled, extracted, collected, _ = statement._compile_w_cache(
+            dialect=self.dialect,
+            compiled_cache=self._cache,
+            column_keys=sorted(params) if params else [],
+        )
+        assert isinstance(compiled, SQLCompiler)
+        if not compiled._result_columns:
+            raise TypeError("a read selects named columns")
+        read = self._reads.get(compiled)
+        if read is None:
+            read = self._reads[compiled] = CompiledRead.of(compiled, self.dialect)
+        sql, arguments = read.arguments(params, extracted, collected)
+        return read, sql, arguments
