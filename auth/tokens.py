@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import jwt
@@ -18,6 +20,8 @@ ALGORITHM = "HS256"
 ACCESS_TYPE = "access"
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
 OPERATOR_PREFIX = "op"
+# Verified tokens remembered per process; a client sends the same token for ~15 minutes.
+VERIFIED_TOKENS_KEPT = 4096
 
 
 class InvalidAccessToken(Exception):
@@ -26,10 +30,19 @@ class InvalidAccessToken(Exception):
 
 @dataclass(frozen=True)
 class AccessTokens:
+    """Issues and verifies access tokens.
+
+    A token that passed verification is remembered (up to ``VERIFIED_TOKENS_KEPT``)
+    with its expiry, so the next request carrying it skips decoding and the HMAC:
+    only verified tokens are kept, and a remembered one is refused once expired.
+    """
+
     secret: str
     issuer: str
     audience: str
     ttl: timedelta
+    clock: Callable[[], float] = time.time
+    _verified: dict[str, tuple[Principal, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def issue(self, principal: Principal, *, now: datetime, ttl: timedelta | None = None) -> str:
         lifetime = min(ttl, self.ttl) if ttl is not None else self.ttl
@@ -51,6 +64,20 @@ class AccessTokens:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires = remembered
+            if self.clock() < expires:
+                return principal
+            del self._verified[token]
+            raise InvalidAccessToken("Signature has expired")
+        principal, expires = self._decode(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -62,15 +89,18 @@ class AccessTokens:
             )
             if claims["typ"] != ACCESS_TYPE:
                 raise InvalidAccessToken("not an access token")
+            if self.clock() >= claims["exp"]:  # as for remembered tokens, by this service's clock
+                raise InvalidAccessToken("Signature has expired")
             tenant = claims.get("tid")
             actor = claims.get("act")
-            return Principal(
+            principal = Principal(
                 subject_id=uuid.UUID(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 tenant_id=uuid.UUID(tenant) if tenant is not None else None,
                 role=Role(claims["role"]) if tenant is not None else None,
                 operator_id=uuid.UUID(actor["sub"]) if isinstance(actor, dict) else None,
             )
+            return principal, int(claims["exp"])
         except (jwt.PyJWTError, KeyError, ValueError, TypeError) as error:
             raise InvalidAccessToken(str(error)) from error
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 from auth.passwords import Passwords
 from auth.principal import Principal
 from auth.services import Services
-from auth.tokens import AccessTokens
+from auth.tokens import AccessTokens, InvalidAccessToken
 from db.tables import Operator, RefreshToken, Role, User
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes, make_user
 from tests.conftest import TEST_SECRET
@@ -311,3 +311,52 @@ async def test_tokens_issued_for_a_tenant_carry_it(esr: TenantUsers) -> None:
 
     principal = Principal(esr.admin.id, uuid.uuid4(), esr.tenant.id, Role.ADMIN)
     assert tokens.verify(tokens.issue(principal, now=utcnow())) == principal
+
+
+def _token_service(clock: list[float]) -> AccessTokens:
+    return AccessTokens(
+        secret=TEST_SECRET,
+        issuer="rigbook",
+        audience="rigbook-api",
+        ttl=timedelta(minutes=15),
+        clock=lambda: clock[0],
+    )
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    from db.clock import utcnow
+
+    clock = [time.time()]
+    tokens = _token_service(clock)
+    principal = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), Role.STAFF)
+    token = tokens.issue(principal, now=utcnow(), ttl=timedelta(seconds=60))
+    assert tokens.verify(token) == principal
+    assert tokens.verify(token) == principal  # remembered
+    clock[0] += 61
+    with pytest.raises(InvalidAccessToken, match="expired"):
+        tokens.verify(token)
+    with pytest.raises(InvalidAccessToken):
+        tokens.verify(token)
+
+
+def test_only_verified_tokens_are_remembered_and_only_so_many() -> None:
+    from auth.tokens import VERIFIED_TOKENS_KEPT
+    from db.clock import utcnow
+
+    tokens = _token_service([time.time()])
+    principal = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), Role.ADMIN)
+    good = tokens.issue(principal, now=utcnow())
+    forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    for _ in range(2):
+        with pytest.raises(InvalidAccessToken):
+            tokens.verify(forged)
+    assert tokens.verify(good) == principal
+    for index in range(VERIFIED_TOKENS_KEPT + 10):
+        other = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), Role.STAFF)
+        assert tokens.verify(tokens.issue(other, now=utcnow())) == other
+        if index == 0:
+            assert len(tokens._verified) == 2
+    assert len(tokens._verified) == VERIFIED_TOKENS_KEPT
+    assert forged not in tokens._verified
+    assert good not in tokens._verified  # the oldest went first
+    assert tokens.verify(good) == principal  # and is verified again in full
