@@ -13,6 +13,9 @@ for SELECTs and nothing else.
 Rows come back as asyncpg records of a class made per statement, with one
 property per result column: ``row.name`` reads a column without a Python call
 per access, and no row object is built twice.
+
+A statement marked ``reusable`` (built once, run many times with named
+parameters) skips even the cache key: it is compiled once and found by identity.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 from sqlalchemy.engine import Dialect
@@ -31,6 +34,20 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import LRUCache
 
 Processor = Callable[[Any], Any]
+S = TypeVar("S", bound=Executable)
+
+_REUSABLE: dict[int, Executable] = {}
+
+
+def reusable(statement: S) -> S:
+    """Mark a statement that lives as long as the process and runs with ``params`` only.
+
+    Its values must all come from named ``bindparam``s given at execution: it is
+    compiled once per dialect, with the values it was built with.
+    """
+    _REUSABLE[id(statement)] = statement
+    return statement
+
 
 _RECORD_METHODS = frozenset(dir(asyncpg.Record))
 
@@ -138,11 +155,26 @@ class ReadCompiler:
         self.dialect = dialect
         self._cache: LRUCache[Any, Compiled] = LRUCache(size)
         self._reads: weakref.WeakKeyDictionary[SQLCompiler, CompiledRead] = weakref.WeakKeyDictionary()
+        self._reusable: dict[int, CompiledRead] = {}
 
     def prepare(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> tuple[CompiledRead, str, list[Any]]:
         """The compiled form of ``statement`` and the SQL and arguments for this execution."""
+        key = id(statement)
+        if _REUSABLE.get(key) is statement:
+            read = self._reusable.get(key)
+            if read is None:
+                read = self._reusable[key] = self._compile(statement, params)[0]
+            sql, arguments = read.arguments(params, None, None)
+            return read, sql, arguments
+        read, extracted, collected = self._compile(statement, params)
+        sql, arguments = read.arguments(params, extracted, collected)
+        return read, sql, arguments
+
+    def _compile(
+        self, statement: Executable, params: Mapping[str, Any] | None
+    ) -> tuple[CompiledRead, Sequence[Any] | None, Mapping[str, Any] | None]:
         if not isinstance(statement, ClauseElement):
             raise TypeError(f"cannot compile {type(statement).__name__} for a read")
         compiled, extracted, collected, _ = statement._compile_w_cache(
@@ -156,5 +188,4 @@ class ReadCompiler:
         read = self._reads.get(compiled)
         if read is None:
             read = self._reads[compiled] = CompiledRead.of(compiled, self.dialect)
-        sql, arguments = read.arguments(params, extracted, collected)
-        return read, sql, arguments
+        return read, extracted, collected

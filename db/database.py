@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -158,9 +157,11 @@ class Database:
             session.info[TENANT_INFO_KEY] = tenant_id
             try:
                 await session.connection()
-            except DBAPIError as error:
+            except Exception:
+                # Only BEGIN (and the tenant) was sent: one fresh connection is safe to try.
+                # (A SQLite file has no connection to lose; its busy wait is already spent.)
                 await session.close()
-                if attempt or not error.connection_invalidated:
+                if attempt or self.is_sqlite:
                     raise
                 continue
             except BaseException:

@@ -31,16 +31,6 @@ if TYPE_CHECKING:
 StatementListener = Callable[[str], None]
 """Told the SQL of every statement a read sends (tests count them)."""
 
-# Errors of a connection that died while idle in the pool: the first round trip finds out.
-DEAD_CONNECTION = (
-    asyncpg.InterfaceError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.CannotConnectNowError,
-    OSError,
-)
-
 
 class Reads(Protocol):
     async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
@@ -82,7 +72,10 @@ class PostgresReads:
             driver: asyncpg.Connection = pooled.driver_connection
             try:
                 await driver.execute(begin)
-            except DEAD_CONNECTION:
+            except Exception:
+                # A connection that died idle in the pool fails in many ways (closed,
+                # terminated by the server, protocol state); nothing was sent yet, so
+                # any failure here is worth one fresh connection.
                 await discard(pooled)
                 if attempt:
                     raise

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Select, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import select
@@ -45,9 +45,9 @@ def records(model: type[Any], columns: Collection[str] | None = None) -> Select[
 
 
 def scoped_records(
-    model: type[T], tenant_id: uuid.UUID, columns: Collection[str] | None = None
+    model: type[T], tenant_id: uuid.UUID | BindParameter[Any], columns: Collection[str] | None = None
 ) -> Select[Any]:
-    """``records`` of one tenant: the row-level twin of ``scoped``."""
+    """``records`` of one tenant (or of the tenant given as a parameter): the row-level twin of ``scoped``."""
     return records(model, columns).where(column(model, "tenant_id") == tenant_id)
 
 
@@ -61,6 +61,14 @@ def one_of(target: Any, values: Sequence[Any], *, array: bool) -> ColumnElement[
         condition: ColumnElement[bool] = target.in_(values)
         return condition
     return cast(ColumnElement[bool], target == any_(bindparam(None, list(values), type_=ARRAY(target.type))))
+
+
+def one_of_param(target: Any, name: str, *, array: bool) -> ColumnElement[bool]:
+    """``one_of`` with the values given at execution as the list parameter ``name``."""
+    if not array:
+        condition: ColumnElement[bool] = target.in_(bindparam(name, expanding=True))
+        return condition
+    return cast(ColumnElement[bool], target == any_(bindparam(name, type_=ARRAY(target.type))))
 
 
 LIKE_ESCAPE = "\\"

@@ -8,7 +8,7 @@ the request's context; their cache never outlives it or crosses tenants.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -18,9 +18,10 @@ from aiodataloader import DataLoader
 from sqlalchemy import and_
 from sqlmodel import col, select
 
-from db.scoped import one_of, records, scoped_records
+from db.scoped import records, scoped_records
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
+from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_from, holds_statement, usage
 
 if TYPE_CHECKING:
@@ -68,11 +69,12 @@ class Loaders:
         self._tenant_id = context.tenant_id
         self._arrays = not context.services.database.is_sqlite
 
-    async def _rows(self, statement: Any) -> Sequence[Any]:
-        return await self._context.rows(statement)
+    async def _rows(self, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        return await self._context.rows(statement, params)
 
-    def _one_of(self, target: Any, values: Sequence[Any]) -> Any:
-        return one_of(target, values, array=self._arrays)
+    def _by_keys(self, keys: Sequence[Any]) -> dict[str, Any]:
+        """Parameters of the ``row_statements``: the caller's tenant and the keys."""
+        return {statements.TENANT: self._tenant_id, statements.KEYS: list(keys)}
 
     def _tenant_rows(self, model: type[Any]) -> Callable[[list[uuid.UUID]], Awaitable[Iterable[Any]]]:
         async def fetch(ids: list[uuid.UUID]) -> Iterable[Any]:
@@ -89,8 +91,8 @@ class Loaders:
         """The caller's tenant's rows of ``model`` with these ids (any order, missing ids absent)."""
         if self._tenant_id is None or not ids:
             return []
-        statement = scoped_records(model, self._tenant_id, with_keys(columns, "id"))
-        return await self._rows(statement.where(self._one_of(col(model.id), ids)))
+        statement = statements.by_id(model, with_keys(columns, "id"), self._arrays)
+        return await self._rows(statement, self._by_keys(ids))
 
     async def equipment_rows(
         self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
@@ -124,8 +126,8 @@ class Loaders:
     ) -> Sequence[Any]:
         if not ids:
             return []
-        statement = records(Tenant, with_keys(columns, "id"))
-        return await self._rows(statement.where(self._one_of(col(Tenant.id), ids)))
+        statement = statements.tenants_by_id(with_keys(columns, "id"), self._arrays)
+        return await self._rows(statement, {statements.KEYS: list(ids)})
 
     async def units_of_equipment(
         self, equipment_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
@@ -133,12 +135,8 @@ class Loaders:
         """Units of these equipment, by serial number."""
         if self._tenant_id is None or not equipment_ids:
             return []
-        statement = (
-            scoped_records(EquipmentUnit, self._tenant_id, with_keys(columns, "equipment_id"))
-            .where(self._one_of(col(EquipmentUnit.equipment_id), equipment_ids))
-            .order_by(col(EquipmentUnit.serial_number))
-        )
-        return await self._rows(statement)
+        statement = statements.units_of_equipment(with_keys(columns, "equipment_id"), self._arrays)
+        return await self._rows(statement, self._by_keys(equipment_ids))
 
     async def lines_of_reservations(
         self, reservation_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
@@ -146,12 +144,8 @@ class Loaders:
         """Lines of these reservations, in their order on each reservation."""
         if self._tenant_id is None or not reservation_ids:
             return []
-        statement = (
-            scoped_records(ReservationLine, self._tenant_id, with_keys(columns, "reservation_id"))
-            .where(self._one_of(col(ReservationLine.reservation_id), reservation_ids))
-            .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
-        )
-        return await self._rows(statement)
+        statement = statements.lines_of_reservations(with_keys(columns, "reservation_id"), self._arrays)
+        return await self._rows(statement, self._by_keys(reservation_ids))
 
     async def reservations_of_equipment(
         self,
@@ -167,29 +161,17 @@ class Loaders:
         """
         if self._tenant_id is None or not equipment_ids:
             return []
-        tenant_id = self._tenant_id
-        statement = (
-            scoped_records(Reservation, tenant_id, with_keys(columns, "id"))
-            .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
-            .join(
-                Reservation,
-                and_(
-                    col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
-                    col(Reservation.id) == col(ReservationLine.reservation_id),
-                ),
-            )
-            .where(
-                col(ReservationLine.tenant_id) == tenant_id,
-                self._one_of(col(ReservationLine.equipment_id), equipment_ids),
-                *self._reservation_visibility(),
-            )
-            .order_by(col(Reservation.starts_at), col(Reservation.id))
+        own = self._own_reservations_only()
+        statement = statements.reservations_of_equipment(
+            with_keys(columns, "id"),
+            self._arrays,
+            starts=starts is not None,
+            ends=ends is not None,
+            own_only=own is not None,
         )
-        if starts is not None:
-            statement = statement.where(col(Reservation.ends_at) > starts)
-        if ends is not None:
-            statement = statement.where(col(Reservation.starts_at) < ends)
-        return await self._rows(statement)
+        params = self._by_keys(equipment_ids)
+        params.update({statements.STARTS: starts, statements.ENDS: ends, statements.CUSTOMER: own})
+        return await self._rows(statement, params)
 
     @cached_property
     def tenant_by_id(self) -> KeyedLoader[uuid.UUID, Tenant]:
@@ -218,12 +200,16 @@ class Loaders:
 
         return KeyedLoader(fetch, lambda row: row.id)
 
-    def _reservation_visibility(self) -> list[Any]:
+    def _own_reservations_only(self) -> uuid.UUID | None:
         """Customers see only their own reservations, wherever they are reached from."""
         principal = self._context.principal
         if principal is not None and not principal.has_role_at_least(Role.STAFF):
-            return [col(Reservation.customer_id) == principal.subject_id]
-        return []
+            return principal.subject_id
+        return None
+
+    def _reservation_visibility(self) -> list[Any]:
+        own = self._own_reservations_only()
+        return [] if own is None else [col(Reservation.customer_id) == own]
 
     @cached_property
     def equipment_by_id(self) -> KeyedLoader[uuid.UUID, Equipment]:

@@ -1,0 +1,103 @@
+"""The statements behind the loaders' row reads, built once per shape.
+
+Each read a request makes by key (rows by id, lines of reservations, ...) is one
+of a few shapes: which columns, which optional conditions, arrays (PostgreSQL)
+or IN lists (SQLite). Each shape is built once and marked ``reusable``; the
+tenant, the keys and the bounds arrive as parameters, so a request neither builds
+nor hashes a statement to read rows. Every statement here is scoped by the
+``tenant_id`` parameter.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import BindParameter, Select, and_, bindparam
+from sqlmodel import col
+
+from db.compiled_reads import reusable
+from db.scoped import one_of_param, records, scoped_records
+from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
+
+TENANT = "tenant_id"
+KEYS = "keys"
+STARTS = "starts"
+ENDS = "ends"
+CUSTOMER = "customer_id"
+
+Columns = tuple[str, ...] | None
+"""Columns to read (``None``: all of them); a tuple, so that shapes can be cached."""
+
+
+_BY_ID: dict[tuple[type[Any], Columns, bool], Select[Any]] = {}
+
+
+def by_id(model: type[Any], columns: Columns, array: bool) -> Select[Any]:
+    """Rows of ``model`` whose id is one of ``keys``."""
+    shape = (model, columns, array)
+    statement = _BY_ID.get(shape)
+    if statement is None:
+        scoped = scoped_records(model, bindparam(TENANT), columns)
+        statement = _BY_ID[shape] = reusable(scoped.where(one_of_param(col(model.id), KEYS, array=array)))
+    return statement
+
+
+@cache
+def tenants_by_id(columns: Columns, array: bool) -> Select[Any]:
+    return reusable(records(Tenant, columns).where(one_of_param(col(Tenant.id), KEYS, array=array)))
+
+
+@cache
+def units_of_equipment(columns: Columns, array: bool) -> Select[Any]:
+    """Units of the equipment in ``keys``, by serial number."""
+    return reusable(
+        scoped_records(EquipmentUnit, bindparam(TENANT), columns)
+        .where(one_of_param(col(EquipmentUnit.equipment_id), KEYS, array=array))
+        .order_by(col(EquipmentUnit.serial_number))
+    )
+
+
+@cache
+def lines_of_reservations(columns: Columns, array: bool) -> Select[Any]:
+    """Lines of the reservations in ``keys``, in their order on each reservation."""
+    return reusable(
+        scoped_records(ReservationLine, bindparam(TENANT), columns)
+        .where(one_of_param(col(ReservationLine.reservation_id), KEYS, array=array))
+        .order_by(col(ReservationLine.reservation_id), col(ReservationLine.position))
+    )
+
+
+@cache
+def reservations_of_equipment(
+    columns: Columns, array: bool, *, starts: bool, ends: bool, own_only: bool
+) -> Select[Any]:
+    """Reservations with a line of an equipment in ``keys``, one row per (equipment, line).
+
+    ``starts``/``ends``: bounded by the ``starts``/``ends`` parameters (overlap);
+    ``own_only``: only the reservations of the ``customer_id`` parameter.
+    """
+    tenant: BindParameter[Any] = bindparam(TENANT)
+    statement = (
+        scoped_records(Reservation, tenant, columns)
+        .add_columns(col(ReservationLine.equipment_id).label("line_equipment_id"))
+        .join(
+            Reservation,
+            and_(
+                col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                col(Reservation.id) == col(ReservationLine.reservation_id),
+            ),
+        )
+        .where(
+            col(ReservationLine.tenant_id) == tenant,
+            one_of_param(col(ReservationLine.equipment_id), KEYS, array=array),
+        )
+        .order_by(col(Reservation.starts_at), col(Reservation.id))
+    )
+    if own_only:
+        statement = statement.where(col(Reservation.customer_id) == bindparam(CUSTOMER))
+    if starts:
+        statement = statement.where(col(Reservation.ends_at) > bindparam(STARTS))
+    if ends:
+        statement = statement.where(col(Reservation.starts_at) < bindparam(ENDS))
+    return reusable(statement)
