@@ -1,5 +1,5 @@
-"""The GraphQL schema. ``schema.schema`` is the one used for SDL export."""
+"""The GraphQL schema. ``schema.schema`` is the one used for SDL export and for requests."""
 
-from schema.schema import build_schema, schema
+from schema.schema import schema
 
-__all__ = ["build_schema", "schema"]
+__all__ = ["schema"]

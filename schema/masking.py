@@ -8,9 +8,10 @@ import uuid
 import asyncpg
 from graphql.error import GraphQLError
 from sqlalchemy.exc import DBAPIError
-from strawberry.extensions import MaskErrors
 
 log = logging.getLogger("rigbook.errors")
+
+UNEXPECTED = "Unexpected error"
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -29,26 +30,26 @@ def is_statement_timeout(error: BaseException | None) -> bool:
     return isinstance(error, asyncpg.exceptions.QueryCanceledError)
 
 
-class MaskUnexpectedErrors(MaskErrors):
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected, error_message="Unexpected error")
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if is_statement_timeout(error.original_error):
-            log.warning("statement timeout at %s", ".".join(str(part) for part in error.path or []))
-            return GraphQLError(
-                "The request took too long.",
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": "TIMEOUT"},
-            )
-        error_id = uuid.uuid4().hex
-        log.error(
-            "unexpected error %s at %s",
-            error_id,
-            ".".join(str(part) for part in error.path or []),
-            exc_info=error.original_error,
+def masked(error: GraphQLError) -> GraphQLError:
+    """``error`` as the client may see it: unexpected ones say nothing but an id, which the log has."""
+    if not is_unexpected(error):
+        return error
+    where = ".".join(str(part) for part in error.path or [])
+    if is_statement_timeout(error.original_error):
+        log.warning("statement timeout at %s", where)
+        return GraphQLError(
+            "The request took too long.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "TIMEOUT"},
         )
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL_SERVER_ERROR", "errorId": error_id}
-        return masked
+    error_id = uuid.uuid4().hex
+    log.error("unexpected error %s at %s", error_id, where, exc_info=error.original_error)
+    return GraphQLError(
+        UNEXPECTED,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "errorId": error_id},
+    )

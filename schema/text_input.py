@@ -7,12 +7,10 @@ errors deep inside a write, and differently on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, StringValueNode, visit
+from graphql import DocumentNode, GraphQLError, StringValueNode, visit
 from graphql.language import Visitor
-from strawberry.extensions import SchemaExtension
 
 
 def unstorable(text: str) -> bool:
@@ -25,13 +23,14 @@ def unstorable(text: str) -> bool:
     return False
 
 
-def _any_unstorable(value: Any) -> bool:
+def any_unstorable(value: Any) -> bool:
+    """Unstorable text anywhere in a JSON value (the request's variables)."""
     if isinstance(value, str):
         return unstorable(value)
     if isinstance(value, dict):
-        return any(_any_unstorable(key) or _any_unstorable(item) for key, item in value.items())
+        return any(any_unstorable(key) or any_unstorable(item) for key, item in value.items())
     if isinstance(value, list):
-        return any(_any_unstorable(item) for item in value)
+        return any(any_unstorable(item) for item in value)
     return False
 
 
@@ -44,20 +43,14 @@ class _StringLiterals(Visitor):
         self.found = self.found or unstorable(node.value)
 
 
-class RejectUnstorableText(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        literals = _StringLiterals()
-        if context.graphql_document is not None:
-            visit(context.graphql_document, literals)
-        if literals.found or _any_unstorable(context.variables or {}):
-            context.result = ExecutionResult(
-                data=None,
-                errors=[
-                    GraphQLError(
-                        "Text must not contain NUL characters or unpaired surrogates.",
-                        extensions={"code": "BAD_USER_INPUT"},
-                    )
-                ],
-            )
-        yield
+def has_unstorable_literal(document: DocumentNode) -> bool:
+    literals = _StringLiterals()
+    visit(document, literals)
+    return literals.found
+
+
+def unstorable_text_error() -> GraphQLError:
+    return GraphQLError(
+        "Text must not contain NUL characters or unpaired surrogates.",
+        extensions={"code": "BAD_USER_INPUT"},
+    )

@@ -1,61 +1,138 @@
-"""The GraphQL endpoint: Strawberry's ASGI view with Rigbook's context and policies."""
+"""The GraphQL endpoint: JSON POSTs run through the pipeline; GET serves GraphiQL.
+
+Requests are read and answered here rather than by Strawberry's HTTP view, which
+parses the content type and the body with the standard library and wraps every
+request in its extension machinery; the rules are the same: JSON POSTs only, one
+operation per request, ``query`` a string, ``variables`` and ``extensions`` objects.
+Failures of the request itself are plain-text 400s, as Strawberry's are.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import orjson
+from graphql import ExecutionResult
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from auth.context import Context, build_context
 from auth.services import Services
-from schema import build_schema
+from schema import schema
 from schema.limits import QueryLimits
+from schema.pipeline import OperationNotFound, Pipeline
 
-_CONTEXT_KEY = "rigbook_context"
+
+class BadRequest(Exception):
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
 
 
-class GraphQLView(GraphQL[Context, None]):
-    """POST-only JSON GraphQL; the request's context is closed when the response is sent."""
+class GraphiQL(GraphQL[Context, None]):
+    """Strawberry's view, for the GraphiQL page only (it never executes an operation here)."""
+
+    def __init__(self) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=False)
+
+
+class GraphQLView:
+    """``POST /graphql`` with a JSON body; ``GET /graphql`` for GraphiQL where it is enabled."""
 
     def __init__(self, services: Services, *, projection: bool = True) -> None:
         settings = services.settings
-        super().__init__(
-            build_schema(
-                introspection=settings.introspection_enabled,
-                limits=QueryLimits(
-                    max_depth=settings.max_query_depth,
-                    max_aliases=settings.max_aliases,
-                    max_tokens=settings.max_tokens,
-                    max_directives=settings.max_directives,
-                    max_cost=settings.max_query_cost,
-                ),
-                # Hints would spell out the schema that production hides from introspection.
-                suggestions=not settings.is_production,
-                projection=projection,
-            ),
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            allow_queries_via_get=False,
-            multipart_uploads_enabled=False,
-        )
         self.services = services
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        assert isinstance(request, Request)
-        context = build_context(self.services, request)
-        request.state.__setattr__(_CONTEXT_KEY, context)
-        return context
-
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        self.pipeline = Pipeline(
+            schema,
+            limits=QueryLimits(
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                max_tokens=settings.max_tokens,
+                max_directives=settings.max_directives,
+                max_cost=settings.max_query_cost,
+            ),
+            introspection=settings.introspection_enabled,
+            # Hints would spell out the schema that production hides from introspection.
+            suggestions=not settings.is_production,
+            projection=projection,
+        )
+        self.graphiql = GraphiQL() if settings.graphiql_enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            context = scope["state"].get(_CONTEXT_KEY)
-            if context is not None:
+        request = Request(scope, receive)
+        if request.method == "POST":
+            context = build_context(self.services, request)
+            try:
+                response = await self.post(request, context)
+                await response(scope, receive, send)
+            finally:
+                # After the response: ending the read transaction is no reason to wait.
                 await context.close()
+            return
+        if self.graphiql is not None and "text/html" in request.headers.get("accept", ""):
+            await self.graphiql(scope, receive, send)
+            return
+        response = PlainTextResponse(
+            "Send GraphQL operations as POST with a JSON body.", 405, headers={"Allow": "POST"}
+        )
+        await response(scope, receive, send)
+
+    async def post(self, request: Request, context: Context) -> Response:
+        try:
+            query, variables, operation_name = await read_operation(request)
+            result = await self.pipeline.execute(
+                query, variables=variables, operation_name=operation_name, context=context
+            )
+        except BadRequest as error:
+            return PlainTextResponse(error.reason, error.status)
+        except OperationNotFound as error:
+            return PlainTextResponse(error.reason, 400)
+        return Response(orjson.dumps(response_body(result)), media_type="application/json")
+
+
+async def read_operation(request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
+    """``query``, ``variables`` and ``operationName`` of a JSON POST, checked."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest("Send the operation as application/json.", 415)
+    body = await request.body()
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson refuses escaped unpaired surrogates ("\ud800"), which JSON allows; the
+        # standard parser reads them, and the pipeline then refuses them as bad input.
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            raise BadRequest("Unable to parse request body as JSON") from error
+    if isinstance(data, list):
+        raise BadRequest("Batching is not enabled")
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    query = data.get("query")
+    if query is None:
+        raise BadRequest("No GraphQL query found in the request")
+    if not isinstance(query, str):
+        raise BadRequest("The GraphQL operation's `query` must be a string or null, if provided.")
+    variables = data.get("variables")
+    if not isinstance(variables, dict | None):
+        raise BadRequest("The GraphQL operation's `variables` must be an object or null, if provided.")
+    if not isinstance(data.get("extensions"), dict | None):
+        raise BadRequest("The GraphQL operation's `extensions` must be an object or null, if provided.")
+    operation_name = data.get("operationName")
+    if not isinstance(operation_name, str | None):
+        raise BadRequest("The GraphQL operation's `operationName` must be a string or null, if provided.")
+    return query, variables, operation_name
+
+
+def response_body(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [error.formatted for error in result.errors]
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return body

@@ -2,7 +2,6 @@
 
 from schema.limits.config import CostModel, QueryLimits
 from schema.limits.errors import LimitCode
-from schema.limits.extensions import limit_extensions
-from schema.limits.suggestions import HideSuggestions
+from schema.limits.rules import limit_rules
 
-__all__ = ["CostModel", "HideSuggestions", "LimitCode", "QueryLimits", "limit_extensions"]
+__all__ = ["CostModel", "LimitCode", "QueryLimits", "limit_rules"]

@@ -9,20 +9,20 @@ returns a connection object hands its page size to the lists directly inside it
 priced without configuration.
 
 The cost needs the request's variables, so it is checked when execution starts, not
-during (cached) validation.
+during (cached) validation (``schema/pipeline.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
     GraphQLList,
     GraphQLNamedType,
@@ -39,7 +39,6 @@ from graphql import (
     get_operation_ast,
     is_composite_type,
 )
-from strawberry.extensions import SchemaExtension
 
 from schema.limits.config import CostModel
 from schema.limits.errors import LimitCode, in_words, limit_error, reported
@@ -141,6 +140,9 @@ class CostCalculator:
             name = value.name.value
             if name in self._variables:
                 given = self._variables[name]
+                if isinstance(given, float) and given.is_integer():
+                    # JSON has one number type: 1e30 (or 10**30 read as a float) is a whole number.
+                    return int(given)
                 return given if isinstance(given, int) and not isinstance(given, bool) else None
             default = self._defaults.get(name)
             return self._int(default) if default is not None else None
@@ -170,41 +172,16 @@ def operation_cost(
     return CostCalculator(schema, document, variables, model).operation(operation)
 
 
-class CostLimit(SchemaExtension):
-    """Refuses operations over ``max_cost``; reports the cost of the others in ``extensions.cost``."""
+def too_costly(cost: int, max_cost: int) -> GraphQLError:
+    return limit_error(
+        LimitCode.QUERY_TOO_COSTLY,
+        f"The operation could cost {in_words(cost)}; at most {max_cost} is allowed. "
+        "Ask for smaller pages (`first`/`last`) or fewer nested lists.",
+        limit=max_cost,
+        requested=cost,
+    )
 
-    def __init__(self, *, max_cost: int, model: CostModel) -> None:
-        self.max_cost = max_cost
-        self.model = model
-        self.cost: int | None = None
 
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None:
-            self.cost = operation_cost(
-                context.schema._schema,
-                context.graphql_document,
-                context.operation_name,
-                context.variables,
-                self.model,
-            )
-        if self.cost is not None and self.cost > self.max_cost:
-            # A result set before execution replaces it: no resolver runs.
-            context.result = ExecutionResult(
-                data=None,
-                errors=[
-                    limit_error(
-                        LimitCode.QUERY_TOO_COSTLY,
-                        f"The operation could cost {in_words(self.cost)}; at most {self.max_cost} is allowed. "
-                        "Ask for smaller pages (`first`/`last`) or fewer nested lists.",
-                        limit=self.max_cost,
-                        requested=self.cost,
-                    )
-                ],
-            )
-        yield
-
-    def get_results(self) -> dict[str, Any]:
-        if self.cost is None:
-            return {}
-        return {"cost": {"requested": reported(self.cost), "limit": self.max_cost}}
+def cost_report(cost: int, max_cost: int) -> dict[str, Any]:
+    """What ``extensions.cost`` of a response says."""
+    return {"requested": reported(cost), "limit": max_cost}

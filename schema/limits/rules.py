@@ -1,7 +1,7 @@
 """Validation rules: depth per operation; aliases, directives and sign-in fields per document.
 
 They run inside graphql-core's validation, so their results are cached with it
-(``ValidationCache``) and a rejected document never reaches a resolver.
+(``schema/pipeline.py``) and a rejected document never reaches a resolver.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
 from schema.limits.config import QueryLimits
 from schema.limits.errors import LimitCode, in_words, limit_error
 from schema.limits.shape import EMPTY, Shape, ShapeCounter
+
+
+def limit_rules(limits: QueryLimits) -> tuple[type[ASTValidationRule], ...]:
+    """The rules enforcing ``limits``; graphql-core's introspection depth rule gives way to ours."""
+    return (document_limits_rule(limits), IntrospectionListDepth)
 
 
 def document_limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:

@@ -1,16 +1,15 @@
 """No "Did you mean ...?" hints: in production they would spell out the schema that introspection hides.
 
-Stripped from every error of the result, so the hints of execution-time input
-coercion (e.g. a misspelt input field in a variable) go too, not only validation's.
+Stripped from every error of the result (``schema/pipeline.py``), so the hints of
+execution-time input coercion (e.g. a misspelt input field in a variable) go too,
+not only validation's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 # graphql-core's wording: " Did you mean 'a', 'b', or 'c'?" (names never contain "?").
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -30,11 +29,3 @@ def without_suggestion(error: GraphQLError) -> GraphQLError:
         error.original_error,
         error.extensions,
     )
-
-
-class HideSuggestions(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [without_suggestion(error) for error in result.errors]

@@ -1,0 +1,170 @@
+"""What every GraphQL operation goes through, in one straight line.
+
+Parse (within the token budget) and validate (with the limit rules) once per
+document text; then, per request: find the operation, check the text it carries
+and its cost, execute it (``schema/projection.py``), mask unexpected errors and
+hide suggestions.
+
+This stands in for Strawberry's ``Schema.execute`` on requests. Strawberry's
+resolvers, types and permissions run unchanged; what goes is its per-request
+extension machinery: a context manager per extension and phase, rebuilt for
+every request, cost more than executing a small operation such as ``me``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any, TypeGuard, cast
+
+import strawberry
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    execute,
+    get_operation_ast,
+    specified_rules,
+    validate,
+)
+from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from schema.limits import QueryLimits, limit_rules
+from schema.limits.cost import cost_report, operation_cost, too_costly
+from schema.limits.parsing import parse_within_budget
+from schema.limits.suggestions import without_suggestion
+from schema.masking import masked
+from schema.projection import ProjectingExecutor
+from schema.text_input import any_unstorable, has_unstorable_literal, unstorable_text_error
+
+DOCUMENTS_KEPT = 512
+# Longer documents are parsed every time: a cache of big ones would be a memory sink.
+LONGEST_KEPT_DOCUMENT = 16 * 1024
+
+
+class OperationNotFound(Exception):
+    """The document has no operation to run by that name (or several and no name)."""
+
+    def __init__(self, operation_name: str | None) -> None:
+        self.reason = (
+            "Can't get GraphQL operation type"
+            if operation_name is None
+            else f'Unknown operation named "{operation_name}".'
+        )
+        super().__init__(self.reason)
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document text parsed and validated: the document, or why it cannot run."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    unstorable_literal: bool
+
+
+class Pipeline:
+    """Runs operations against ``schema`` under ``limits``."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        limits: QueryLimits | None = None,
+        introspection: bool = True,
+        suggestions: bool = True,
+        projection: bool = True,
+    ) -> None:
+        self.schema = schema._schema
+        self.limits = limits or QueryLimits()
+        self.suggestions = suggestions
+        rules: list[type[ASTValidationRule]] = [
+            rule for rule in specified_rules if rule is not MaxIntrospectionDepthRule
+        ]
+        rules += limit_rules(self.limits)
+        if not introspection:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        rules += [MaybeNullValidationRule, OneOfInputValidationRule]
+        self.rules = tuple(rules)
+        self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
+        self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+
+    def prepare(self, query: str) -> PreparedDocument:
+        """Parse and validate ``query``, or find it done already."""
+        prepared = self._documents.get(query)
+        if prepared is not None:
+            self._documents.move_to_end(query)
+            return prepared
+        prepared = self._prepare(query)
+        if len(query) <= LONGEST_KEPT_DOCUMENT:
+            self._documents[query] = prepared
+            if len(self._documents) > DOCUMENTS_KEPT:
+                self._documents.popitem(last=False)
+        return prepared
+
+    def _prepare(self, query: str) -> PreparedDocument:
+        try:
+            document = parse_within_budget(query, self.limits.max_tokens)
+        except GraphQLError as error:
+            return PreparedDocument(None, (error,), False)
+        errors = validate(self.schema, document, self.rules, hide_suggestions=not self.suggestions)
+        return PreparedDocument(document, tuple(errors), has_unstorable_literal(document))
+
+    async def execute(
+        self,
+        query: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        context: Any = None,
+    ) -> ExecutionResult:
+        """The result of one operation; ``OperationNotFound`` when there is none to run."""
+        prepared = self.prepare(query)
+        document = prepared.document
+        if document is None:
+            return self._refused(prepared.errors)
+        if get_operation_ast(document, operation_name) is None:
+            raise OperationNotFound(operation_name)
+        if prepared.errors:
+            return self._refused(prepared.errors)
+
+        variable_values = dict(variables) if variables else None
+        max_cost = self.limits.max_cost
+        cost = operation_cost(self.schema, document, operation_name, variable_values, self.limits.cost_model)
+        extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
+        if prepared.unstorable_literal or any_unstorable(variable_values):
+            return ExecutionResult(None, [unstorable_text_error()], extensions)
+        if cost is not None and cost > max_cost:
+            return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
+
+        result = execute(
+            self.schema,
+            document,
+            context_value=context,
+            variable_values=variable_values,
+            operation_name=operation_name,
+            executor_class=self.executor,
+            is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
+            hide_suggestions=not self.suggestions,
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        errors = self._visible(result.errors) if result.errors else None
+        return ExecutionResult(result.data, errors, extensions)
+
+    def _refused(self, errors: tuple[GraphQLError, ...]) -> ExecutionResult:
+        return ExecutionResult(None, self._visible(errors))
+
+    def _visible(self, errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[GraphQLError]:
+        shown = [masked(error) for error in errors]
+        if not self.suggestions:
+            shown = [without_suggestion(error) for error in shown]
+        return shown
