@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from aiodataloader import DataLoader
 from sqlalchemy import and_
 from sqlmodel import col, select
 
@@ -23,6 +22,7 @@ from db.tables import Equipment, EquipmentUnit, Operator, Reservation, Reservati
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.batch_loader import BatchLoader
 
 if TYPE_CHECKING:
     from auth.context import Context
@@ -31,7 +31,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
+class KeyedLoader(BatchLoader[K, V | None], Generic[K, V]):
     """Loads rows by key; a missing key resolves to ``None``."""
 
     def __init__(self, fetch: Callable[[list[K]], Awaitable[Iterable[V]]], key_of: Callable[[V], K]) -> None:
@@ -43,8 +43,20 @@ class KeyedLoader(DataLoader[K, V | None], Generic[K, V]):
         found = {self._key_of(row): row for row in await self._fetch(list(keys))}
         return [found.get(key) for key in keys]
 
+    async def load_alone(self, key: K) -> V | None:
+        """``load(key)`` for a caller with nothing to batch with (a root field): read now.
 
-class GroupLoader(DataLoader[K, list[V]], Generic[K, V]):
+        Skips the tick a batch waits for; the row is cached for later loads all the same.
+        """
+        cached = self._cache.get(key)
+        if cached is not None:
+            return await cached
+        (row,) = await self.batch_load_fn([key])
+        self.prime(key, row)
+        return row
+
+
+class GroupLoader(BatchLoader[K, list[V]], Generic[K, V]):
     """Loads the rows belonging to each key (one-to-many); a key with none gets ``[]``."""
 
     def __init__(
@@ -249,7 +261,7 @@ class Loaders:
         return GroupLoader(fetch, lambda row: row.reservation_id)
 
     @cached_property
-    def reservations_by_equipment(self) -> DataLoader[EquipmentWindow, list[Reservation]]:
+    def reservations_by_equipment(self) -> BatchLoader[EquipmentWindow, list[Reservation]]:
         """Reservations with a line of the equipment, overlapping the key's window if it has one."""
         return ReservationsByEquipmentLoader(self)
 
@@ -351,7 +363,7 @@ class Loaders:
 EquipmentWindow = tuple[uuid.UUID, datetime | None, datetime | None]
 
 
-class ReservationsByEquipmentLoader(DataLoader[EquipmentWindow, list[Reservation]]):
+class ReservationsByEquipmentLoader(BatchLoader[EquipmentWindow, list[Reservation]]):
     def __init__(self, loaders: Loaders) -> None:
         super().__init__()
         self._loaders = loaders
@@ -406,7 +418,7 @@ class AvailabilityKey:
         ) == (self.equipment.id, self.starts_at, self.ends_at)
 
 
-class AvailabilityLoader(DataLoader[AvailabilityKey, Usage]):
+class AvailabilityLoader(BatchLoader[AvailabilityKey, Usage]):
     """Availability of many equipment over the same window in one query."""
 
     def __init__(self, context: Context) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
@@ -37,7 +37,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from schema.limits import QueryLimits, limit_rules
-from schema.limits.cost import cost_report, operation_cost, too_costly
+from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.parsing import parse_within_budget
 from schema.limits.suggestions import without_suggestion
 from schema.masking import masked
@@ -68,6 +68,8 @@ class PreparedDocument:
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
     unstorable_literal: bool
+    costs: dict[str | None, int] = field(default_factory=dict)
+    """Cost by operation name, for operations whose page sizes are all written in the document."""
 
 
 class Pipeline:
@@ -137,7 +139,7 @@ class Pipeline:
 
         variable_values = dict(variables) if variables else None
         max_cost = self.limits.max_cost
-        cost = operation_cost(self.schema, document, operation_name, variable_values, self.limits.cost_model)
+        cost = self._cost(prepared, document, operation_name, variable_values)
         extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
         if prepared.unstorable_literal or any_unstorable(variable_values):
             return ExecutionResult(None, [unstorable_text_error()], extensions)
@@ -159,6 +161,24 @@ class Pipeline:
         assert isinstance(result, ExecutionResult)
         errors = self._visible(result.errors) if result.errors else None
         return ExecutionResult(result.data, errors, extensions)
+
+    def _cost(
+        self,
+        prepared: PreparedDocument,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int | None:
+        known = prepared.costs.get(operation_name)
+        if known is not None:
+            return known
+        priced = priced_operation(self.schema, document, operation_name, variables, self.limits.cost_model)
+        if priced is None:
+            return None
+        cost, read_variables = priced
+        if not read_variables:
+            prepared.costs[operation_name] = cost
+        return cost
 
     def _refused(self, errors: tuple[GraphQLError, ...]) -> ExecutionResult:
         return ExecutionResult(None, self._visible(errors))

@@ -275,6 +275,23 @@ async def test_the_cost_of_an_accepted_operation_is_reported(api: Api, admin_tok
     assert default_page["extensions"]["cost"] == {"requested": 22, "limit": 20_000}
 
 
+async def test_each_operation_of_a_document_keeps_its_own_cost(api: Api, admin_token: str) -> None:
+    # Costs written in the document are remembered per operation; a variable page is priced each time.
+    document = (
+        "query Small { users(first: 1) { edges { node { email } } } } "
+        "query Big { users(first: 50) { edges { node { email } } } } "
+        "query Paged($n: Int) { users(first: $n) { edges { node { email } } } }"
+    )
+    costs = []
+    for name, variables in [("Small", None), ("Big", None), ("Small", None), ("Big", None)]:
+        body = await api.post(document, variables, token=admin_token, operation_name=name)
+        costs.append(body["extensions"]["cost"]["requested"])
+    for n in (1, 50, 2):
+        body = await api.post(document, {"n": n}, token=admin_token, operation_name="Paged")
+        costs.append(body["extensions"]["cost"]["requested"])
+    assert costs == [3, 52, 3, 52, 3, 52, 4]
+
+
 async def test_a_costly_operation_is_refused_before_any_resolver_runs(
     api: Api, admin_token: str, statements: StatementCounter
 ) -> None:

@@ -7,7 +7,6 @@ import contextvars
 import re
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,13 +22,17 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
 
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = JSONResponse(
+            {"errors": [{"message": f"Request body exceeds {self.max_bytes} bytes."}]}, status_code=413
+        )
+        await refusal(scope, receive, send)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse(
-            {"errors": [{"message": f"Request body exceeds {self.max_bytes} bytes."}]}, status_code=413
-        )
+        too_large = self._too_large
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -76,14 +79,24 @@ class RequestId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        incoming = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value
+                break
+        text = incoming.decode("latin-1")
+        request_id = text if _REQUEST_ID.match(text) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
+        echoed = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = [
+                    header for header in message.get("headers", ()) if header[0].lower() != b"x-request-id"
+                ]
+                headers.append(echoed)
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -97,7 +110,16 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.hsts = hsts
+        defaults = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if hsts:
+            defaults.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
+        self._defaults = defaults
+        # Not for HTML: GraphiQL's page brings its own policy that lets it load.
+        self._csp = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,16 +128,14 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                if not headers.get("content-type", "").startswith("text/html"):
-                    headers.setdefault(
-                        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
-                    )
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+                # Raw header pairs: a response's own value of one of these wins.
+                headers = list(message.get("headers", ()))
+                present: dict[bytes, bytes] = {name.lower(): value for name, value in headers}
+                headers.extend(header for header in self._defaults if header[0] not in present)
+                html = present.get(b"content-type", b"").startswith(b"text/html")
+                if not html and self._csp[0] not in present:
+                    headers.append(self._csp)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -67,6 +67,8 @@ class CostCalculator:
         # Keyed by the page size handed in: a fragment on a connection costs more on a bigger page.
         self._priced: dict[tuple[str, int | None], int] = {}
         self._pricing: set[str] = set()
+        self.read_variables = False
+        """Whether a page size came from a variable: if not, the cost is the document's alone."""
 
     def operation(self, operation: OperationDefinitionNode) -> int:
         self._defaults = {
@@ -137,6 +139,7 @@ class CostCalculator:
         if isinstance(value, IntValueNode):
             return int(value.value)
         if isinstance(value, VariableNode):
+            self.read_variables = True
             name = value.name.value
             if name in self._variables:
                 given = self._variables[name]
@@ -166,10 +169,23 @@ def operation_cost(
     model: CostModel,
 ) -> int | None:
     """The cost of the operation that would execute; None when there is no such operation."""
+    priced = priced_operation(schema, document, operation_name, variables, model)
+    return None if priced is None else priced[0]
+
+
+def priced_operation(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    model: CostModel,
+) -> tuple[int, bool] | None:
+    """The operation's cost and whether it depends on the variables (None: no such operation)."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
-    return CostCalculator(schema, document, variables, model).operation(operation)
+    calculator = CostCalculator(schema, document, variables, model)
+    return calculator.operation(operation), calculator.read_variables
 
 
 def too_costly(cost: int, max_cost: int) -> GraphQLError:

@@ -48,7 +48,7 @@ class AuthQuery:
         principal = context.principal
         if principal is None or principal.user_id is None:
             return None
-        row = await context.loaders.user_by_id.load(principal.user_id)
+        row = await context.loaders.user_by_id.load_alone(principal.user_id)
         return User.from_row(row) if row is not None else None
 
     @strawberry.field(description="The signed-in platform operator; null otherwise.")
@@ -59,7 +59,7 @@ class AuthQuery:
         principal = context.principal
         if principal is None or not principal.acting_operator:
             return None
-        row = await context.loaders.operator_by_id.load(principal.operator_id or principal.subject_id)
+        row = await context.loaders.operator_by_id.load_alone(principal.operator_id or principal.subject_id)
         return Operator.from_row(row) if row is not None else None
 
 
