@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
 
+import orjson
 import strawberry
 from graphql import (
     ASTValidationRule,
@@ -41,12 +42,15 @@ from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.parsing import parse_within_budget
 from schema.limits.suggestions import without_suggestion
 from schema.masking import masked
-from schema.projection import ProjectingExecutor
+from schema.projection import ProjectingExecutor, Shapes
 from schema.text_input import any_unstorable, has_unstorable_literal, unstorable_text_error
 
 DOCUMENTS_KEPT = 512
 # Longer documents are parsed every time: a cache of big ones would be a memory sink.
 LONGEST_KEPT_DOCUMENT = 16 * 1024
+# Shapes are kept for a few sets of variables per document, and only for small ones.
+VARIABLE_SETS_KEPT = 16
+LONGEST_KEPT_VARIABLES = 1024
 
 
 class OperationNotFound(Exception):
@@ -70,6 +74,8 @@ class PreparedDocument:
     unstorable_literal: bool
     costs: dict[str | None, int] = field(default_factory=dict)
     """Cost by operation name, for operations whose page sizes are all written in the document."""
+    shapes: OrderedDict[tuple[str | None, bytes], Shapes] = field(default_factory=OrderedDict)
+    """Projection shapes by operation name and variables (``schema/projection.py``)."""
 
 
 class Pipeline:
@@ -146,6 +152,7 @@ class Pipeline:
         if cost is not None and cost > max_cost:
             return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
 
+        shared: dict[str, Any] = {"shapes": self._shapes(prepared, query, operation_name, variable_values)}
         result = execute(
             self.schema,
             document,
@@ -155,12 +162,38 @@ class Pipeline:
             executor_class=self.executor,
             is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
             hide_suggestions=not self.suggestions,
+            **(shared if self.executor is ProjectingExecutor else {}),
         )
         if isawaitable(result):
             result = await result
         assert isinstance(result, ExecutionResult)
         errors = self._visible(result.errors) if result.errors else None
         return ExecutionResult(result.data, errors, extensions)
+
+    def _shapes(
+        self,
+        prepared: PreparedDocument,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> Shapes | None:
+        """The shapes this execution may share with others of the same document and variables."""
+        if len(query) > LONGEST_KEPT_DOCUMENT:
+            return None  # a document parsed for this request alone
+        try:
+            given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+        except orjson.JSONEncodeError:
+            return None
+        if len(given) > LONGEST_KEPT_VARIABLES:
+            return None
+        key = (operation_name, given)
+        kept = prepared.shapes
+        shapes = kept.get(key)
+        if shapes is None:
+            shapes = kept[key] = {}
+            if len(kept) > VARIABLE_SETS_KEPT:
+                kept.popitem(last=False)
+        return shapes
 
     def _cost(
         self,

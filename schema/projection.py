@@ -338,26 +338,38 @@ class _Compiler:
         return ObjectShape(object_type.name, fields, frozenset(columns))
 
 
+ShapeKey = tuple[int, tuple[int, ...]]
+"""A field's return type and the nodes of its selection, by identity."""
+
+Shapes = dict[ShapeKey, Shape | None]
+"""Compiled shapes of one document under one set of variables (``schema/pipeline.py``).
+
+A shape depends only on the document, the variables and the schema (never on the
+caller), so requests repeating the document with the same variables share them;
+the document they key into lives as long as the cache.
+"""
+
+
 class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, completing projectable subtrees in one pass per level."""
 
-    _projections: dict[tuple[int, int], tuple[GraphQLOutputType, FieldDetailsList, Shape | None]]
+    def __init__(self, *args: Any, shapes: Shapes | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shapes: Shapes = {} if shapes is None else shapes
 
     def _projection(self, return_type: GraphQLOutputType, details: FieldDetailsList) -> Shape | None:
+        key = (id(return_type), tuple(id(detail.node) for detail in details))
         try:
-            cache = self._projections
-        except AttributeError:
-            cache = self._projections = {}
-        key = (id(return_type), id(details))
-        hit = cache.get(key)
-        if hit is not None:
-            return hit[2]
+            return self._shapes[key]
+        except KeyError:
+            pass
         named = return_type
         while isinstance(named, GraphQLNonNull | GraphQLList):
             named = named.of_type
         shape = _Compiler(self).shape(return_type, details, "", rows=False) if is_object_type(named) else None
-        # The type and list stay referenced so their ids are not reused during execution.
-        cache[key] = (return_type, details, shape)
+        if all(detail.fragment_variable_values is None for detail in details):
+            # Fragment arguments would make one node's shape differ between its spreads.
+            self._shapes[key] = shape
         return shape
 
     def complete_value(

@@ -195,3 +195,41 @@ async def test_other_tenants_rows_stay_out_of_projected_lists(
         "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None},
         "edges": [],
     }
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_shapes_are_shared_only_between_requests_with_the_same_variables(
+    api: Api,
+    plain_api: Api,
+    admin_token: str,
+    customer_token: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compiled: list[str] = []
+    original = projection._Compiler.object_shape
+
+    def counting(self: projection._Compiler, object_type: Any, details: Any, rows: bool) -> Any:
+        compiled.append(object_type.name)
+        return original(self, object_type, details, rows)
+
+    monkeypatch.setattr(projection._Compiler, "object_shape", counting)
+    with_units: dict[str, Any] = {"from": at(-1), "to": at(25), "withUnits": True, "first": 10}
+    without_units: dict[str, Any] = {"from": None, "to": None, "withUnits": False, "first": 2}
+    compiles: list[int] = []
+    units: list[bool] = []
+    # Shapes hold no caller: a customer's request reuses the admin's and still sees only its own rows.
+    for token, variables in [
+        (admin_token, with_units),
+        (customer_token, with_units),
+        (admin_token, without_units),
+        (customer_token, with_units),
+        (admin_token, without_units),
+    ]:
+        before = len(compiled)
+        body = await both(api, plain_api, EVERYTHING, variables, token)
+        compiles.append(len(compiled) - before)
+        units.append(all("units" in edge["node"] for edge in body["data"]["equipment"]["edges"]))
+    # Only the first request with each set of variables compiles (the plain app never does).
+    assert compiles[0] > 0 and compiles[2] > 0
+    assert compiles[1] == compiles[3] == compiles[4] == 0
+    assert units == [True, True, False, True, False]
