@@ -172,7 +172,9 @@ class StatementCount:
     statements: float
     round_trips: float
     parses: float
-    orm_statements: float | None = None  # Rigbook only: SQLAlchemy cursor executes
+    # Rigbook only, the tests' count: statements the app sends (SQLAlchemy cursor executes and
+    # request reads on the raw connection, a read transaction's opening statement included).
+    orm_statements: float | None = None
     messages: dict[str, float] | None = None  # every frontend message type, per request
 
     def to_json(self) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def table(results: dict[str, Any]) -> list[str]:
         f"workers={meta['workers']} concurrency={meta['concurrency']} duration={meta['duration_s']:g}s "
         f"rounds={meta['rounds']} wrk threads={meta['threads']}  window {results['window'][0]} .. {results['window'][1]}",
         f"{'scenario':<13} {'target':<9} {'req/s':>8} {'(rounds)':<17} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'CPU ms/req':>10} {'DB ms/req':>9} {'SQL/req':>7} {'trips/req':>9} {'ORM SQL':>7} {'bad':>4}",
+        f"{'CPU ms/req':>10} {'DB ms/req':>9} {'SQL/req':>7} {'trips/req':>9} {'app SQL':>7} {'bad':>4}",
     ]
     for name, entry in summary["scenarios"].items():
         for target in TARGETS:
