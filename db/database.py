@@ -30,11 +30,16 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from db.compiled_reads import ReadCompiler
-from db.reads import PostgresReads, Reads, SqliteReads, StatementListener
+from db.reads import KeptConnections, PostgresReads, Reads, SqliteReads, StatementListener
 
 TENANT_INFO_KEY = "tenant_id"
 _WRITE_OPTION = "rigbook_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+# Connections kept between request reads (``db/reads.py``): half the pool, the rest
+# is always there for writes.
+KEPT_READ_CONNECTIONS = POOL_SIZE // 2
 
 
 def is_sqlite_url(url: str) -> bool:
@@ -50,8 +55,8 @@ def _engine_for(url: str, statement_timeout_ms: int, **kwargs: Any) -> AsyncEngi
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         connect_args={"server_settings": server_settings},
         **kwargs,
     )
@@ -113,6 +118,7 @@ class Database:
         )
         self.read_compiler = ReadCompiler(self.engine.dialect)
         self.statement_listeners: list[StatementListener] = []
+        self.kept_reads = KeptConnections(KEPT_READ_CONNECTIONS)
 
     def reads(self, tenant_id: uuid.UUID | None) -> Reads:
         """The reads of one request, in one read-only transaction opened on first use."""
@@ -175,4 +181,5 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.kept_reads.release()
         await self.engine.dispose()

@@ -10,6 +10,9 @@ whose columns read as attributes (``row.name``).
   so every statement of the request sees one snapshot and none can write. A
   connection found dead at that first round trip (a restarted server) is dropped
   and the transaction starts again on a fresh one: nothing had been sent yet.
+  Connections that ended their read cleanly wait in ``KeptConnections`` for the
+  next read instead of going back to SQLAlchemy's pool, whose checkout and
+  checkin run through a greenlet each (~35 µs of CPU, about a tenth of ``me``).
 * SQLite: a SQLAlchemy Core connection; its transaction gives the snapshot.
 """
 
@@ -58,6 +61,49 @@ def begin_sql(tenant_id: uuid.UUID | None) -> str:
     )
 
 
+class KeptConnections:
+    """Pooled connections between two reads, most recently used first.
+
+    They stay checked out of SQLAlchemy's pool (at most ``limit``, below the pool's
+    size, so writes always find connections there) and hold no transaction: a read
+    ends with ``ROLLBACK`` before its connection is kept.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._idle: list[PoolProxiedConnection] = []
+
+    def take(self) -> PoolProxiedConnection | None:
+        return self._idle.pop() if self._idle else None
+
+    def keep(self, pooled: PoolProxiedConnection) -> bool:
+        """Keep ``pooled`` for the next read; ``False`` when enough are kept already."""
+        if len(self._idle) >= self.limit:
+            return False
+        self._idle.append(pooled)
+        return True
+
+    async def release(self) -> None:
+        """Give every kept connection back to the pool (before it is disposed)."""
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            await greenlet_spawn(pooled.close)
+
+    async def discard(self) -> None:
+        """Close every kept connection: one was found dead, the others likely are too."""
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            await discard(pooled)
+
+    @property
+    def idle(self) -> tuple[PoolProxiedConnection, ...]:
+        """The kept connections, least recently used first."""
+        return tuple(self._idle)
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+
 class PostgresReads:
     def __init__(self, database: Database, tenant_id: uuid.UUID | None) -> None:
         self._database = database
@@ -67,8 +113,10 @@ class PostgresReads:
 
     async def _begin(self) -> asyncpg.Connection:
         begin = begin_sql(self._tenant_id)
+        kept = self._database.kept_reads
         for attempt in range(2):
-            pooled = await self._database.engine.raw_connection()
+            # The second attempt always takes a connection fresh from the pool.
+            pooled = (kept.take() if not attempt else None) or await self._database.engine.raw_connection()
             driver: asyncpg.Connection = pooled.driver_connection
             try:
                 await driver.execute(begin)
@@ -77,6 +125,7 @@ class PostgresReads:
                 # terminated by the server, protocol state); nothing was sent yet, so
                 # any failure here is worth one fresh connection.
                 await discard(pooled)
+                await kept.discard()
                 if attempt:
                     raise
                 continue
@@ -107,7 +156,8 @@ class PostgresReads:
             # A connection whose state is unknown never goes back to the pool.
             await discard(pooled)
             raise
-        await greenlet_spawn(pooled.close)
+        if not self._database.kept_reads.keep(pooled):
+            await greenlet_spawn(pooled.close)
 
 
 async def discard(pooled: PoolProxiedConnection) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -211,3 +212,84 @@ async def test_a_statement_timeout_in_a_read_is_recognised_and_the_pool_recovers
             await again.close()
     finally:
         await database.dispose()
+
+
+async def read_one(database: Database, tenant_id: uuid.UUID | None, statement: Any) -> Any:
+    reads = database.reads(tenant_id)
+    try:
+        return (await reads.rows(statement))[0]
+    finally:
+        await reads.close()
+
+
+SETTING_AND_BACKEND = select(
+    func.current_setting("app.tenant_id", True).label("tenant"), func.pg_backend_pid().label("pid")
+)
+
+
+async def test_a_kept_connection_serves_the_next_read_with_no_transaction_or_tenant_left(
+    database: Database,
+) -> None:
+    postgres_only(database)
+    tenant_id = await add_tenant(database, "kept")
+    first = await read_one(database, tenant_id, SETTING_AND_BACKEND)
+    assert first.tenant == str(tenant_id)
+    (kept,) = database.kept_reads.idle
+    driver: asyncpg.Connection = kept.driver_connection
+    assert not driver.is_in_transaction()
+    # The next read, for no tenant, reuses the connection and sees none of the last one's tenant.
+    second = await read_one(database, None, SETTING_AND_BACKEND)
+    assert second.pid == first.pid
+    assert second.tenant == ""
+    other = await add_tenant(database, "other")
+    third = await read_one(database, other, SETTING_AND_BACKEND)
+    assert (third.pid, third.tenant) == (first.pid, str(other))
+
+
+async def test_no_more_connections_are_kept_than_the_limit(database: Database) -> None:
+    postgres_only(database)
+    pool = database.engine.sync_engine.pool
+    limit = database.kept_reads.limit
+    readers = [database.reads(None) for _ in range(limit + 3)]
+    try:
+        pids = [(await reads.rows(SETTING_AND_BACKEND))[0].pid for reads in readers]
+    finally:
+        for reads in readers:
+            await reads.close()
+    assert len(set(pids)) == limit + 3  # concurrent reads never share a connection
+    assert len(database.kept_reads) == limit
+    assert pool.checkedout() == limit  # type: ignore[attr-defined]
+    await database.kept_reads.release()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_disposing_the_database_gives_kept_connections_back(database_url: str) -> None:
+    database = Database(database_url)
+    if database.is_sqlite:
+        await database.dispose()
+        pytest.skip("a PostgreSQL connection property")
+    await read_one(database, None, SETTING_AND_BACKEND)
+    assert len(database.kept_reads) == 1
+    await database.dispose()
+    assert len(database.kept_reads) == 0
+    assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_kept_connections_killed_while_idle_are_all_dropped_at_the_first_failure(
+    database: Database, database_url: str
+) -> None:
+    postgres_only(database)
+    readers = [database.reads(None) for _ in range(3)]
+    try:
+        for reads in readers:
+            await reads.rows(SETTING_AND_BACKEND)
+    finally:
+        for reads in readers:
+            await reads.close()
+    dead = {pooled.driver_connection for pooled in database.kept_reads.idle}
+    assert len(dead) == 3
+    assert await terminate_other_backends(database_url) >= 3
+    # One read meets a dead connection, drops all three and starts over on a fresh one.
+    assert (await read_one(database, None, SETTING_AND_BACKEND)).tenant == ""
+    (kept,) = database.kept_reads.idle
+    assert kept.driver_connection not in dead

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import re
-import uuid
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,7 +85,7 @@ class RequestId:
                 incoming = value
                 break
         text = incoming.decode("latin-1")
-        request_id = text if _REQUEST_ID.match(text) else uuid.uuid4().hex
+        request_id = text if _REQUEST_ID.match(text) else os.urandom(16).hex()
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         echoed = (b"x-request-id", request_id.encode("latin-1"))
