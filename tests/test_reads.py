@@ -41,6 +41,14 @@ def postgres_only(database: Database) -> None:
         pytest.skip("a PostgreSQL connection property")
 
 
+async def read_one(database: Database, tenant_id: uuid.UUID | None, statement: Any) -> Any:
+    reads = database.reads(tenant_id)
+    try:
+        return (await reads.rows(statement))[0]
+    finally:
+        await reads.close()
+
+
 async def test_rows_read_columns_as_attributes_and_by_position(database: Database) -> None:
     tenant_id = await add_tenant(database, "attrs")
     reads = database.reads(None)
@@ -121,12 +129,19 @@ def test_the_tenant_is_inlined_only_as_a_uuid() -> None:
 
 
 async def pool_connection_in_transaction(database: Database) -> bool:
+    """Whether a connection the next read could get (kept, or from the pool) holds a transaction."""
+    kept: list[asyncpg.Connection] = [pooled.driver_connection for pooled in database.kept_reads.idle]
+    if any(driver.is_in_transaction() for driver in kept):
+        return True
     pooled = await database.engine.raw_connection()
     try:
         driver: asyncpg.Connection = pooled.driver_connection
         return bool(driver.is_in_transaction())
     finally:
         pooled.close()
+
+
+COUNT_TENANTS = select(func.count().label("n")).select_from(Tenant)
 
 
 async def test_a_read_cancelled_mid_statement_never_returns_its_transaction(database: Database) -> None:
@@ -142,11 +157,7 @@ async def test_a_read_cancelled_mid_statement_never_returns_its_transaction(data
         await reads.close()
     for _ in range(3):
         assert not await pool_connection_in_transaction(database)
-    fresh = database.reads(None)
-    try:
-        assert (await fresh.rows(select(func.count().label("n")).select_from(Tenant)))[0].n == 0
-    finally:
-        await fresh.close()
+    assert (await read_one(database, None, COUNT_TENANTS)).n == 0
 
 
 async def terminate_other_backends(database_url: str) -> int:
@@ -205,21 +216,9 @@ async def test_a_statement_timeout_in_a_read_is_recognised_and_the_pool_recovers
             await reads.close()
         assert is_statement_timeout(raised.value)
         assert not await pool_connection_in_transaction(database)
-        again = database.reads(None)
-        try:
-            assert (await again.rows(select(func.count().label("n")).select_from(Tenant)))[0].n == 0
-        finally:
-            await again.close()
+        assert (await read_one(database, None, COUNT_TENANTS)).n == 0
     finally:
         await database.dispose()
-
-
-async def read_one(database: Database, tenant_id: uuid.UUID | None, statement: Any) -> Any:
-    reads = database.reads(tenant_id)
-    try:
-        return (await reads.rows(statement))[0]
-    finally:
-        await reads.close()
 
 
 SETTING_AND_BACKEND = select(
