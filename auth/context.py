@@ -33,6 +33,7 @@ class Context:
     _reads: Reads | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
+    _closed: bool = field(default=False, init=False)
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -67,6 +68,9 @@ class Context:
         """
         async with self._lock:
             if self._reads is None:
+                if self._closed:
+                    # A straggling loader batch: a read opened now would never be closed.
+                    raise RuntimeError("the request has ended; its reads are closed")
                 self._reads = self.services.database.reads(self.tenant_id)
             return await self._reads.rows(statement, params)
 
@@ -98,6 +102,7 @@ class Context:
                 await reads.close()
 
     async def close(self) -> None:
+        self._closed = True
         await self._end_read()
 
 

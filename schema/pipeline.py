@@ -26,6 +26,7 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    OperationDefinitionNode,
     execute,
     get_operation_ast,
     specified_rules,
@@ -48,6 +49,9 @@ from schema.text_input import any_unstorable, has_unstorable_literal, unstorable
 DOCUMENTS_KEPT = 512
 # Longer documents are parsed every time: a cache of big ones would be a memory sink.
 LONGEST_KEPT_DOCUMENT = 16 * 1024
+# The kept documents' text, in all: a parsed document takes ~100× its text, so this
+# bounds the cache near 50 MB however many distinct documents clients send.
+KEPT_DOCUMENTS_TEXT = 512 * 1024
 # Shapes are kept for a few sets of variables per document, and only for small ones.
 VARIABLE_SETS_KEPT = 16
 LONGEST_KEPT_VARIABLES = 1024
@@ -56,12 +60,13 @@ LONGEST_KEPT_VARIABLES = 1024
 class OperationNotFound(Exception):
     """The document has no operation to run by that name (or several and no name)."""
 
-    def __init__(self, operation_name: str | None) -> None:
-        self.reason = (
-            "Can't get GraphQL operation type"
-            if operation_name is None
-            else f'Unknown operation named "{operation_name}".'
-        )
+    def __init__(self, operation_name: str | None, operations: int) -> None:
+        if operation_name is not None:
+            self.reason = f'Unknown operation named "{operation_name}".'
+        elif operations > 1:
+            self.reason = "Must provide operation name if query contains multiple operations."
+        else:
+            self.reason = "Can't get GraphQL operation type"
         super().__init__(self.reason)
 
 
@@ -103,18 +108,22 @@ class Pipeline:
         self.rules = tuple(rules)
         self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
+        self._kept_text = 0
 
     def prepare(self, query: str) -> PreparedDocument:
         """Parse and validate ``query``, or find it done already."""
-        prepared = self._documents.get(query)
+        documents = self._documents
+        prepared = documents.get(query)
         if prepared is not None:
-            self._documents.move_to_end(query)
+            documents.move_to_end(query)
             return prepared
         prepared = self._prepare(query)
         if len(query) <= LONGEST_KEPT_DOCUMENT:
-            self._documents[query] = prepared
-            if len(self._documents) > DOCUMENTS_KEPT:
-                self._documents.popitem(last=False)
+            documents[query] = prepared
+            self._kept_text += len(query)
+            while len(documents) > DOCUMENTS_KEPT or self._kept_text > KEPT_DOCUMENTS_TEXT:
+                dropped, _ = documents.popitem(last=False)
+                self._kept_text -= len(dropped)
         return prepared
 
     def _prepare(self, query: str) -> PreparedDocument:
@@ -139,7 +148,10 @@ class Pipeline:
         if document is None:
             return self._refused(prepared.errors)
         if get_operation_ast(document, operation_name) is None:
-            raise OperationNotFound(operation_name)
+            operations = sum(
+                isinstance(definition, OperationDefinitionNode) for definition in document.definitions
+            )
+            raise OperationNotFound(operation_name, operations)
         if prepared.errors:
             return self._refused(prepared.errors)
 

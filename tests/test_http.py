@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import text
+from starlette.types import Receive, Scope, Send
 
 from app import create_app
 from auth.services import Services
 from tests.api import Api, TenantUsers
 from tests.conftest import settings_for
+from web.middleware import Deadline
 
 QUERY = {"query": "{ __typename }"}
 
@@ -73,10 +76,40 @@ async def test_array_batches_are_refused(client: httpx.AsyncClient) -> None:
     assert response.status_code == 400
 
 
-async def test_graphiql_is_served_in_development(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", headers={"accept": "text/html"})
+@pytest.mark.parametrize("accept", ["text/html", "*/*", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"])
+async def test_graphiql_is_served_in_development(client: httpx.AsyncClient, accept: str) -> None:
+    response = await client.get("/graphql", headers={"accept": accept})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"query": ""}', "No GraphQL query found in the request"),
+        (b'{"variables": {}}', "No GraphQL query found in the request"),
+        (b'{"query": 1}', "The GraphQL operation's `query` must be a string or null, if provided."),
+        (b'{"query": "{ __typename }", "variables": []}', "must be an object or null"),
+        (b'"{ __typename }"', "The request body must be a JSON object."),
+        (b"{not json", "Unable to parse request body as JSON"),
+        # Past orjson's nesting limit, and past the standard parser's recursion limit.
+        (b'{"query": "{ __typename }", "variables": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}", "JSON"),
+        (
+            b'{"query": "query A { __typename } query B { __typename }"}',
+            "Must provide operation name if query contains multiple operations.",
+        ),
+        (b'{"query": "query A { __typename }", "operationName": "B"}', 'Unknown operation named "B".'),
+        # A name echoed back that is no valid UTF-8 on its own.
+        (b'{"query": "query A { __typename }", "operationName": "\\ud800"}', "Unknown operation named"),
+    ],
+)
+async def test_malformed_requests_get_a_400_that_says_why(
+    client: httpx.AsyncClient, body: bytes, reason: str
+) -> None:
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+    assert reason in response.text
 
 
 async def test_security_headers_and_request_id(client: httpx.AsyncClient) -> None:
@@ -140,3 +173,26 @@ async def test_production_turns_off_graphiql_and_introspection(database_url: str
     assert introspection.json()["errors"]
     assert plain.json()["data"] == {"__typename": "Query"}
     assert plain.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_the_deadline_stops_when_the_response_is_sent() -> None:
+    cleaned_up = []
+
+    async def slow_clean_up(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        await asyncio.sleep(0.2)  # ending the read transaction, past the deadline
+        cleaned_up.append(True)
+
+    async def too_slow(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.2)
+
+    for app in (slow_clean_up, too_slow):
+        transport = httpx.ASGITransport(app=Deadline(app, seconds=0.05))
+        async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
+            response = await client.get("/")
+        if app is slow_clean_up:
+            assert (response.status_code, response.text, cleaned_up) == (200, "ok", [True])
+        else:
+            assert response.status_code == 503
+            assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"

@@ -15,7 +15,7 @@ from app import create_app
 from auth.services import Services
 from schema.limits import CostModel, QueryLimits
 from schema.limits.cost import operation_cost
-from schema.pipeline import Pipeline
+from schema.pipeline import KEPT_DOCUMENTS_TEXT, Pipeline
 from settings import Settings
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes
 from tests.conftest import StatementCounter, settings_for
@@ -407,3 +407,20 @@ async def test_a_lowered_alias_limit_takes_effect(database_url: str, admin_token
         accepted = await api.data("query { me { a: email b: email } }", token=admin_token)
     assert only_error(refused)["extensions"] == {"code": "TOO_MANY_ALIASES", "limit": 2, "requested": 3}
     assert accepted == {"me": {"a": "admin@esr.example", "b": "admin@esr.example"}}
+
+
+def test_the_document_cache_holds_a_bounded_amount_of_text() -> None:
+    pipeline = Pipeline(rigbook.schema)
+
+    def document(index: int) -> str:
+        # ~10 KiB each: distinct, valid, under the longest kept document.
+        return f"query Q{index} {{ __typename }}" + " " * (10 * 1024)
+
+    first = pipeline.prepare(document(0))
+    for index in range(1, 10):
+        pipeline.prepare(document(index))
+    assert pipeline.prepare(document(0)) is first  # a few documents stay parsed
+    for index in range(10, 10 + KEPT_DOCUMENTS_TEXT // (10 * 1024) + 1):
+        pipeline.prepare(document(index))
+    # Past the text budget the least recently used go, though far fewer than 512 are kept.
+    assert pipeline.prepare(document(0)) is not first

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import col
 
+from auth.context import Context
+from auth.services import Services
 from db.database import Database
 from db.reads import begin_sql
 from db.scoped import one_of, records
@@ -292,3 +294,14 @@ async def test_kept_connections_killed_while_idle_are_all_dropped_at_the_first_f
     assert (await read_one(database, None, SETTING_AND_BACKEND)).tenant == ""
     (kept,) = database.kept_reads.idle
     assert kept.driver_connection not in dead
+
+
+async def test_a_request_context_reads_nothing_once_it_is_closed(services: Services) -> None:
+    context = Context(services, principal=None)
+    assert (await context.first(COUNT_TENANTS)).n >= 0
+    await context.close()
+    # A loader batch still running when the request ends must not open a read nobody closes.
+    with pytest.raises(RuntimeError, match="the request has ended"):
+        await context.rows(COUNT_TENANTS)
+    if not services.database.is_sqlite:
+        assert not await pool_connection_in_transaction(services.database)

@@ -73,7 +73,8 @@ class GraphQLView:
                 # After the response: ending the read transaction is no reason to wait.
                 await context.close()
             return
-        if self.graphiql is not None and "text/html" in request.headers.get("accept", ""):
+        accept = request.headers.get("accept", "")
+        if self.graphiql is not None and ("text/html" in accept or "*/*" in accept):
             await self.graphiql(scope, receive, send)
             return
         response = PlainTextResponse(
@@ -88,9 +89,9 @@ class GraphQLView:
                 query, variables=variables, operation_name=operation_name, context=context
             )
         except BadRequest as error:
-            return PlainTextResponse(error.reason, error.status)
+            return plain_text(error.reason, error.status)
         except OperationNotFound as error:
-            return PlainTextResponse(error.reason, 400)
+            return plain_text(error.reason, 400)
         return Response(orjson.dumps(response_body(result)), media_type="application/json")
 
 
@@ -107,14 +108,14 @@ async def read_operation(request: Request) -> tuple[str, dict[str, Any] | None, 
         # standard parser reads them, and the pipeline then refuses them as bad input.
         try:
             data = json.loads(body)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise BadRequest("Unable to parse request body as JSON") from error
     if isinstance(data, list):
         raise BadRequest("Batching is not enabled")
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     query = data.get("query")
-    if query is None:
+    if query is None or query == "":
         raise BadRequest("No GraphQL query found in the request")
     if not isinstance(query, str):
         raise BadRequest("The GraphQL operation's `query` must be a string or null, if provided.")
@@ -127,6 +128,11 @@ async def read_operation(request: Request) -> tuple[str, dict[str, Any] | None, 
     if not isinstance(operation_name, str | None):
         raise BadRequest("The GraphQL operation's `operationName` must be a string or null, if provided.")
     return query, variables, operation_name
+
+
+def plain_text(reason: str, status: int) -> Response:
+    """A plain-text refusal; a name echoed from the request may hold unpaired surrogates."""
+    return Response(reason.encode("utf-8", "backslashreplace"), status, media_type="text/plain")
 
 
 def response_body(result: ExecutionResult) -> dict[str, Any]:

@@ -157,15 +157,20 @@ class Deadline:
             await self.app(scope, receive, send)
             return
         started = False
+        # In the request's own task: no task per request, as wait_for would make.
+        deadline = asyncio.timeout(self.seconds)
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Answered in full: the clean-up after it (ending the read) is not cut short.
+                deadline.reschedule(None)
             await send(message)
 
         try:
-            # In the request's own task: no task per request, as wait_for would make.
-            async with asyncio.timeout(self.seconds):
+            async with deadline:
                 await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if started:
