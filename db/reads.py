@@ -89,7 +89,7 @@ class KeptConnections:
         for pooled in idle:
             await greenlet_spawn(pooled.close)
 
-    async def discard(self) -> None:
+    async def discard_all(self) -> None:
         """Close every kept connection: one was found dead, the others likely are too."""
         idle, self._idle = self._idle, []
         for pooled in idle:
@@ -125,7 +125,7 @@ class PostgresReads:
                 # terminated by the server, protocol state); nothing was sent yet, so
                 # any failure here is worth one fresh connection.
                 await discard(pooled)
-                await kept.discard()
+                await kept.discard_all()
                 if attempt:
                     raise
                 continue

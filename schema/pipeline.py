@@ -164,7 +164,9 @@ class Pipeline:
         if cost is not None and cost > max_cost:
             return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
 
-        shared: dict[str, Any] = {"shapes": self._shapes(prepared, query, operation_name, variable_values)}
+        shared: dict[str, Any] = {}
+        if self.executor is ProjectingExecutor:
+            shared["shapes"] = self._shapes(prepared, query, operation_name, variable_values)
         result = execute(
             self.schema,
             document,
@@ -174,7 +176,7 @@ class Pipeline:
             executor_class=self.executor,
             is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
             hide_suggestions=not self.suggestions,
-            **(shared if self.executor is ProjectingExecutor else {}),
+            **shared,
         )
         if isawaitable(result):
             result = await result

@@ -32,7 +32,6 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = self._too_large
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -40,7 +39,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
-                    await too_large(scope, receive, send)
+                    await self._too_large(scope, receive, send)
                     return
         chunks: list[bytes] = []
         size = 0
@@ -51,7 +50,7 @@ class BodySizeLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                await too_large(scope, receive, send)
+                await self._too_large(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
