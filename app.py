@@ -53,7 +53,7 @@ def create_app(
     middleware = [
         Middleware(RequestId),
         Middleware(SecurityHeaders, hsts=settings.is_production),
-        Middleware(BodySizeLimit),
+        Middleware(BodySizeLimit, timeout=settings.body_timeout),
         Middleware(Deadline, seconds=settings.request_timeout),
     ]
     if settings.cors_origins:
