@@ -14,7 +14,7 @@ from starlette.routing import Route
 from auth.services import Services
 from settings import Settings
 from web.graphql import GraphQLView
-from web.health import live, ready
+from web.health import Readiness, live
 from web.middleware import BodySizeLimit, Deadline, RequestId, SecurityHeaders
 
 
@@ -53,7 +53,7 @@ def create_app(
     middleware = [
         Middleware(RequestId),
         Middleware(SecurityHeaders, hsts=settings.is_production),
-        Middleware(BodySizeLimit),
+        Middleware(BodySizeLimit, timeout=settings.body_timeout),
         Middleware(Deadline, seconds=settings.request_timeout),
     ]
     if settings.cors_origins:
@@ -71,7 +71,7 @@ def create_app(
         routes=[
             Route("/graphql", GraphQLView(app_services, projection=projection), methods=["GET", "POST"]),
             Route("/health/live", live, methods=["GET"]),
-            Route("/health/ready", ready, methods=["GET"]),
+            Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

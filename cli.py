@@ -83,6 +83,8 @@ def _print_banner(host: str, port: int) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from web.server import uvicorn_options
+
     settings = Settings()
     if not settings.is_production and settings.jwt_secret is None:
         # Every worker must sign and verify with the same secret.
@@ -102,6 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="info",
         proxy_headers=False,
         timeout_graceful_shutdown=30,
+        **uvicorn_options(settings),
     )
     return 0
 

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=15_000, ge=0, description="PostgreSQL statement_timeout; 0 = none"
     )
+    # The database connections of one worker, and how long a request may wait for one
+    # (to leave the pool or to be opened) before it is answered 503 SERVICE_UNAVAILABLE.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    pool_timeout: float = Field(default=3.0, gt=0, le=60, description="seconds")
+    # Slow clients (``web/server.py``, ``web/middleware.py``): per worker and connection.
+    max_connections: int = Field(default=1000, ge=1, description="open connections served at once")
+    header_timeout: float = Field(default=10.0, gt=0, le=300, description="seconds for a request's headers")
+    body_timeout: float = Field(default=15.0, gt=0, le=300, description="seconds for a request's body")
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300, description="seconds an idle connection stays")
     redis_url: str | None = None
     password_reset_ttl: int = Field(default=3600, ge=60, description="seconds")
     password_reset_url: str | None = Field(

@@ -42,7 +42,11 @@ class Services:
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> Services:
         database = database or Database(
-            settings.database_url, statement_timeout_ms=settings.statement_timeout_ms
+            settings.database_url,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.pool_timeout,
         )
         by_email, by_address, resets = _failure_limiters(settings, database)
         return cls(

@@ -13,6 +13,11 @@ Connections are not pinged when they leave the pool (that costs a round trip
 per checkout). Instead every transaction connects eagerly, and one whose first
 round trip finds its connection dead (a restarted server) starts again once on
 a fresh connection; SQLAlchemy then replaces the rest of the stale pool.
+
+A request waits at most ``pool_timeout`` for a connection, whether it waits for
+one to come back to an exhausted pool or for a new one to be opened; then
+``sqlalchemy.exc.TimeoutError`` or the driver's ``TimeoutError`` ends the wait, and
+the request is answered 503 SERVICE_UNAVAILABLE (``schema/masking.py``).
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from db.compiled_reads import ReadCompiler
 from db.reads import KeptConnections, PostgresReads, Reads, SqliteReads, StatementListener
@@ -37,28 +43,23 @@ _WRITE_OPTION = "rigbook_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
-# Connections kept between request reads (``db/reads.py``): half the pool, the rest
-# is always there for writes.
-KEPT_READ_CONNECTIONS = POOL_SIZE // 2
+POOL_TIMEOUT_SECONDS = 3.0
 
 
 def is_sqlite_url(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _engine_for(url: str, statement_timeout_ms: int, **kwargs: Any) -> AsyncEngine:
+def _engine_for(url: str, statement_timeout_ms: int, connect_timeout: float, **kwargs: Any) -> AsyncEngine:
     if is_sqlite_url(url):
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
     # Runaway statements are cancelled by the server instead of holding a connection.
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
+    # A server that accepts the connection but never answers costs no more than a busy pool.
     return create_async_engine(
-        url,
-        pool_size=POOL_SIZE,
-        max_overflow=POOL_OVERFLOW,
-        connect_args={"server_settings": server_settings},
-        **kwargs,
+        url, connect_args={"server_settings": server_settings, "timeout": connect_timeout}, **kwargs
     )
 
 
@@ -104,9 +105,30 @@ def _set_tenant_on_begin(session: Session, _tx: SessionTransaction, connection: 
 class Database:
     """The engine and session factories; created once per process in the lifespan."""
 
-    def __init__(self, url: str, *, statement_timeout_ms: int = 0, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        statement_timeout_ms: int = 0,
+        pool_size: int = POOL_SIZE,
+        max_overflow: int = POOL_OVERFLOW,
+        pool_timeout: float = POOL_TIMEOUT_SECONDS,
+        **engine_kwargs: Any,
+    ) -> None:
         self.url = url
-        self.engine = _engine_for(url, statement_timeout_ms, **engine_kwargs)
+        self.engine = _engine_for(
+            url,
+            statement_timeout_ms,
+            pool_timeout,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            **engine_kwargs,
+        )
+        # Readiness probes connect on their own (``web/health.py``), never through the pool.
+        self._probes = _engine_for(
+            url, statement_timeout_ms, pool_timeout, poolclass=NullPool, **engine_kwargs
+        )
         self.is_sqlite = is_sqlite_url(url)
         self._read_sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession
@@ -118,7 +140,9 @@ class Database:
         )
         self.read_compiler = ReadCompiler(self.engine.dialect)
         self.statement_listeners: list[StatementListener] = []
-        self.kept_reads = KeptConnections(KEPT_READ_CONNECTIONS)
+        # Connections kept between request reads (``db/reads.py``): half the pool, the
+        # rest is always there for writes.
+        self.kept_reads = KeptConnections(pool_size // 2)
 
     def reads(self, tenant_id: uuid.UUID | None) -> Reads:
         """The reads of one request, in one read-only transaction opened on first use."""
@@ -163,11 +187,12 @@ class Database:
             session.info[TENANT_INFO_KEY] = tenant_id
             try:
                 await session.connection()
-            except Exception:
+            except Exception as error:
                 # Only BEGIN (and the tenant) was sent: one fresh connection is safe to try.
-                # (A SQLite file has no connection to lose; its busy wait is already spent.)
+                # (A SQLite file has no connection to lose; its busy wait is already spent.
+                # No connection came at all: a second wait would only double the first.)
                 await session.close()
-                if attempt or self.is_sqlite:
+                if attempt or self.is_sqlite or isinstance(error, PoolTimeout | TimeoutError):
                     raise
                 continue
             except BaseException:
@@ -177,9 +202,11 @@ class Database:
         raise AssertionError("unreachable")
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
+        """One round trip on a new connection: does the database answer, however busy the pool."""
+        async with self._probes.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.kept_reads.release()
         await self.engine.dispose()
+        await self._probes.dispose()

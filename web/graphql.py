@@ -5,6 +5,10 @@ parses the content type and the body with the standard library and wraps every
 request in its extension machinery; the rules are the same: JSON POSTs only, one
 operation per request, ``query`` a string, ``variables`` and ``extensions`` objects.
 Failures of the request itself are plain-text 400s, as Strawberry's are.
+
+Executed operations answer 200, errors or not, except when the request came to
+nothing because the database timed out or could not be reached: then 503, with
+``Retry-After`` when it was unreachable, so that load balancers and clients retry.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from auth.context import Context, build_context
 from auth.services import Services
 from schema import schema
 from schema.limits import QueryLimits
+from schema.masking import RETRYABLE_CODES, SERVICE_UNAVAILABLE
 from schema.pipeline import OperationNotFound, Pipeline
+
+# Long enough for a burst to drain from the pool or a database to restart, short
+# enough that a client does not give up.
+RETRY_AFTER_SECONDS = 5
 
 
 class BadRequest(Exception):
@@ -92,7 +101,10 @@ class GraphQLView:
             return plain_text(error.reason, error.status)
         except OperationNotFound as error:
             return plain_text(error.reason, 400)
-        return Response(orjson.dumps(response_body(result)), media_type="application/json")
+        status, headers = http_status(result)
+        return Response(
+            orjson.dumps(response_body(result)), status, headers=headers, media_type="application/json"
+        )
 
 
 async def read_operation(request: Request) -> tuple[str, dict[str, Any] | None, str | None]:
@@ -133,6 +145,24 @@ async def read_operation(request: Request) -> tuple[str, dict[str, Any] | None, 
 def plain_text(reason: str, status: int) -> Response:
     """A plain-text refusal; a name echoed from the request may hold unpaired surrogates."""
     return Response(reason.encode("utf-8", "backslashreplace"), status, media_type="text/plain")
+
+
+def http_status(result: ExecutionResult) -> tuple[int, dict[str, str]]:
+    """503 when a timeout or an unreachable database left the response without any data.
+
+    A response with some data answers 200 even so, the failed fields carrying their
+    codes: a 503 tells clients and load balancers that nothing came of the request,
+    and a client retrying all of it would repeat what did work (GraphQL over HTTP
+    also wants 2xx whenever ``data`` holds something).
+    """
+    codes = {error.extensions.get("code") for error in result.errors or () if error.extensions}
+    if not codes & RETRYABLE_CODES or _has_data(result.data):
+        return 200, {}
+    return 503, {"Retry-After": str(RETRY_AFTER_SECONDS)} if SERVICE_UNAVAILABLE in codes else {}
+
+
+def _has_data(data: dict[str, Any] | None) -> bool:
+    return data is not None and any(value is not None for value in data.values())
 
 
 def response_body(result: ExecutionResult) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware: body-size cap, request id, security headers."""
+"""Pure-ASGI middleware: body size and time caps, request id, security headers, deadline."""
 
 from __future__ import annotations
 
@@ -11,20 +11,35 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
+BODY_TIMEOUT = 15.0
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class BodySizeLimit:
-    """Reject bodies over ``max_bytes`` with 413 before anything parses them."""
+    """Read the whole body first: over ``max_bytes`` is 413, slower than ``timeout`` 408.
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    Nothing parses a body before it is complete, and a client that trickles it
+    holds its connection ``timeout`` seconds at most (headers: ``web/server.py``).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = JSONResponse(
             {"errors": [{"message": f"Request body exceeds {self.max_bytes} bytes."}]}, status_code=413
+        )
+        await refusal(scope, receive, send)
+
+    async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The rest of the body may still be on its way: the connection cannot be reused.
+        refusal = JSONResponse(
+            {"errors": [{"message": f"The request body did not arrive within {self.timeout:g} s."}]},
+            status_code=408,
+            headers={"Connection": "close"},
         )
         await refusal(scope, receive, send)
 
@@ -43,18 +58,25 @@ class BodySizeLimit:
                     return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        break
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await self._too_slow(scope, receive, send)
+            return
+        if size > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
         body = b"".join(chunks)
         delivered = False
 

@@ -1,0 +1,86 @@
+"""How ``rigbook serve`` runs uvicorn, so that slow clients cannot hold a worker.
+
+uvicorn bounds the idle time between requests (keep-alive) but not the time a
+request's headers take to arrive: a client that connects and says nothing, or
+sends a byte now and then, holds its connection for as long as it likes. The
+protocols here close a connection whose next request's headers are not complete
+``RIGBOOK_HEADER_TIMEOUT`` seconds after the connection opened or the request's
+first byte came. The body then has ``RIGBOOK_BODY_TIMEOUT`` (``web/middleware.py``),
+and past ``RIGBOOK_MAX_CONNECTIONS`` open connections requests get uvicorn's 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from settings import Settings
+
+
+@functools.cache
+def header_timeout() -> float:
+    # uvicorn builds protocols itself, in each worker process, from a pickled config
+    # that has no room for our settings: each worker reads them from the environment.
+    return Settings().header_timeout
+
+
+class HeaderTimeout(asyncio.Protocol):
+    """Mixed into a uvicorn HTTP protocol: a deadline for each request's headers.
+
+    uvicorn's protocols (httptools and h11 alike) set ``cycle`` once a request's
+    headers are complete; a timer that finds the ``cycle`` it started with has
+    seen no new request.
+    """
+
+    cycle: Any
+    transport: asyncio.Transport
+    _header_timer: asyncio.TimerHandle | None = None
+    _timed_cycle: Any = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._start_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        # The first bytes of a request after the last one was answered: its headers are due.
+        if self._header_timer is None and (self.cycle is None or self.cycle.response_complete):
+            self._start_header_timer()
+        super().data_received(data)
+        if self._header_timer is not None and self.cycle is not self._timed_cycle:
+            self._stop_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_header_timer()
+        super().connection_lost(exc)
+
+    def _start_header_timer(self) -> None:
+        self._timed_cycle = self.cycle
+        self._header_timer = asyncio.get_running_loop().call_later(header_timeout(), self._headers_late)
+
+    def _stop_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        if self.cycle is self._timed_cycle and not self.transport.is_closing():
+            # No request to answer yet: closing is all HTTP leaves us.
+            self.transport.close()
+
+
+class HttpToolsWithHeaderTimeout(HeaderTimeout, HttpToolsProtocol):
+    """uvicorn's default protocol (httptools), with a deadline for headers."""
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options that follow from ``settings``."""
+    return {
+        "http": HttpToolsWithHeaderTimeout,
+        # uvicorn refuses once connections, counting the one asking, reach the limit.
+        "limit_concurrency": settings.max_connections + 1,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+    }
