@@ -39,9 +39,22 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def _migrate(settings: Settings) -> None:
-    from db.migrate import upgrade
+    from db.migrate import migrate
 
-    await upgrade(settings.database_url)
+    await migrate(settings.database_url, settings.migration_database_url)
+
+
+async def _warn_about_serving_role(settings: Settings) -> None:
+    """Say so when the serving role could lower row-level security or the audit trail."""
+    from db.roles import serving_role_warnings
+
+    try:
+        warnings = await serving_role_warnings(settings.database_url)
+    except Exception as error:  # unreachable now: readiness says so; start anyway
+        log.warning("could not check the database role: %s", str(error)[:200] or type(error).__name__)
+        return
+    for warning in warnings:
+        log.warning("%s", warning)
 
 
 async def _seed(settings: Settings) -> list[str]:
@@ -93,6 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.is_production:
         asyncio.run(_prepare_development(settings))
         _print_banner(args.host, args.port)
+    asyncio.run(_warn_about_serving_role(settings))
     uvicorn.run(
         "app:serve_app",
         factory=True,
