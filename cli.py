@@ -48,6 +48,8 @@ async def _warn_about_serving_role(settings: Settings) -> None:
     """Say so when the serving role could lower row-level security or the audit trail."""
     from db.roles import serving_role_warnings
 
+    if settings.is_production and settings.migration_database_url is not None:
+        log.warning("RIGBOOK_MIGRATION_DATABASE_URL is set: the server does not need the owner's credentials")
     try:
         warnings = await serving_role_warnings(settings.database_url)
     except Exception as error:  # unreachable now: readiness says so; start anyway

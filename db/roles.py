@@ -26,6 +26,7 @@ import logging
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.database import Database, is_sqlite_url
@@ -80,6 +81,8 @@ async def grant_runtime_role(owner_url: str, runtime_role: str) -> None:
                     f"role {runtime_role} can still create objects in the schema (through a role it "
                     "belongs to?): it must not"
                 )
+    except DBAPIError as error:  # e.g. a table the migrating role neither owns nor may grant on
+        raise RoleError(f"could not grant role {runtime_role} its privileges: {error.orig}") from error
     finally:
         await database.dispose()
     log.info("granted role %s its privileges", runtime_role)

@@ -222,7 +222,7 @@ async def test_migrate_grants_tables_a_later_migration_adds(empty_postgres: tupl
         await runtime.close()
 
 
-def _serve_output(database_url: str, tmp_path: Path) -> str:
+def _serve_output(database_url: str, tmp_path: Path, **env: str) -> str:
     """Start ``rigbook serve`` in production on a loopback port; its log until it is ready."""
     port = _free_port()
     clean = {key: value for key, value in os.environ.items() if not key.startswith("RIGBOOK_")}
@@ -236,6 +236,7 @@ def _serve_output(database_url: str, tmp_path: Path) -> str:
                 "RIGBOOK_ENV": "production",
                 "RIGBOOK_JWT_SECRET": "s" * 48,
                 "RIGBOOK_DATABASE_URL": database_url,
+                **env,
             },
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -284,3 +285,30 @@ def test_serve_warns_when_the_serving_role_could_lower_the_walls(
         assert warnings == [], output
     else:
         assert any(warning in line for line in warnings), output
+
+
+@pytest.mark.socket
+@pytest.mark.usefixtures("postgres_only")
+def test_serve_in_production_warns_when_it_holds_the_owners_url(database_url: str, tmp_path: Path) -> None:
+    output = _serve_output(
+        database_url, tmp_path, RIGBOOK_MIGRATION_DATABASE_URL=with_role(database_url, OWNER_ROLE)
+    )
+    warnings = [line for line in output.splitlines() if " WARNING rigbook" in line]
+    assert len(warnings) == 1, output
+    assert "RIGBOOK_MIGRATION_DATABASE_URL is set" in warnings[0]
+
+
+@needs_postgres
+async def test_migrate_explains_a_table_it_may_not_grant_on(empty_postgres: tuple[str, str]) -> None:
+    runtime_url, owner_url = empty_postgres
+    admin = postgres_url()
+    assert admin is not None
+    stranger = await asyncpg.connect(_asyncpg_dsn(with_role(owner_url, make_url(admin).username)), timeout=10)
+    try:
+        await stranger.execute("CREATE TABLE not_ours (id int)")  # owned by the superuser
+    finally:
+        await stranger.close()
+    result = _rigbook("migrate", RIGBOOK_DATABASE_URL=runtime_url, RIGBOOK_MIGRATION_DATABASE_URL=owner_url)
+    assert result.returncode == 2, result.stderr
+    assert "configuration error: could not grant role rigbook_app" in result.stderr
+    assert "Traceback" not in result.stderr
