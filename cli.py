@@ -15,6 +15,7 @@ from settings import ConfigurationError, Settings
 
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 log = logging.getLogger("rigbook")
+ROLE_CHECK_TIMEOUT = 10.0  # seconds; the check must not hold up a start
 
 
 def _configure_logging() -> None:
@@ -51,7 +52,7 @@ async def _warn_about_serving_role(settings: Settings) -> None:
     if settings.is_production and settings.migration_database_url is not None:
         log.warning("RIGBOOK_MIGRATION_DATABASE_URL is set: the server does not need the owner's credentials")
     try:
-        warnings = await serving_role_warnings(settings.database_url)
+        warnings = await asyncio.wait_for(serving_role_warnings(settings.database_url), ROLE_CHECK_TIMEOUT)
     except Exception as error:  # unreachable now: readiness says so; start anyway
         log.warning("could not check the database role: %s", str(error)[:200] or type(error).__name__)
         return
