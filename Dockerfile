@@ -24,4 +24,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/ready', timeout=2).status == 200 else 1)"
 # Production needs RIGBOOK_JWT_SECRET (>= 32 bytes); run `rigbook migrate` once per release.
-CMD ["sh", "-c", "rigbook migrate && rigbook serve --host 0.0.0.0 --port 8000 --workers ${RIGBOOK_WORKERS:-2}"]
+# The server itself never needs the owner's URL (RIGBOOK_MIGRATION_DATABASE_URL): it does not inherit it.
+CMD ["sh", "-c", "rigbook migrate && exec env -u RIGBOOK_MIGRATION_DATABASE_URL rigbook serve --host 0.0.0.0 --port 8000 --workers ${RIGBOOK_WORKERS:-2}"]

@@ -15,6 +15,7 @@ from settings import ConfigurationError, Settings
 
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 log = logging.getLogger("rigbook")
+ROLE_CHECK_TIMEOUT = 10.0  # seconds; the check must not hold up a start
 
 
 def _configure_logging() -> None:
@@ -39,9 +40,24 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def _migrate(settings: Settings) -> None:
-    from db.migrate import upgrade
+    from db.migrate import migrate
 
-    await upgrade(settings.database_url)
+    await migrate(settings.database_url, settings.migration_database_url)
+
+
+async def _warn_about_serving_role(settings: Settings) -> None:
+    """Say so when the serving role could lower row-level security or the audit trail."""
+    from db.roles import serving_role_warnings
+
+    if settings.is_production and settings.migration_database_url is not None:
+        log.warning("RIGBOOK_MIGRATION_DATABASE_URL is set: the server does not need the owner's credentials")
+    try:
+        warnings = await asyncio.wait_for(serving_role_warnings(settings.database_url), ROLE_CHECK_TIMEOUT)
+    except Exception as error:  # unreachable now: readiness says so; start anyway
+        log.warning("could not check the database role: %s", str(error)[:200] or type(error).__name__)
+        return
+    for warning in warnings:
+        log.warning("%s", warning)
 
 
 async def _seed(settings: Settings) -> list[str]:
@@ -95,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.is_production:
         asyncio.run(_prepare_development(settings))
         _print_banner(args.host, args.port)
+    asyncio.run(_warn_about_serving_role(settings))
     uvicorn.run(
         "app:serve_app",
         factory=True,

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = DEFAULT_SQLITE_URL
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: the owner role `rigbook migrate` runs as; it then grants the role of "
+        "database_url only the DML it needs",
+    )
     jwt_secret: str | None = None
     jwt_issuer: str = "rigbook"
     jwt_audience: str = "rigbook-api"

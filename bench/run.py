@@ -247,7 +247,7 @@ def metadata(options: RunOptions) -> dict[str, Any]:
 def run(options: RunOptions) -> int:
     from alembic.util import CommandError
 
-    from db.migrate import upgrade_sync
+    from db.migrate import migrate
 
     require_wrk()
     load_now = os.getloadavg()[0]
@@ -257,7 +257,13 @@ def run(options: RunOptions) -> int:
             flush=True,
         )
     try:
-        upgrade_sync(config.sqlalchemy_url(options.database_url))  # `rigbook migrate`: serve does not migrate
+        # `rigbook migrate` (serve does not migrate), granting --app-url's role its privileges.
+        asyncio.run(
+            migrate(
+                config.sqlalchemy_url(options.server_url),
+                config.sqlalchemy_url(options.database_url) if options.app_url else None,
+            )
+        )
     except CommandError as error:  # e.g. the database is at a revision this code does not know
         print(f"warning: could not migrate ({error}); benchmarking the schema as it is", flush=True)
     fixture = asyncio.run(load_fixture(options.database_url))

@@ -260,23 +260,19 @@ async def _existing_tenants(connection: Any) -> list[str]:
     return [row["slug"] for row in rows]
 
 
-async def ensure_app_role(connection: Any, database: str) -> bool:
-    """Create ``rigbook_bench_app`` (no superuser, no BYPASSRLS) with DML rights; False if not allowed."""
+async def ensure_app_role(connection: Any, url: str) -> bool:
+    """Create ``rigbook_bench_app`` (no superuser, no BYPASSRLS) and grant it what ``rigbook migrate``
+    grants a serving role; False if not allowed."""
+    from sqlalchemy.exc import DBAPIError
+
+    from db.roles import RoleError, grant_runtime_role
+
     role = config.APP_ROLE
     try:
         if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
             await connection.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
-        await connection.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
-        await connection.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-        await connection.execute(
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
-        )
-        await connection.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
-        # Tables that later migrations add (as this user) come with the same rights.
-        await connection.execute(
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}"
-        )
-    except asyncpg.PostgresError as error:
+        await grant_runtime_role(config.sqlalchemy_url(url), role)
+    except (asyncpg.PostgresError, DBAPIError, RoleError) as error:
         print(
             f"note: could not set up role {role} ({error}); --app-url needs a non-superuser role of your own"
         )
@@ -335,7 +331,7 @@ async def _fill(url: str, options: SeedOptions, reset: bool) -> tuple[dict[str, 
                     totals[table] += len(records)
         # Fresh statistics and visibility maps, so plans match a settled production database.
         await connection.execute("VACUUM ANALYZE " + ", ".join(TABLES))
-        role = await ensure_app_role(connection, config.database_name(url))
+        role = await ensure_app_role(connection, url)
         return totals, role
     finally:
         await connection.close()

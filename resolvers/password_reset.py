@@ -54,11 +54,13 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
         minutes = services.settings.password_reset_ttl // 60
         enqueue(
             session,
+            services.settings,
             tenant_id=tenant_row.id,
             to=user.email,
             subject=f"Reset your {tenant_row.name} password",
             body=f"Someone asked to reset the password of {user.email}.\n\n{link}\n\n"
             f"It works once, for {minutes} minutes. If it was not you, ignore this mail.",
+            expires_at=reset.expires_at,
         )
     # Mail goes out after the commit; a failure leaves it queued for the next delivery run.
     services.spawn(deliver_pending(services.database, services.settings))

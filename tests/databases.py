@@ -1,7 +1,14 @@
 """Fresh databases for tests: a migrated template per run, copied per test.
 
 SQLite: the template is a file, copied for each test. PostgreSQL: the template is
-a database, cloned with ``CREATE DATABASE ... TEMPLATE`` for each test.
+a database, cloned with ``CREATE DATABASE ... TEMPLATE`` for each test (a clone
+keeps the template's tables, owners and grants).
+
+On PostgreSQL the roles are those of production: ``rigbook_owner`` owns the
+database and migrates; the app under test connects as ``rigbook_app``, which owns
+nothing, is no superuser, has no BYPASSRLS, and holds only the privileges that
+``rigbook migrate`` grants it (``db.migrate.migrate``, the same code path). So the
+whole suite runs as the serving role; a test that needs DDL asks for the owner's URL.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from db.migrate import upgrade_sync
+from db.migrate import migrate, upgrade_sync
 
 POSTGRES_ENV = "RIGBOOK_TEST_DATABASE_URL"
+OWNER_ROLE = "rigbook_owner"
+RUNTIME_ROLE = "rigbook_app"
 
 
 def postgres_url() -> str | None:
@@ -28,20 +37,30 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
 
 
-# The app connects as a role that owns the tables but is not a superuser, as in
-# production: superusers bypass row-level security, table owners under FORCE do not.
-APP_ROLE = "rigbook_app_owner"
+def with_role(url: str, role: str | None) -> str:
+    """The same database, connecting as ``role`` (trust authentication, no password)."""
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
 
 
-def _with_database(url: str, name: str, user: str | None = None) -> str:
-    target = make_url(url).set(database=name)
-    if user is not None:
-        target = target.set(username=user, password=None)
-    return target.render_as_string(hide_password=False)
+def owner_url(url: str) -> str:
+    """The URL that owns the test database at ``url`` (SQLite: the same file)."""
+    return url if url.startswith("sqlite") else with_role(url, OWNER_ROLE)
+
+
+def _with_database(url: str, name: str, user: str) -> str:
+    return with_role(make_url(url).set(database=name).render_as_string(hide_password=False), user)
 
 
 def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _create_role(role: str) -> str:
+    return f"""DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS;
+      END IF;
+    END $$"""
 
 
 async def _admin(url: str, *statements: str) -> None:
@@ -71,21 +90,33 @@ class PostgresTemplate:
         asyncio.run(
             _admin(
                 url,
-                f"""DO $$ BEGIN
-                      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-                        CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS;
-                      END IF;
-                    END $$""",
+                _create_role(OWNER_ROLE),
+                _create_role(RUNTIME_ROLE),
                 f'DROP DATABASE IF EXISTS "{self.name}"',
-                f'CREATE DATABASE "{self.name}" OWNER {APP_ROLE}',
+                f'CREATE DATABASE "{self.name}" OWNER {OWNER_ROLE}',
             )
         )
-        upgrade_sync(_with_database(url, self.name, APP_ROLE))
+        asyncio.run(
+            migrate(
+                _with_database(url, self.name, RUNTIME_ROLE),
+                migration_url=_with_database(url, self.name, OWNER_ROLE),
+            )
+        )
 
     async def fresh(self) -> tuple[str, str]:
         name = f"rigbook_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-        await _admin(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.name}" OWNER {APP_ROLE}')
-        return _with_database(self.admin_url, name, APP_ROLE), name
+        await _admin(self.admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{self.name}" OWNER {OWNER_ROLE}')
+        return _with_database(self.admin_url, name, RUNTIME_ROLE), name
+
+    async def empty(self) -> tuple[str, str, str]:
+        """An unmigrated database owned by the owner role: serving URL, owner URL, name."""
+        name = f"rigbook_e_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        await _admin(self.admin_url, f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
+        return (
+            _with_database(self.admin_url, name, RUNTIME_ROLE),
+            _with_database(self.admin_url, name, OWNER_ROLE),
+            name,
+        )
 
     async def drop(self, name: str) -> None:
         await _admin(self.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

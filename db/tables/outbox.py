@@ -12,8 +12,10 @@ from db.tables.base import created_at_field, id_field, timestamp_field
 class OutboxEmail(SQLModel, table=True):
     """A message waiting to be mailed, written in the transaction that caused it.
 
-    A platform-level queue (not tenant-scoped) so one deliverer can drain it;
-    the body is cleared once the message is handed to the mail server.
+    A platform-level queue (not tenant-scoped) so one deliverer can drain it. The
+    body is sealed (``resolvers/mail.py``): it may carry a one-time token, and a
+    dump of this table must not reveal it. It is cleared once the message is handed
+    to the mail server, or once ``expires_at`` passes unsent (its token is dead then).
     """
 
     __tablename__ = "outbox_email"
@@ -28,3 +30,4 @@ class OutboxEmail(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = created_at_field()
     sent_at: datetime | None = timestamp_field()
+    expires_at: datetime | None = timestamp_field()
