@@ -22,7 +22,8 @@ from strawberry.asgi import GraphQL
 from auth.context import Context, build_context
 from auth.services import Services
 from schema import schema
-from schema.limits import QueryLimits
+from schema.limits import CostModel, QueryLimits
+from schema.limits.config import list_sizes
 from schema.pipeline import OperationNotFound, Pipeline
 
 
@@ -54,6 +55,7 @@ class GraphQLView:
                 max_tokens=settings.max_tokens,
                 max_directives=settings.max_directives,
                 max_cost=settings.max_query_cost,
+                cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
             ),
             introspection=settings.introspection_enabled,
             # Hints would spell out the schema that production hides from introspection.
