@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type, parse
 
 from app import create_app
 from auth.services import Services
+from bench.scenarios import NESTED
 from db.tables import Design, DesignShare, DesignVersion, Reservation, ReservationLine
 from resolvers.list_caps import (
     MAX_DESIGN_SHARES_LISTED,
@@ -28,8 +29,10 @@ from resolvers.list_caps import (
     MAX_UNITS_PER_EQUIPMENT,
 )
 from schema import schema
-from schema.limits import CostModel
+from schema.limits import CostModel, QueryLimits
+from schema.limits.cost import operation_cost
 from schema.node import pk_of
+from settings import Settings
 from tests.api import Api, TenantUsers, error_codes
 from tests.booking import T0, at, create_equipment, line, reserve
 from tests.conftest import settings_for
@@ -68,6 +71,13 @@ def test_every_list_without_paging_is_priced_by_a_bound() -> None:
     # Each bound is the limit the code enforces (the tests below), not the former guess of 10.
     assert model.list_sizes["Reservation.lines"] == 100
     assert model.list_sizes["Equipment.units"] == MAX_UNITS_PER_EQUIPMENT
+
+
+def test_the_benchmarks_nested_page_fits_the_default_limit() -> None:
+    """100 equipment × at most 100 reservations × at most 100 lines: priced as such, and accepted."""
+    cost = operation_cost(schema._schema, parse(NESTED), None, None, CostModel())
+    assert cost == 2 + 100 * (1 + 1 + 100 * (1 + 100 * 1 + 1))
+    assert cost <= QueryLimits().max_cost == Settings.model_fields["max_query_cost"].default
 
 
 def test_every_plain_list_with_first_defaults_to_its_cap() -> None:
