@@ -3,7 +3,8 @@
 Sessions opened for a caller (``Context.transaction``) carry an ``Actor`` in
 ``session.info``; before each flush, every inserted, changed or deleted
 tenant-owned row becomes an ``AuditEvent`` with its changed fields old → new.
-Secrets (hashes, tokens) are never copied. Bulk statements that bypass the
+Secrets (hashes, tokens) are never copied, and the changes are stored in the form
+every response can carry (``db/json_values.py``). Bulk statements that bypass the
 unit of work record their event explicitly with ``record``.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from db.database import TenantSession
+from db.json_values import readable_json
 from db.tables.audit import AuditEvent
 
 ACTOR_INFO_KEY = "audit_actor"
@@ -69,7 +71,8 @@ def record(
             action=action,
             target_type=target_type,
             target_id=target_id,
-            changes=_plain(changes),
+            # Append-only: a value no response could carry would stay unreadable for good.
+            changes=readable_json(_plain(changes)),
             request_id=actor.request_id,
         )
     )

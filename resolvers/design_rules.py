@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from sqlmodel import col, select
 
 from auth.context import Context
 from auth.principal import Principal
+from db.json_values import json_problem
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus, Role
 from resolvers.errors import Conflict, Forbidden, NotFound, Validator
 from resolvers.reservations import MAX_IDEMPOTENCY_KEY, MAX_LINE_QUANTITY
@@ -133,17 +133,12 @@ def validate_idempotency_key(problems: Validator, key: str | None) -> None:
 
 
 def validate_configuration(problems: Validator, configuration: object) -> None:
-    """A JSON object of at most 64 KiB (compact UTF-8), so a version stays cheap to load and share."""
+    """A JSON object of at most 64 KiB (compact UTF-8), so a version stays cheap to load and share,
+    and one every response can carry (``db/json_values.py``)."""
     if not isinstance(configuration, dict):
         problems.add("configuration", 'Must be a JSON object, e.g. {} or {"stage": {"width": 6}}.')
         return
-    try:
-        encoded = json.dumps(configuration, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (ValueError, TypeError, RecursionError):
-        problems.add("configuration", "Must be plain JSON (no NaN or Infinity, not nested too deeply).")
-        return
-    if len(encoded.encode()) > MAX_CONFIGURATION_BYTES:
-        problems.add("configuration", f"Must be at most {MAX_CONFIGURATION_BYTES // 1024} KiB as JSON.")
+    problems.add("configuration", json_problem(configuration, max_bytes=MAX_CONFIGURATION_BYTES))
 
 
 def validate_items(context: Context, problems: Validator, items: Sequence[ItemRequest]) -> None:

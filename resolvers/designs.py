@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from auth.context import Context
 from auth.principal import Principal
 from db.clock import utcnow
+from db.json_values import readable_json
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
 from resolvers.design_rules import (
     ItemRequest,
@@ -280,7 +281,8 @@ async def clone_design(
                 for index, item in enumerate(await items_of(session, version))
             ]
             draft = VersionDraft(
-                configuration=version.configuration,
+                # What readers of the source are shown, should it predate the JSON checks.
+                configuration=readable_json(version.configuration),
                 items=items,
                 note=f"Copied from “{source.name}” version {version.number}.",
             )

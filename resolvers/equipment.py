@@ -23,6 +23,7 @@ from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps
 from resolvers.booking import lock_equipment
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable, Validator
 from resolvers.instants import LATEST_YEAR
+from resolvers.list_caps import MAX_UNITS_PER_EQUIPMENT
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.validation import name_problem
 
@@ -384,6 +385,13 @@ async def _available_units(session: AsyncSession, equipment: Equipment) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
+async def _unit_count(session: AsyncSession, equipment: Equipment) -> int:
+    statement = select(func.count()).where(
+        col(EquipmentUnit.tenant_id) == equipment.tenant_id, col(EquipmentUnit.equipment_id) == equipment.id
+    )
+    return int((await session.scalars(statement)).one())
+
+
 async def _serial_taken(
     session: AsyncSession, equipment: Equipment, serials: list[str], other_than: uuid.UUID | None = None
 ) -> set[str]:
@@ -410,6 +418,15 @@ async def add_units(
         if equipment.tracking != Tracking.SERIALIZED:
             raise InvalidInput(
                 {"equipmentId": "Only serialized equipment has units; change its quantity instead."}
+            )
+        # Under the equipment's lock, so concurrent additions cannot pass the cap together.
+        held = await _unit_count(session, equipment)
+        if held + len(units) > MAX_UNITS_PER_EQUIPMENT:
+            raise InvalidInput(
+                {
+                    "units": f"An equipment has at most {MAX_UNITS_PER_EQUIPMENT} units; "
+                    f"it has {held}, so at most {MAX_UNITS_PER_EQUIPMENT - held} more."
+                }
             )
         serials = [unit.serial_number.strip() for unit in units]
         taken = await _serial_taken(session, equipment, serials)

@@ -2,6 +2,8 @@
 
 A cursor encodes the sort values of a row (plus its id as the tie-breaker), so
 pages stay stable while rows are inserted, and every page is an index range scan.
+A cursor that comes back is read by its columns' types and compared as values of
+those types: anything a client crafts is either such a value or bad input.
 """
 
 from __future__ import annotations
@@ -9,15 +11,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from graphql import GraphQLError
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    SmallInteger,
+    String,
+    Uuid,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Mapped
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel.sql.expression import SelectOfScalar
 
 from auth.context import Context
@@ -29,6 +44,11 @@ SortColumn = InstrumentedAttribute[Any] | Mapped[Any]
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+# The longest real cursor (a 200-character name written as 6-byte JSON escapes, and
+# an id) is under 1,700 characters; a longer one is refused before it is decoded.
+MAX_CURSOR_LENGTH = 2048
+MAX_INSTANT_LENGTH = 64
+UUID_HEX = re.compile(r"[0-9a-f]{32}")
 
 
 class BadPageRequest(GraphQLError):
@@ -72,30 +92,103 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _decode_value(raw: Any, column: SortColumn) -> Any:
-    python_type = column.type.python_type  # type: ignore[union-attr]
-    if python_type is uuid.UUID:
-        return uuid.UUID(hex=raw)
-    if python_type is datetime:
-        return datetime.fromisoformat(raw)
-    if not isinstance(raw, python_type):
-        raise ValueError("cursor value of the wrong type")
-    return raw
+def _storable_text(value: str) -> bool:
+    """Text a column can be compared with: no NUL (PostgreSQL refuses it), encodable as UTF-8."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _decode_uuid(raw: Any) -> uuid.UUID:
+    if not (isinstance(raw, str) and UUID_HEX.fullmatch(raw)):
+        raise ValueError("cursor value is not an id")
+    return uuid.UUID(hex=raw)
+
+
+def _decode_instant(raw: Any) -> datetime:
+    if not (isinstance(raw, str) and len(raw) <= MAX_INSTANT_LENGTH):
+        raise ValueError("cursor value is not an instant")
+    instant = datetime.fromisoformat(raw)
+    if instant.tzinfo is None:
+        raise ValueError("cursor instant without an offset")
+    try:
+        return instant.astimezone(UTC)  # stored in UTC: out of range there is out of range
+    except OverflowError as error:
+        raise ValueError("cursor instant out of range") from error
+
+
+def _integer_decoder(bits: int) -> Callable[[Any], int]:
+    bound = 2 ** (bits - 1)
+
+    def decode(raw: Any) -> int:
+        # bool is an int in Python, and an integer past the column's width overflows the driver.
+        if not (isinstance(raw, int) and not isinstance(raw, bool) and -bound <= raw < bound):
+            raise ValueError("cursor value is not an integer of the column's range")
+        return raw
+
+    return decode
+
+
+def _text_decoder(length: int | None) -> Callable[[Any], str]:
+    def decode(raw: Any) -> str:
+        if not (isinstance(raw, str) and (length is None or len(raw) <= length) and _storable_text(raw)):
+            raise ValueError("cursor value is not text of the column")
+        return raw
+
+    return decode
+
+
+def _type_of(column: SortColumn) -> TypeEngine[Any]:
+    column_type: TypeEngine[Any] = column.type  # type: ignore[union-attr]
+    return column_type
+
+
+def _decoder(column: SortColumn) -> Callable[[Any], Any]:
+    """How a cursor value for ``column`` is read back: exactly what ``_encode_value`` writes for it.
+
+    The column's own type decides, unwrapped from decorators such as ``UtcDateTime``
+    (whose ``python_type`` is ``object``: it would let any value through).
+    """
+    column_type = _type_of(column)
+    while isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    if isinstance(column_type, Uuid):
+        return _decode_uuid
+    if isinstance(column_type, DateTime):
+        return _decode_instant
+    if isinstance(column_type, Integer):
+        bits = (
+            64 if isinstance(column_type, BigInteger) else 16 if isinstance(column_type, SmallInteger) else 32
+        )
+        return _integer_decoder(bits)
+    if isinstance(column_type, String):
+        return _text_decoder(column_type.length)
+    raise TypeError(f"no cursor encoding for sort columns of type {column_type!r}")
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    payload = json.dumps([_encode_value(value) for value in values], separators=(",", ":"))
+    payload = json.dumps(
+        [_encode_value(value) for value in values], separators=(",", ":"), ensure_ascii=False
+    )
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, columns: Sequence[SortColumn]) -> list[Any]:
+    """The sort values ``cursor`` holds, typed as ``columns``; anything else is bad input."""
+    decoders = [_decoder(column) for column in columns]
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("cursor too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(raw, list) or len(raw) != len(columns):
             raise ValueError("wrong cursor shape")
-        return [_decode_value(value, column) for value, column in zip(raw, columns, strict=True)]
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        return [decode(value) for decode, value in zip(decoders, raw, strict=True)]
+    except (ValueError, TypeError, binascii.Error, UnicodeError, RecursionError) as error:
         raise BadPageRequest("The cursor is not valid for this list and order.") from error
 
 
@@ -117,7 +210,11 @@ async def paginate(
     key = tuple_(*sort)
     for cursor, after in ((args.after, True), (args.before, False)):
         if cursor is not None:
-            values = tuple_(*decode_cursor(cursor, sort))
+            # Bound with the columns' own types, so their bind processing (UTC on SQLite) applies.
+            decoded = decode_cursor(cursor, sort)
+            values = tuple_(
+                *(literal(value, _type_of(column)) for value, column in zip(decoded, sort, strict=True))
+            )
             forward = after != descending
             filtered = filtered.where(key > values if forward else key < values)
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, and_, bindparam
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 from sqlmodel import col
 
 from db.compiled_reads import reusable
 from db.scoped import one_of_param, records, scoped_records
 from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
+from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS
 
 TENANT = "tenant_id"
 KEYS = "keys"
@@ -72,7 +73,8 @@ def lines_of_reservations(columns: Columns, array: bool) -> Select[Any]:
 def reservations_of_equipment(
     columns: Columns, array: bool, *, starts: bool, ends: bool, own_only: bool
 ) -> Select[Any]:
-    """Reservations with a line of an equipment in ``keys``, one row per (equipment, line).
+    """Reservations with a line of an equipment in ``keys``, one row per (equipment, line):
+    for each equipment the earliest ``MAX_EQUIPMENT_RESERVATIONS``, by start, in order.
 
     ``starts``/``ends``: bounded by the ``starts``/``ends`` parameters (overlap);
     ``own_only``: only the reservations of the ``customer_id`` parameter.
@@ -92,7 +94,6 @@ def reservations_of_equipment(
             col(ReservationLine.tenant_id) == tenant,
             one_of_param(col(ReservationLine.equipment_id), KEYS, array=array),
         )
-        .order_by(col(Reservation.starts_at), col(Reservation.id))
     )
     if own_only:
         statement = statement.where(col(Reservation.customer_id) == bindparam(CUSTOMER))
@@ -100,4 +101,21 @@ def reservations_of_equipment(
         statement = statement.where(col(Reservation.ends_at) > bindparam(STARTS))
     if ends:
         statement = statement.where(col(Reservation.starts_at) < bindparam(ENDS))
-    return reusable(statement)
+    # The list's cap, in SQL: rows past it are never sent. Two lines of one reservation
+    # and equipment share a rank, so the cap counts reservations.
+    rank = (
+        func.dense_rank()
+        .over(
+            partition_by=col(ReservationLine.equipment_id),
+            order_by=(col(Reservation.starts_at), col(Reservation.id)),
+        )
+        .label("rank_in_list")
+    )
+    ranked = statement.add_columns(rank).subquery()
+    kept = [column for column in ranked.c if column.name != "rank_in_list"]
+    capped = (
+        select(*kept)
+        .where(ranked.c.rank_in_list <= MAX_EQUIPMENT_RESERVATIONS)
+        .order_by(ranked.c.rank_in_list)
+    )
+    return reusable(capped)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 
 from schema.errors import (
     ConflictError,
@@ -13,6 +14,7 @@ from schema.errors import (
     RateLimitedError,
     ValidationError,
 )
+from schema.json_scalar import JSON_SCALAR
 from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
@@ -63,4 +65,4 @@ _TYPES = [
 
 
 # The type system only: requests run through ``schema/pipeline.py`` (limits, masking, projection).
-schema = strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES)
+schema = strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES, scalar_overrides={JSON: JSON_SCALAR})

@@ -20,6 +20,8 @@ from settings import Settings
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes
 from tests.conftest import StatementCounter, settings_for
 
+DEFAULT_MAX_COST = QueryLimits().max_cost
+
 # --- documents -------------------------------------------------------------------
 
 ALIASES = " ".join(f"e{n}: email" for n in range(1, 11))
@@ -106,7 +108,7 @@ type Query { equipment(first: Int, after: String, last: Int, before: String): Eq
 type EquipmentConnection { edges: [EquipmentEdge!]! pageInfo: PageInfo! totalCount: Int! }
 type PageInfo { hasNextPage: Boolean! endCursor: String }
 type EquipmentEdge { cursor: String! node: Equipment! }
-type Equipment { name: String! tags: [String!]! reservations(from: String, to: String): [Reservation!]! }
+type Equipment { name: String! tags: [String!]! reservations(from: String, to: String, first: Int! = 100): [Reservation!]! }
 type Reservation { number: Int! lines: [ReservationLine!]! customer: User }
 type ReservationLine { quantity: Int! equipment: Equipment! }
 type User { email: String! }
@@ -160,7 +162,7 @@ async def test_graphiqls_introspection_query_passes_the_default_limits(api: Api)
     types = {item["name"] for item in body["data"]["__schema"]["types"]}
     assert {"Query", "Mutation", "User", "UserConnection"} <= types
     cost = body["extensions"]["cost"]
-    assert 0 < cost["requested"] <= cost["limit"] == 20_000
+    assert 0 < cost["requested"] <= cost["limit"] == DEFAULT_MAX_COST
 
 
 async def test_depth_counts_through_fragments_and_inline_fragments(
@@ -268,11 +270,11 @@ async def test_the_cost_of_an_accepted_operation_is_reported(api: Api, admin_tok
     # users 1 + edges (1 + 10 × (node 1 + tenant 1)) = 22; scalars are free.
     body = await api.post(USERS_PAGE, {"n": 10}, token=admin_token)
     assert len(body["data"]["users"]["edges"]) == 4
-    assert body["extensions"]["cost"] == {"requested": 22, "limit": 20_000}
+    assert body["extensions"]["cost"] == {"requested": 22, "limit": DEFAULT_MAX_COST}
     # Without `first`, a page is assumed to hold the default 20 items.
     default_page = await api.post(USERS_WITHOUT_FIRST, token=admin_token)
     assert default_page["data"]["users"]["totalCount"] == 4
-    assert default_page["extensions"]["cost"] == {"requested": 22, "limit": 20_000}
+    assert default_page["extensions"]["cost"] == {"requested": 22, "limit": DEFAULT_MAX_COST}
 
 
 async def test_each_operation_of_a_document_keeps_its_own_cost(api: Api, admin_token: str) -> None:
@@ -295,13 +297,17 @@ async def test_each_operation_of_a_document_keeps_its_own_cost(api: Api, admin_t
 async def test_a_costly_operation_is_refused_before_any_resolver_runs(
     api: Api, admin_token: str, statements: StatementCounter
 ) -> None:
-    # The page size comes from a variable; 1 + (1 + 500,000 × 2) is far over 20,000.
+    # The page size comes from a variable; 1 + (1 + 5,000,000 × 2) is far over 1,100,000.
     with statements.counting():
-        body = await api.post(USERS_PAGE, {"n": 500_000}, token=admin_token)
+        body = await api.post(USERS_PAGE, {"n": 5_000_000}, token=admin_token)
     error = only_error(body)
-    assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "limit": 20_000, "requested": 1_000_002}
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "limit": DEFAULT_MAX_COST,
+        "requested": 10_000_002,
+    }
     assert "BAD_USER_INPUT" not in error_codes(body)
-    assert body["extensions"]["cost"] == {"requested": 1_000_002, "limit": 20_000}
+    assert body["extensions"]["cost"] == {"requested": 10_000_002, "limit": DEFAULT_MAX_COST}
     assert statements.last == 0
 
 
@@ -319,8 +325,9 @@ def test_a_page_of_equipment_with_its_reservations_fits_the_default_cost() -> No
     document = parse(EQUIPMENT_RESERVATIONS)
     assert validate(schema, document) == []
     cost = operation_cost(schema, document, None, None, CostModel())
-    # equipment 1 + edges (1 + 100 × (node 1 + reservations (1 + 10 × (lines (1 + 10 × 1) + customer 1))))
-    assert cost == 12_202
+    # equipment 1 + edges (1 + 100 × (node 1 + reservations (1 + 100 × (lines (1 + 100 × 1) + customer 1)))):
+    # at most 100 reservations per equipment (`first`'s default), 100 lines per reservation.
+    assert cost == 1_020_202
     assert cost <= QueryLimits().max_cost
 
 

@@ -26,7 +26,8 @@ from strawberry.asgi import GraphQL
 from auth.context import Context, build_context
 from auth.services import Services
 from schema import schema
-from schema.limits import QueryLimits
+from schema.limits import CostModel, QueryLimits
+from schema.limits.config import list_sizes
 from schema.masking import RETRYABLE_CODES, SERVICE_UNAVAILABLE
 from schema.pipeline import OperationNotFound, Pipeline
 
@@ -63,6 +64,7 @@ class GraphQLView:
                 max_tokens=settings.max_tokens,
                 max_directives=settings.max_directives,
                 max_cost=settings.max_query_cost,
+                cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
             ),
             introspection=settings.introspection_enabled,
             # Hints would spell out the schema that production hides from introspection.

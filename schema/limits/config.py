@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.equipment import MAX_UNITS_PER_CALL
+from resolvers.list_caps import (
+    MAX_AVAILABILITY_ITEMS,
+    MAX_DESIGN_SHARES_LISTED,
+    MAX_DESIGN_VERSIONS_LISTED,
+    MAX_HOLDERS_LISTED,
+    MAX_UNITS_PER_EQUIPMENT,
+)
+from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 # Sign-in and token fields: each call costs an argon2 hash or a token lookup and is
 # what an attacker batches (1,000 aliased `login`s in one request otherwise all run).
@@ -17,17 +26,53 @@ SENSITIVE_MUTATIONS = frozenset(
 INTROSPECTION_QUERY_DEPTH = 14
 
 
+def list_sizes(max_reservation_lines: int = 100) -> dict[str, int]:
+    """The most items each list without paging arguments can hold, by `Type.field`.
+
+    Each is a bound the code enforces where the items are created or read, never a
+    guess: the cost limit then bounds the work. Lists of objects without object
+    fields of their own (`ValidationError.fields`) cost the same at any length.
+    """
+    # Reservation lines and design items (a version is reserved in one go) share the
+    # line limit; a conflict has a shortage per line of a booking, or per unit (and
+    # one for the stock) of an equipment whose change its bookings would not fit.
+    lines = max_reservation_lines
+    return {
+        "Reservation.lines": lines,
+        "DesignVersion.items": lines,
+        "ConflictError.shortages": max(lines, MAX_UNITS_PER_EQUIPMENT + 1),
+        "Query.availability": MAX_AVAILABILITY_ITEMS,
+        "Equipment.units": MAX_UNITS_PER_EQUIPMENT,
+        "AddEquipmentUnitsSuccess.units": MAX_UNITS_PER_CALL,
+        "Design.versions": MAX_DESIGN_VERSIONS_LISTED,
+        "Design.shares": MAX_DESIGN_SHARES_LISTED,
+        "EquipmentAvailability.reservations": MAX_HOLDERS_LISTED,
+        "Shortage.reservations": MAX_HOLDERS_LISTED,
+    }
+
+
 @dataclass(frozen=True)
 class CostModel:
-    """What a field is assumed to cost; a list multiplies the cost of what is selected inside it."""
+    """What a field costs at most; a list multiplies the cost of what is selected inside it."""
 
     object_cost: int = 1
     scalar_cost: int = 0
-    # `first`/`last` when a paginated field is queried without them (the resolvers' default).
+    # `first`/`last` when a paginated field is queried without them and the schema
+    # gives them no default (the resolvers' default).
     default_page_size: int = DEFAULT_PAGE_SIZE
-    # Length assumed for lists without pagination arguments (e.g. `Reservation.lines`).
-    assumed_list_size: int = 10
+    # The most items of each list without paging arguments (``list_sizes``).
+    list_sizes: Mapping[str, int] = field(default_factory=list_sizes)
+    # A list missing from ``list_sizes`` (tests/test_cost.py keeps there being none).
+    unlisted_list_size: int = MAX_PAGE_SIZE
+    # Introspection (`__Type.fields`, …) answers from the schema alone, whatever the
+    # data, and its nesting has a limit of its own (``max_introspection_depth``).
+    introspection_list_size: int = 10
     slicing_arguments: tuple[str, ...] = ("first", "last")
+
+    def list_size(self, type_name: str, field_name: str) -> int:
+        if type_name.startswith("__"):
+            return self.introspection_list_size
+        return self.list_sizes.get(f"{type_name}.{field_name}", self.unlisted_list_size)
 
 
 @dataclass(frozen=True)
@@ -36,7 +81,7 @@ class QueryLimits:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_directives: int = 50
-    max_cost: int = 20_000
+    max_cost: int = 1_100_000
     max_sensitive_fields: int = 1
     sensitive_fields: frozenset[str] = SENSITIVE_MUTATIONS
     cost_model: CostModel = field(default_factory=CostModel)

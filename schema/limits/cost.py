@@ -1,12 +1,12 @@
 """The cost of an operation: how far its lists can multiply out, checked before any resolver runs.
 
 A field returning an object costs ``object_cost`` (1), a scalar or enum ``scalar_cost``
-(0). A list multiplies the cost of what is selected inside it by its expected length:
-its `first`/`last` (variables resolved) when it is paginated, the default page size
-when those are missing, and an assumed length for plain lists. A paginated field that
-returns a connection object hands its page size to the lists directly inside it
-(`edges`). The model only looks at return types and arguments, so new fields are
-priced without configuration.
+(0). A list multiplies the cost of what is selected inside it by its greatest length:
+its `first`/`last` (variables resolved) when it is paginated, the argument's schema
+default or the default page size when those are missing, and for a list without
+paging the bound the code enforces on it (``CostModel.list_sizes``). A paginated field
+that returns a connection object hands its page size to the lists directly inside it
+(`edges`). So the cost is an upper bound of the objects a response can hold.
 
 The cost needs the request's variables, so it is checked when execution starts, not
 during (cached) validation (``schema/pipeline.py``).
@@ -22,6 +22,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLArgument,
     GraphQLError,
     GraphQLField,
     GraphQLList,
@@ -106,8 +107,11 @@ class CostCalculator:
         levels = _list_levels(definition.type)
         if levels == 0:
             return self._model.object_cost + self._selection_set(node.selection_set, inner, requested)
-        if requested is None:
-            requested = page_size if page_size is not None else self._model.assumed_list_size
+        if requested is None and page_size is not None:
+            requested = page_size
+        elif requested is None:
+            assert parent is not None  # a field was found on it
+            requested = self._model.list_size(parent.name, node.name.value)
         length = int(requested**levels)  # a list of lists ([[T]]) multiplies once per level
         return self._model.object_cost + length * self._selection_set(node.selection_set, inner, None)
 
@@ -124,7 +128,11 @@ class CostCalculator:
         return self._priced[key]
 
     def _page_size(self, node: FieldNode, definition: GraphQLField) -> int | None:
-        """The larger of `first`/`last` for a paginated field (default when absent); None if not paginated."""
+        """The larger of `first`/`last` for a paginated field (default when absent); None if not paginated.
+
+        The default is the schema's, where an argument declares one (a list capped at
+        its default), else the connections' default page.
+        """
         slicing = [name for name in self._model.slicing_arguments if name in definition.args]
         if not slicing:
             return None
@@ -133,7 +141,10 @@ class CostCalculator:
             for argument in node.arguments or ()
             if argument.name.value in slicing and (size := self._int(argument.value)) is not None
         ]
-        return max(0, *sizes) if sizes else self._model.default_page_size
+        if sizes:
+            return max(0, *sizes)
+        defaults = [size for name in slicing if (size := _default_size(definition.args[name])) is not None]
+        return max(defaults) if defaults else self._model.default_page_size
 
     def _int(self, value: ValueNode) -> int | None:
         if isinstance(value, IntValueNode):
@@ -150,6 +161,17 @@ class CostCalculator:
             default = self._defaults.get(name)
             return self._int(default) if default is not None else None
         return None
+
+
+def _default_size(argument: GraphQLArgument) -> int | None:
+    """An integer default the schema declares (a schema built from SDL keeps it in the AST)."""
+    default = argument.default_value
+    if isinstance(default, int) and not isinstance(default, bool):
+        return default
+    node = argument.ast_node
+    if node is not None and isinstance(node.default_value, IntValueNode):
+        return int(node.default_value.value)
+    return None
 
 
 def _list_levels(type_: GraphQLOutputType) -> int:

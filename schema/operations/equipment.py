@@ -9,6 +9,7 @@ from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role, Tracking
 from resolvers import equipment as resolve
 from resolvers.equipment import EquipmentDraft, EquipmentSort
+from resolvers.list_caps import MAX_AVAILABILITY_ITEMS
 from resolvers.reservation_queries import availability, equipment_for_availability, window_or_error
 from schema.context import Info
 from schema.errors import errors_as_data
@@ -34,7 +35,6 @@ from schema.types.equipment_inputs import (
     to_fields,
 )
 
-MAX_AVAILABILITY_ITEMS = 100
 InputArg = strawberry.argument(description="What to do; see the input type.")
 
 

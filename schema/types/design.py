@@ -15,6 +15,7 @@ from db.tables import DesignShare as ShareRow
 from db.tables import DesignStatus as StatusValue
 from db.tables import DesignVersion as VersionRow
 from resolvers.design_shares import SharedItem, SharedVersion, SharedView, is_active
+from resolvers.list_caps import MAX_DESIGN_SHARES_LISTED, MAX_DESIGN_VERSIONS_LISTED
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.types.equipment import Equipment
@@ -73,10 +74,13 @@ class Design(Node):
         row = await info.context.loaders.current_version_by_design.load(self.row.id)
         return DesignVersion.from_row(row) if row is not None else None
 
-    @strawberry.field(description="Every saved version, newest first.")
+    @strawberry.field(
+        description=f"The saved versions, newest first: at most {MAX_DESIGN_VERSIONS_LISTED} "
+        "(older ones by `node(id:)`)."
+    )
     async def versions(self, info: Info) -> list[DesignVersion]:
         rows = await info.context.loaders.versions_by_design.load(self.row.id)
-        return [DesignVersion.from_row(row) for row in rows]
+        return [DesignVersion.from_row(row) for row in rows[:MAX_DESIGN_VERSIONS_LISTED]]
 
     @strawberry.field(description="The design this one was cloned from; null if none or not visible to you.")
     async def cloned_from(self, info: Info) -> Design | None:
@@ -97,11 +101,12 @@ class Design(Node):
         return DesignVersion.from_row(row) if row is not None else None
 
     @strawberry.field(
-        description="Share links made for this design, newest first (tokens are never shown again)."
+        description=f"Share links made for this design, newest first: at most {MAX_DESIGN_SHARES_LISTED} "
+        "(tokens are never shown again)."
     )
     async def shares(self, info: Info) -> list[DesignShare]:
         rows = await info.context.loaders.shares_by_design.load(self.row.id)
-        return [DesignShare.from_row(row) for row in rows]
+        return [DesignShare.from_row(row) for row in rows[:MAX_DESIGN_SHARES_LISTED]]
 
 
 @strawberry.type(description="One saved state of a design. Versions never change; saving makes a new one.")

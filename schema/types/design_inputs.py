@@ -45,7 +45,8 @@ class CreateDesignInput:
     name: str = strawberry.field(description="Name of the design.")
     description: str = strawberry.field(default="", description="Free-form description.")
     configuration: JSON | None = strawberry.field(
-        default=None, description="Version 1's setup: a JSON object of at most 64 KiB."
+        default=None,
+        description="Version 1's setup: a JSON object of at most 64 KiB, nested at most 64 levels.",
     )
     items: list[DesignItemInput] | None = strawberry.field(default=None, description="Version 1's equipment.")
     note: str = strawberry.field(default="", description="Version 1's note.")
@@ -67,7 +68,9 @@ class CreateDesignInput:
 @strawberry.input(description="A new version of a design. Versions are never edited; each save adds one.")
 class SaveDesignVersionInput:
     design_id: strawberry.ID = strawberry.field(description="The design.")
-    configuration: JSON = strawberry.field(description="The setup: a JSON object of at most 64 KiB.")
+    configuration: JSON = strawberry.field(
+        description="The setup: a JSON object of at most 64 KiB, nested at most 64 levels."
+    )
     items: list[DesignItemInput] = strawberry.field(description="The equipment this version needs.")
     note: str = strawberry.field(default="", description="What changed.")
     expected_version: int | None = strawberry.field(

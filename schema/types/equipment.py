@@ -14,7 +14,9 @@ from db.tables import EquipmentUnit as UnitRow
 from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
 from resolvers.availability import Usage
+from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS, MAX_HOLDERS_LISTED
 from resolvers.loaders import AvailabilityKey, group_by_equipment
+from resolvers.pagination import BadPageRequest
 from resolvers.reservation_queries import require_aware, window_or_error
 from schema.context import Info
 from schema.node import Node, to_global_id
@@ -63,6 +65,13 @@ OptionalFrom = Annotated[
 ]
 OptionalTo = Annotated[
     datetime | None, strawberry.argument(description="Only reservations starting before this instant.")
+]
+ReservationsFirst = Annotated[
+    int,
+    strawberry.argument(
+        description=f"At most this many, the earliest (0–{MAX_EQUIPMENT_RESERVATIONS}); for more, page "
+        "through `reservations(filter: {equipmentId})`."
+    ),
 ]
 
 
@@ -118,14 +127,17 @@ class Equipment(Node):
         description="Reservations with this equipment (any status), by start; customers see only their own."
     )
     async def reservations(
-        self, info: Info, from_: OptionalFrom = None, to: OptionalTo = None
+        self,
+        info: Info,
+        from_: OptionalFrom = None,
+        to: OptionalTo = None,
+        first: ReservationsFirst = MAX_EQUIPMENT_RESERVATIONS,
     ) -> list[ReservationRef]:
         from schema.types.reservation import prefetch
 
-        require_aware("from", from_)
-        require_aware("to", to)
+        _reservations_arguments({"from": from_, "to": to, "first": first})
         rows = await info.context.loaders.reservations_by_equipment.load((self.row.id, from_, to))
-        return await prefetch(info, rows)
+        return await prefetch(info, rows[:first])
 
     @strawberry.field(description="How much of it is free over a window.")
     async def availability(self, info: Info, from_: FromArg, to: ToArg) -> EquipmentAvailability:
@@ -134,9 +146,12 @@ class Equipment(Node):
         return EquipmentAvailability.from_usage(found)
 
 
-def _window_arguments(arguments: dict[str, Any]) -> None:
+def _reservations_arguments(arguments: dict[str, Any]) -> None:
     require_aware("from", arguments.get("from"))
     require_aware("to", arguments.get("to"))
+    first = arguments.get("first", MAX_EQUIPMENT_RESERVATIONS)
+    if not 0 <= first <= MAX_EQUIPMENT_RESERVATIONS:
+        raise BadPageRequest(f"`first` must be between 0 and {MAX_EQUIPMENT_RESERVATIONS}.")
 
 
 row_source(
@@ -149,7 +164,11 @@ row_source(
 
 
 @batched(
-    Equipment, "reservations", key=lambda parent: parent.row.id, key_column="id", validate=_window_arguments
+    Equipment,
+    "reservations",
+    key=lambda parent: parent.row.id,
+    key_column="id",
+    validate=_reservations_arguments,
 )
 async def _reservations_of_list(
     context: Context, keys: list[uuid.UUID], arguments: dict[str, Any], columns: frozenset[str]
@@ -158,8 +177,9 @@ async def _reservations_of_list(
     rows = await context.loaders.reservations_of_equipment(
         wanted, arguments.get("from"), arguments.get("to"), columns
     )
+    first = arguments.get("first", MAX_EQUIPMENT_RESERVATIONS)
     groups = dict(zip(wanted, group_by_equipment(rows, wanted), strict=True))
-    return [groups[key] for key in keys]
+    return [groups[key][:first] for key in keys]
 
 
 @batched(Equipment, "units", key=lambda parent: parent.row.id, key_column="id")
@@ -233,7 +253,8 @@ class EquipmentAvailability:
         return Equipment.from_row(self.usage.equipment)
 
     @strawberry.field(
-        description="The reservations holding it in the window (staff only; null for customers)."
+        description=f"The reservations holding it in the window, at most {MAX_HOLDERS_LISTED} "
+        "(staff only; null for customers)."
     )
     async def reservations(self, info: Info) -> list[ReservationRef] | None:
         from db.tables import Role
@@ -242,5 +263,6 @@ class EquipmentAvailability:
         principal = info.context.principal
         if principal is None or not principal.has_role_at_least(Role.STAFF):
             return None
-        rows = await info.context.loaders.reservation_by_id.load_many(self.usage.reservation_ids)
+        holders = self.usage.reservation_ids[:MAX_HOLDERS_LISTED]
+        rows = await info.context.loaders.reservation_by_id.load_many(holders)
         return [Reservation.from_row(row) for row in rows if row is not None]

@@ -14,6 +14,7 @@ from db.tables import Reservation as ReservationRow
 from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
 from resolvers.errors import Shortage as ShortageValue
+from resolvers.list_caps import MAX_HOLDERS_LISTED
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.projection import batched, distinct, group, pick, row_source
@@ -213,9 +214,12 @@ class Shortage:
         row = await info.context.loaders.unit_by_id.load(self.value.unit_id)
         return EquipmentUnit.from_row(row) if row is not None else None
 
-    @strawberry.field(description="The reservations in the way (empty for customers).")
+    @strawberry.field(
+        description=f"The reservations in the way, at most {MAX_HOLDERS_LISTED} (empty for customers)."
+    )
     async def reservations(self, info: Info) -> list[Reservation]:
-        rows = await info.context.loaders.reservation_by_id.load_many(self.value.reservation_ids)
+        holders = self.value.reservation_ids[:MAX_HOLDERS_LISTED]
+        rows = await info.context.loaders.reservation_by_id.load_many(holders)
         return [Reservation.from_row(row) for row in rows if row is not None]
 
 
