@@ -32,15 +32,17 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.error_codes import ErrorCode, with_code
 from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.parsing import parse_within_budget
+from schema.limits.rules import IntrospectionDisabled
 from schema.limits.suggestions import without_suggestion
 from schema.masking import masked
 from schema.projection import ProjectingExecutor, Shapes
@@ -103,7 +105,7 @@ class Pipeline:
         ]
         rules += limit_rules(self.limits)
         if not introspection:
-            rules.append(NoSchemaIntrospectionCustomRule)
+            rules.append(IntrospectionDisabled)
         rules += [MaybeNullValidationRule, OneOfInputValidationRule]
         self.rules = tuple(rules)
         self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
@@ -130,9 +132,10 @@ class Pipeline:
         try:
             document = parse_within_budget(query, self.limits.max_tokens)
         except GraphQLError as error:
-            return PreparedDocument(None, (error,), False)
+            return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), False)
         errors = validate(self.schema, document, self.rules, hide_suggestions=not self.suggestions)
-        return PreparedDocument(document, tuple(errors), has_unstorable_literal(document))
+        coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
+        return PreparedDocument(document, coded, has_unstorable_literal(document))
 
     async def execute(
         self,
@@ -232,6 +235,9 @@ class Pipeline:
 
     def _visible(self, errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[GraphQLError]:
         shown = [masked(error) for error in errors]
+        # Masking coded the unexpected errors and ours carry their own; what is left are
+        # graphql-core's reports of variable and argument values it cannot coerce.
+        shown = [with_code(error, ErrorCode.BAD_USER_INPUT) for error in shown]
         if not self.suggestions:
             shown = [without_suggestion(error) for error in shown]
         return shown

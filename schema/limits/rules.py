@@ -15,9 +15,10 @@ from graphql import (
     OperationDefinitionNode,
     ValidationRule,
 )
-from graphql.validation import MaxIntrospectionDepthRule
+from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
 from graphql.validation.rules.max_introspection_depth_rule import MAX_LIST_DEPTH
 
+from schema.error_codes import ErrorCode
 from schema.limits.config import QueryLimits
 from schema.limits.errors import LimitCode, in_words, limit_error
 from schema.limits.shape import EMPTY, Shape, ShapeCounter
@@ -113,5 +114,18 @@ class IntrospectionListDepth(MaxIntrospectionDepthRule):
                 f"`inputFields`) may be nested at most {MAX_LIST_DEPTH - 1} deep.",
                 limit=MAX_LIST_DEPTH - 1,
                 nodes=error.nodes,
+            )
+        )
+
+
+class IntrospectionDisabled(NoSchemaIntrospectionCustomRule):
+    """graphql-core's refusal of `__schema` and `__type`, with a code a client can tell apart."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(
+            GraphQLError(
+                error.message,
+                error.nodes,
+                extensions={"code": ErrorCode.INTROSPECTION_DISABLED.value},
             )
         )
