@@ -37,3 +37,8 @@ def with_code(error: GraphQLError, code: ErrorCode) -> GraphQLError:
         error.original_error,
         {**(error.extensions or {}), "code": code.value},
     )
+
+
+def bad_user_input(message: str, **extensions: object) -> GraphQLError:
+    """A refusal of the request's values, before they reach a resolver."""
+    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value, **extensions})

@@ -44,9 +44,10 @@ from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.parsing import parse_within_budget
 from schema.limits.rules import IntrospectionDisabled
 from schema.limits.suggestions import without_suggestion
+from schema.limits.variables import variables_problem
 from schema.masking import masked
 from schema.projection import ProjectingExecutor, Shapes
-from schema.text_input import any_unstorable, has_unstorable_literal, unstorable_text_error
+from schema.text_input import literal_text_problem
 
 DOCUMENTS_KEPT = 512
 # Longer documents are parsed every time: a cache of big ones would be a memory sink.
@@ -78,7 +79,8 @@ class PreparedDocument:
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
-    unstorable_literal: bool
+    literal_problem: GraphQLError | None
+    """Why a string literal is refused (``schema/text_input.py``), if one is."""
     costs: dict[str | None, int] = field(default_factory=dict)
     """Cost by operation name, for operations whose page sizes are all written in the document."""
     shapes: OrderedDict[tuple[str | None, bytes], Shapes] = field(default_factory=OrderedDict)
@@ -132,10 +134,10 @@ class Pipeline:
         try:
             document = parse_within_budget(query, self.limits.max_tokens)
         except GraphQLError as error:
-            return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), False)
+            return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), None)
         errors = validate(self.schema, document, self.rules, hide_suggestions=not self.suggestions)
         coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
-        return PreparedDocument(document, coded, has_unstorable_literal(document))
+        return PreparedDocument(document, coded, literal_text_problem(document, self.limits.max_text_length))
 
     async def execute(
         self,
@@ -159,11 +161,12 @@ class Pipeline:
             return self._refused(prepared.errors)
 
         variable_values = dict(variables) if variables else None
+        refused = prepared.literal_problem or variables_problem(variable_values, self.limits)
+        if refused is not None:
+            return ExecutionResult(None, [refused])
         max_cost = self.limits.max_cost
         cost = self._cost(prepared, document, operation_name, variable_values)
         extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
-        if prepared.unstorable_literal or any_unstorable(variable_values):
-            return ExecutionResult(None, [unstorable_text_error()], extensions)
         if cost is not None and cost > max_cost:
             return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
 

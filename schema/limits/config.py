@@ -38,6 +38,10 @@ class QueryLimits:
     max_directives: int = 50
     max_cost: int = 20_000
     max_sensitive_fields: int = 1
+    # The request's variables (schema/limits/variables.py): nesting, values in all, text length.
+    max_variable_depth: int = 100
+    max_variable_values: int = 10_000
+    max_text_length: int = 100_000
     sensitive_fields: frozenset[str] = SENSITIVE_MUTATIONS
     cost_model: CostModel = field(default_factory=CostModel)
 
