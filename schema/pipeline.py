@@ -42,7 +42,7 @@ from schema.error_codes import ErrorCode, with_code
 from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.parsing import parse_within_budget
-from schema.limits.rules import IntrospectionDisabled
+from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, document_limit_errors, repeat_errors
 from schema.limits.suggestions import without_suggestion
 from schema.limits.variables import variables_problem
 from schema.masking import masked
@@ -103,7 +103,9 @@ class Pipeline:
         self.limits = limits or QueryLimits()
         self.suggestions = suggestions
         rules: list[type[ASTValidationRule]] = [
-            rule for rule in specified_rules if rule is not MaxIntrospectionDepthRule
+            rule
+            for rule in specified_rules
+            if rule is not MaxIntrospectionDepthRule and rule not in STRUCTURE_RULES
         ]
         rules += limit_rules(self.limits)
         if not introspection:
@@ -135,7 +137,15 @@ class Pipeline:
             document = parse_within_budget(query, self.limits.max_tokens)
         except GraphQLError as error:
             return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), None)
-        errors = validate(self.schema, document, self.rules, hide_suggestions=not self.suggestions)
+        # Cheap checks first: only a document within every limit is worth validating in full.
+        hide = not self.suggestions
+        errors = document_limit_errors(self.schema, document, self.limits)
+        if not errors:
+            errors = validate(self.schema, document, STRUCTURE_RULES, hide_suggestions=hide)
+        if not errors:
+            errors = repeat_errors(document, self.limits)
+        if not errors:
+            errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
         coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
         return PreparedDocument(document, coded, literal_text_problem(document, self.limits.max_text_length))
 

@@ -54,6 +54,8 @@ class GraphQLView:
                 max_tokens=settings.max_tokens,
                 max_directives=settings.max_directives,
                 max_cost=settings.max_query_cost,
+                max_fields=settings.max_fields,
+                max_repeated_fields=settings.max_repeated_fields,
             ),
             introspection=settings.introspection_enabled,
             # Hints would spell out the schema that production hides from introspection.
