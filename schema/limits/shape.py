@@ -173,8 +173,6 @@ def _spreads_in(selection_set: SelectionSetNode) -> list[str]:
         for selection in stack.pop().selections:
             if isinstance(selection, FragmentSpreadNode):
                 names.append(selection.name.value)
-            elif isinstance(selection, InlineFragmentNode) or (
-                isinstance(selection, FieldNode) and selection.selection_set is not None
-            ):
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
                 stack.append(selection.selection_set)
     return names
