@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     assumed_token_ttl: int = Field(
         default=900, ge=30, description="seconds an operator's assumeTenant token lives"
     )
-    max_reservation_lines: int = Field(default=100, ge=1)
+    # At most the schema's cap on `lines` and `items` (schema/types/reservation_inputs.py).
+    max_reservation_lines: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

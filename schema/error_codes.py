@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from graphql import GraphQLError
+from graphql import GraphQLError, Node
 
 
 class ErrorCode(StrEnum):
@@ -39,6 +39,6 @@ def with_code(error: GraphQLError, code: ErrorCode) -> GraphQLError:
     )
 
 
-def bad_user_input(message: str, **extensions: object) -> GraphQLError:
+def bad_user_input(message: str, nodes: Node | None = None, **extensions: object) -> GraphQLError:
     """A refusal of the request's values, before they reach a resolver."""
-    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value, **extensions})
+    return GraphQLError(message, nodes, extensions={"code": ErrorCode.BAD_USER_INPUT.value, **extensions})

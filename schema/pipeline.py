@@ -41,6 +41,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from schema.error_codes import ErrorCode, with_code
 from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
+from schema.limits.list_lengths import ArgumentSite, argument_sites, long_lists, operation_root
 from schema.limits.parsing import parse_within_budget
 from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, document_limit_errors, repeat_errors
 from schema.limits.suggestions import without_suggestion
@@ -84,6 +85,8 @@ class PreparedDocument:
     costs: dict[str | None, int] = field(default_factory=dict)
     """Cost by operation name, for operations whose page sizes are all written in the document."""
     shapes: OrderedDict[tuple[str | None, bytes], Shapes] = field(default_factory=OrderedDict)
+    list_arguments: dict[str | None, tuple[ArgumentSite, ...]] = field(default_factory=dict)
+    """The arguments that can hold lists, by operation name (``schema/limits/list_lengths.py``)."""
     """Projection shapes by operation name and variables (``schema/projection.py``)."""
 
 
@@ -162,7 +165,8 @@ class Pipeline:
         document = prepared.document
         if document is None:
             return self._refused(prepared.errors)
-        if get_operation_ast(document, operation_name) is None:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
             operations = sum(
                 isinstance(definition, OperationDefinitionNode) for definition in document.definitions
             )
@@ -174,6 +178,9 @@ class Pipeline:
         refused = prepared.literal_problem or variables_problem(variable_values, self.limits)
         if refused is not None:
             return ExecutionResult(None, [refused])
+        too_long = long_lists(self._sites(prepared, document, operation), operation, variable_values)
+        if refusals := [item.error() for item in too_long if not item.site.as_data]:
+            return ExecutionResult(None, refusals)
         max_cost = self.limits.max_cost
         cost = self._cost(prepared, document, operation_name, variable_values)
         extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
@@ -192,6 +199,7 @@ class Pipeline:
             executor_class=self.executor,
             is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
             hide_suggestions=not self.suggestions,
+            root_value=operation_root(too_long),
             **shared,
         )
         if isawaitable(result):
@@ -224,6 +232,16 @@ class Pipeline:
             if len(kept) > VARIABLE_SETS_KEPT:
                 kept.popitem(last=False)
         return shapes
+
+    def _sites(
+        self, prepared: PreparedDocument, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> tuple[ArgumentSite, ...]:
+        """The operation's arguments that can hold lists, found once per document and operation."""
+        key = operation.name.value if operation.name is not None else None
+        sites = prepared.list_arguments.get(key)
+        if sites is None:
+            sites = prepared.list_arguments[key] = argument_sites(self.schema, document, operation)
+        return sites
 
     def _cost(
         self,
