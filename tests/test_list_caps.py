@@ -142,7 +142,7 @@ def minimal(type_: GraphQLInputType) -> Any:
             for name, field in type_.fields.items()
             if isinstance(field.type, GraphQLNonNull) and field.default_value is Undefined
         }
-    return scalar_value(type_)
+    return scalar_value(get_named_type(type_))
 
 
 def with_items(type_: GraphQLInputType, path: Path, level: int, count: int) -> Any:
