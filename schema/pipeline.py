@@ -1,8 +1,10 @@
 """What every GraphQL operation goes through, in one straight line.
 
-Parse (within the token budget) and validate (with the limit rules) once per
-document text; then, per request: find the operation, check the text it carries
-and its cost, execute it (``schema/projection.py``), mask unexpected errors and
+Parse (within the token budget), measure against the limits and validate once per
+document text (``schema/limits/rules.py``: the cheap counts first, full validation
+only for a document within them); then, per request: find the operation, bound its
+variables and the lists it receives, check its cost, execute it
+(``schema/projection.py``), mask unexpected errors, give every error a code and
 hide suggestions.
 
 This stands in for Strawberry's ``Schema.execute`` on requests. Strawberry's
@@ -110,7 +112,7 @@ class Pipeline:
             for rule in specified_rules
             if rule is not MaxIntrospectionDepthRule and rule not in STRUCTURE_RULES
         ]
-        rules += limit_rules(self.limits)
+        rules += limit_rules()
         if not introspection:
             rules.append(IntrospectionDisabled)
         rules += [MaybeNullValidationRule, OneOfInputValidationRule]

@@ -43,7 +43,7 @@ STRUCTURE_RULES: tuple[type[ASTValidationRule], ...] = (
 )
 
 
-def limit_rules(limits: QueryLimits) -> tuple[type[ASTValidationRule], ...]:
+def limit_rules() -> tuple[type[ASTValidationRule], ...]:
     """The limits that run inside validation; graphql-core's introspection depth rule gives way to ours."""
     return (IntrospectionListDepth,)
 
