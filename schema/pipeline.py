@@ -45,7 +45,7 @@ from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.list_lengths import ArgumentSite, argument_sites, long_lists, operation_root
 from schema.limits.parsing import parse_within_budget
-from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, document_limit_errors, repeat_errors
+from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, limit_errors
 from schema.limits.suggestions import without_suggestion
 from schema.limits.variables import variables_problem
 from schema.masking import masked
@@ -144,13 +144,9 @@ class Pipeline:
             return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), None)
         # Cheap checks first: only a document within every limit is worth validating in full.
         hide = not self.suggestions
-        errors = document_limit_errors(self.schema, document, self.limits)
-        if not errors:
-            errors = validate(self.schema, document, STRUCTURE_RULES, hide_suggestions=hide)
-        if not errors:
-            errors = repeat_errors(document, self.limits)
-        if not errors:
-            errors = validate(self.schema, document, self.rules, hide_suggestions=hide)
+        errors = limit_errors(self.schema, document, self.limits, hide_suggestions=hide) or validate(
+            self.schema, document, self.rules, hide_suggestions=hide
+        )
         coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
         return PreparedDocument(document, coded, literal_text_problem(document, self.limits.max_text_length))
 

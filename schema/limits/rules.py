@@ -17,6 +17,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    validate,
 )
 from graphql.validation import (
     ExecutableDefinitionsRule,
@@ -46,6 +47,18 @@ STRUCTURE_RULES: tuple[type[ASTValidationRule], ...] = (
 def limit_rules() -> tuple[type[ASTValidationRule], ...]:
     """The limits that run inside validation; graphql-core's introspection depth rule gives way to ours."""
     return (IntrospectionListDepth,)
+
+
+def limit_errors(
+    schema: GraphQLSchema, document: DocumentNode, limits: QueryLimits, *, hide_suggestions: bool
+) -> list[GraphQLError]:
+    """Why ``document`` is refused before it is validated in full; empty when it is not."""
+    errors = document_limit_errors(schema, document, limits)
+    if not errors:
+        errors = validate(schema, document, STRUCTURE_RULES, hide_suggestions=hide_suggestions)
+    if not errors:
+        errors = repeat_errors(document, limits)
+    return errors
 
 
 def document_limit_errors(
