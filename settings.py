@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     max_tokens: int = Field(default=2000, ge=1)
     max_directives: int = Field(default=50, ge=0)
     max_query_cost: int = Field(default=1_100_000, ge=1)
+    max_fields: int = Field(default=500, ge=1)
+    max_repeated_fields: int = Field(default=10, ge=1)
     # argon2id cost; the defaults are argon2-cffi's (RFC 9106 option 2).
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=1024)
@@ -88,7 +90,8 @@ class Settings(BaseSettings):
     assumed_token_ttl: int = Field(
         default=900, ge=30, description="seconds an operator's assumeTenant token lives"
     )
-    max_reservation_lines: int = Field(default=100, ge=1)
+    # At most the schema's cap on `lines` and `items` (schema/types/reservation_inputs.py).
+    max_reservation_lines: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

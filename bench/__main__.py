@@ -60,6 +60,12 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validation(args: argparse.Namespace) -> int:
+    from bench.validation import run
+
+    return run(args.runs)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m bench", description="Rigbook benchmark harness (issue #6)")
     commands = root.add_subparsers(dest="command", required=True)
@@ -102,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print the summary of earlier results files again")
     show.add_argument("files", nargs="+", help="JSON files written by `run`")
     show.set_defaults(handler=_show)
+
+    validation = commands.add_parser(
+        "validation", help="time the worst documents the GraphQL limits accept (no database needed)"
+    )
+    validation.add_argument("--runs", type=int, default=7, help="runs per document (the median is shown)")
+    validation.set_defaults(handler=_validation)
     return root
 
 

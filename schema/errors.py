@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import strawberry
 
 from resolvers import errors as domain
+from schema.limits.list_lengths import refused_input
 
 if TYPE_CHECKING:
     from schema.types.reservation import Shortage
@@ -121,10 +122,17 @@ R = TypeVar("R")
 
 
 def errors_as_data(resolver: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R | Error]]:
-    """Return domain errors raised by ``resolver`` as members of its result union."""
+    """Return domain errors raised by ``resolver`` as members of its result union.
+
+    Input the pipeline refused before the operation ran (a list over its cap) is such an
+    error too: ``resolver`` is not called.
+    """
 
     @functools.wraps(resolver)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Error:
+        refused = refused_input(kwargs.get("info"))
+        if refused:
+            return to_error(domain.InvalidInput(refused))
         try:
             return await resolver(*args, **kwargs)
         except domain.DomainError as error:

@@ -1,8 +1,10 @@
 """What every GraphQL operation goes through, in one straight line.
 
-Parse (within the token budget) and validate (with the limit rules) once per
-document text; then, per request: find the operation, check the text it carries
-and its cost, execute it (``schema/projection.py``), mask unexpected errors and
+Parse (within the token budget), measure against the limits and validate once per
+document text (``schema/limits/rules.py``: the cheap counts first, full validation
+only for a document within them); then, per request: find the operation, bound its
+variables and the lists it receives, check its cost, execute it
+(``schema/projection.py``), mask unexpected errors, give every error a code and
 hide suggestions.
 
 This stands in for Strawberry's ``Schema.execute`` on requests. Strawberry's
@@ -32,19 +34,23 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.validation import MaxIntrospectionDepthRule, NoSchemaIntrospectionCustomRule
+from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from schema.error_codes import ErrorCode, with_code
 from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
+from schema.limits.list_lengths import ArgumentSite, argument_sites, long_lists, operation_root
 from schema.limits.parsing import parse_within_budget
+from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, limit_errors
 from schema.limits.suggestions import without_suggestion
+from schema.limits.variables import variables_problem
 from schema.masking import masked
 from schema.projection import ProjectingExecutor, Shapes
-from schema.text_input import any_unstorable, has_unstorable_literal, unstorable_text_error
+from schema.text_input import literal_text_problem
 
 DOCUMENTS_KEPT = 512
 # Longer documents are parsed every time: a cache of big ones would be a memory sink.
@@ -76,10 +82,13 @@ class PreparedDocument:
 
     document: DocumentNode | None
     errors: tuple[GraphQLError, ...]
-    unstorable_literal: bool
+    literal_problem: GraphQLError | None
+    """Why a string literal is refused (``schema/text_input.py``), if one is."""
     costs: dict[str | None, int] = field(default_factory=dict)
     """Cost by operation name, for operations whose page sizes are all written in the document."""
     shapes: OrderedDict[tuple[str | None, bytes], Shapes] = field(default_factory=OrderedDict)
+    list_arguments: dict[str | None, tuple[ArgumentSite, ...]] = field(default_factory=dict)
+    """The arguments that can hold lists, by operation name (``schema/limits/list_lengths.py``)."""
     """Projection shapes by operation name and variables (``schema/projection.py``)."""
 
 
@@ -99,11 +108,13 @@ class Pipeline:
         self.limits = limits or QueryLimits()
         self.suggestions = suggestions
         rules: list[type[ASTValidationRule]] = [
-            rule for rule in specified_rules if rule is not MaxIntrospectionDepthRule
+            rule
+            for rule in specified_rules
+            if rule is not MaxIntrospectionDepthRule and rule not in STRUCTURE_RULES
         ]
-        rules += limit_rules(self.limits)
+        rules += limit_rules()
         if not introspection:
-            rules.append(NoSchemaIntrospectionCustomRule)
+            rules.append(IntrospectionDisabled)
         rules += [MaybeNullValidationRule, OneOfInputValidationRule]
         self.rules = tuple(rules)
         self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
@@ -130,9 +141,14 @@ class Pipeline:
         try:
             document = parse_within_budget(query, self.limits.max_tokens)
         except GraphQLError as error:
-            return PreparedDocument(None, (error,), False)
-        errors = validate(self.schema, document, self.rules, hide_suggestions=not self.suggestions)
-        return PreparedDocument(document, tuple(errors), has_unstorable_literal(document))
+            return PreparedDocument(None, (with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED),), None)
+        # Cheap checks first: only a document within every limit is worth validating in full.
+        hide = not self.suggestions
+        errors = limit_errors(self.schema, document, self.limits, hide_suggestions=hide) or validate(
+            self.schema, document, self.rules, hide_suggestions=hide
+        )
+        coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
+        return PreparedDocument(document, coded, literal_text_problem(document, self.limits.max_text_length))
 
     async def execute(
         self,
@@ -147,7 +163,8 @@ class Pipeline:
         document = prepared.document
         if document is None:
             return self._refused(prepared.errors)
-        if get_operation_ast(document, operation_name) is None:
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
             operations = sum(
                 isinstance(definition, OperationDefinitionNode) for definition in document.definitions
             )
@@ -156,11 +173,15 @@ class Pipeline:
             return self._refused(prepared.errors)
 
         variable_values = dict(variables) if variables else None
+        refused = prepared.literal_problem or variables_problem(variable_values, self.limits)
+        if refused is not None:
+            return ExecutionResult(None, [refused])
+        too_long = long_lists(self._sites(prepared, document, operation), operation, variable_values)
+        if refusals := [item.error() for item in too_long if not item.site.as_data]:
+            return ExecutionResult(None, refusals)
         max_cost = self.limits.max_cost
         cost = self._cost(prepared, document, operation_name, variable_values)
         extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
-        if prepared.unstorable_literal or any_unstorable(variable_values):
-            return ExecutionResult(None, [unstorable_text_error()], extensions)
         if cost is not None and cost > max_cost:
             return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
 
@@ -176,6 +197,7 @@ class Pipeline:
             executor_class=self.executor,
             is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
             hide_suggestions=not self.suggestions,
+            root_value=operation_root(too_long),
             **shared,
         )
         if isawaitable(result):
@@ -209,6 +231,16 @@ class Pipeline:
                 kept.popitem(last=False)
         return shapes
 
+    def _sites(
+        self, prepared: PreparedDocument, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> tuple[ArgumentSite, ...]:
+        """The operation's arguments that can hold lists, found once per document and operation."""
+        key = operation.name.value if operation.name is not None else None
+        sites = prepared.list_arguments.get(key)
+        if sites is None:
+            sites = prepared.list_arguments[key] = argument_sites(self.schema, document, operation)
+        return sites
+
     def _cost(
         self,
         prepared: PreparedDocument,
@@ -232,6 +264,9 @@ class Pipeline:
 
     def _visible(self, errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> list[GraphQLError]:
         shown = [masked(error) for error in errors]
+        # Masking coded the unexpected errors and ours carry their own; what is left are
+        # graphql-core's reports of variable and argument values it cannot coerce.
+        shown = [with_code(error, ErrorCode.BAD_USER_INPUT) for error in shown]
         if not self.suggestions:
             shown = [without_suggestion(error) for error in shown]
         return shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.api import Api, TenantUsers, error_codes
@@ -116,3 +117,81 @@ async def test_customers_do_not_see_staff_identities(
         token=customer_token,
     )
     assert seen["node"] == {"customer": {"email": esr.customer.email}, "createdBy": None}
+
+
+# --- variables: depth, size, text ------------------------------------------------
+
+
+def nested(depth: int) -> Any:
+    """A list ``depth`` levels deep: ``[[[]]]`` is 3."""
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+async def test_variables_nested_past_the_limit_are_bad_input(api: Api) -> None:
+    # Unused and undeclared: the variables are bounded before anything reads them.
+    body = await api.post("{ __typename }", {"a": nested(500)})
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "limit": 100}
+    assert "`$a`" in error["message"]
+    within = await api.post("{ __typename }", {"a": nested(100), "b": {"c": nested(99)}})
+    assert within["data"] == {"__typename": "Query"}
+
+
+async def test_deep_variables_read_by_the_fallback_json_parser_are_bad_input(
+    client: httpx.AsyncClient,
+) -> None:
+    # An escaped lone surrogate sends the body past orjson to the standard parser.
+    body = b'{"query": "{ __typename }", "variables": {"a": %s, "s": "\\ud800"}}' % (b"[" * 900 + b"]" * 900)
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert error_codes(response.json()) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "limit"),
+    [
+        ({"a": [0] * 10_001}, 10_000),
+        ({"a": {f"k{n}": n for n in range(6_000)}, "b": ["x"] * 5_000}, 10_000),
+        ({"a": "x" * 100_001}, 100_000),
+        ({"a": {"b": ["x" * 100_001]}}, 100_000),
+    ],
+    ids=["items", "keys and items together", "text", "nested text"],
+)
+async def test_big_variables_are_bad_input(api: Api, variables: dict[str, Any], limit: int) -> None:
+    body = await api.post("{ __typename }", variables)
+    assert body["data"] is None
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["limit"] == limit
+
+
+async def test_variables_at_the_limits_pass(api: Api) -> None:
+    variables = {"a": [0] * 9_998, "b": "x" * 100_000}  # 10,000 values
+    assert (await api.post("{ __typename }", variables))["data"] == {"__typename": "Query"}
+
+
+async def test_a_long_text_literal_is_bad_input(api: Api, staff_token: str) -> None:
+    document = '{ equipment(filter: {search: "%s"}) { totalCount } }'
+    refused = await api.post(document % ("x" * 100_001), token=staff_token)
+    accepted = await api.post(document % ("x" * 1_000), token=staff_token)
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "limit": 100_000}
+    assert accepted["data"] == {"equipment": {"totalCount": 0}}
+
+
+async def test_integers_past_64_bits_never_reach_a_resolver(
+    client: httpx.AsyncClient, admin_token: str
+) -> None:
+    headers = {"content-type": "application/json", "Authorization": f"Bearer {admin_token}"}
+    query = b'"query Users($n: Int) { users(first: $n) { totalCount } }"'
+    for number in (b"18446744073709551616", b"-9" * 1 + b"9" * 40, b"1" + b"0" * 5000):
+        response = await client.post(
+            "/graphql", content=b'{"query": %s, "variables": {"n": %s}}' % (query, number), headers=headers
+        )
+        assert response.status_code in {200, 400}, response.text
+        if response.status_code == 200:
+            assert error_codes(response.json()) == ["BAD_USER_INPUT"]

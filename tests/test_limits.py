@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
-from graphql import build_schema, get_introspection_query, parse, validate
+from graphql import (
+    DocumentNode,
+    ValidationContext,
+    ValidationRule,
+    build_schema,
+    get_introspection_query,
+    parse,
+    validate,
+)
 
 import schema as rigbook
 from app import create_app
@@ -130,6 +140,14 @@ def only_error(body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def errors_by_code(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The errors of a refused document, one per broken limit."""
+    assert body["data"] is None, body
+    errors = {error["extensions"]["code"]: error for error in body["errors"]}
+    assert len(errors) == len(body["errors"]), body["errors"]
+    return errors
+
+
 @asynccontextmanager
 async def api_with(database_url: str, **overrides: Any) -> AsyncIterator[Api]:
     """An API over the same database with other settings."""
@@ -204,16 +222,29 @@ async def test_exponentially_spread_fragments_are_counted_without_expanding_them
     fragments = ["fragment F0 on User { a: email b: email }"]
     fragments += [f"fragment F{n} on User {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, 41)]
     body = await api.post("query { me { ...F40 } } " + " ".join(fragments))
-    assert only_error(body)["extensions"] == {"code": "TOO_MANY_ALIASES", "limit": 30, "requested": 2**41}
+    errors = errors_by_code(body)
+    assert set(errors) == {"TOO_MANY_ALIASES", "TOO_MANY_FIELDS"}
+    assert errors["TOO_MANY_ALIASES"]["extensions"] == {
+        "code": "TOO_MANY_ALIASES",
+        "limit": 30,
+        "requested": 2**41,
+    }
+    assert errors["TOO_MANY_FIELDS"]["extensions"] == {
+        "code": "TOO_MANY_FIELDS",
+        "limit": 500,
+        "requested": 2**41 + 1,
+    }
 
 
 async def test_astronomical_counts_are_reported_as_json_safe_numbers(api: Api, admin_token: str) -> None:
     fragments = ["fragment F0 on User { a: email b: email }"]
     fragments += [f"fragment F{n} on User {{ ...F{n - 1} ...F{n - 1} }}" for n in range(1, 71)]
-    aliases = only_error(await api.post("query { me { ...F70 } } " + " ".join(fragments)))
+    refused = errors_by_code(await api.post("query { me { ...F70 } } " + " ".join(fragments)))
+    aliases, fields = refused["TOO_MANY_ALIASES"], refused["TOO_MANY_FIELDS"]
     costly = await api.post(USERS_PAGE, {"n": 10**30}, token=admin_token)
     assert aliases["extensions"]["requested"] == 2**53 - 1
     assert aliases["message"].startswith(f"The document uses more than {2**53 - 1} aliases")
+    assert fields["extensions"]["requested"] == 2**53 - 1
     assert only_error(costly)["extensions"]["requested"] == 2**53 - 1
     assert costly["extensions"]["cost"]["requested"] == 2**53 - 1
 
@@ -248,6 +279,118 @@ async def test_syntax_errors_keep_their_usual_message(api: Api) -> None:
     error = only_error(await api.post("{ me { "))
     assert error["message"].startswith("Syntax Error:")
     assert "extensions" not in error or error["extensions"].get("code") != "TOO_MANY_TOKENS"
+
+
+# --- fields ----------------------------------------------------------------------
+
+
+def me_ids(count: int) -> str:
+    """``count`` times `me { id }`, under a comment of its own so no cache can answer it."""
+    return f"# {uuid.uuid4()}\n{{" + " me { id }" * count + " }"
+
+
+def recording(pipeline: Pipeline) -> list[DocumentNode]:
+    """The documents ``pipeline`` validates in full from now on."""
+    validated: list[DocumentNode] = []
+
+    class Recording(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            validated.append(context.document)
+
+    pipeline.rules = (*pipeline.rules, Recording)
+    return validated
+
+
+async def test_480_repeated_fields_are_refused_with_their_own_code(api: Api, admin_token: str) -> None:
+    error = only_error(await api.post(me_ids(480), token=admin_token))
+    assert error["extensions"] == {"code": "TOO_MANY_FIELDS", "limit": 500, "requested": 960}
+    assert error["message"].startswith("The document selects 960 fields")
+
+
+def test_field_limits_are_checked_before_the_document_is_validated() -> None:
+    pipeline = Pipeline(rigbook.schema)
+    validated = recording(pipeline)
+    refused = pipeline.prepare(me_ids(480))
+    [error] = refused.errors
+    assert error.extensions == {"code": "TOO_MANY_FIELDS", "limit": 500, "requested": 960}
+    assert validated == []  # the quadratic rule never saw it
+    assert pipeline.prepare(me_ids(2)).errors == ()
+    assert len(validated) == 1
+
+
+def test_an_unused_fragment_is_refused_before_the_document_is_validated() -> None:
+    # Validation compares the fields of every fragment, used or not; the limits count used ones.
+    pipeline = Pipeline(rigbook.schema)
+    validated = recording(pipeline)
+    document = "{ __typename } fragment Heavy on Query {" + " me { id }" * 250 + " }"
+    [error] = pipeline.prepare(document).errors
+    assert error.message == "Fragment 'Heavy' is never used."
+    assert error.extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}
+    assert validated == []
+
+
+async def test_fragments_nested_past_the_stack_are_measured_without_recursing(api: Api) -> None:
+    # Six fragments, each nesting 100 levels and spreading the next: 600 levels in all.
+    def fragment(index: int) -> str:
+        inner = f"...F{index + 1}" if index < 5 else "id"
+        return f"fragment F{index} on User {{ " + "tenant { " * 100 + inner + " }" * 100 + " }"
+
+    document = "{ me { ...F0 } } " + " ".join(fragment(index) for index in range(6))
+    body = await api.post(document)
+    assert body["data"] is None
+    codes = error_codes(body)
+    assert "QUERY_TOO_DEEP" in codes
+    assert "INTERNAL_SERVER_ERROR" not in codes
+
+
+async def test_ten_selections_of_one_field_pass_and_eleven_do_not(api: Api, admin_token: str) -> None:
+    accepted = await api.data(me_ids(10), token=admin_token)
+    refused = errors_by_code(await api.post(me_ids(11), token=admin_token))
+    assert accepted == {"me": {"id": ANY}}
+    assert set(refused) == {"TOO_MANY_REPEATED_FIELDS"}
+    assert refused["TOO_MANY_REPEATED_FIELDS"]["extensions"]["requested"] == 11
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ me { "
+        + " ".join(f"...F{n}" for n in range(11))
+        + " } } "
+        + " ".join(f"fragment F{n} on User {{ id }}" for n in range(11)),
+        "{ me { " + "...F " * 11 + "} } fragment F on User { id email }",
+        "{ ...Q ...Q ...Q ...Q ...Q ...Q me { id } me { id } me { id } me { id } me { id } } "
+        "fragment Q on Query { me { email } }",
+    ],
+    ids=["eleven fragments", "one fragment spread eleven times", "fragments and fields together"],
+)
+async def test_selections_merging_through_fragments_count(api: Api, admin_token: str, document: str) -> None:
+    refused = errors_by_code(await api.post(document, token=admin_token))
+    assert refused["TOO_MANY_REPEATED_FIELDS"]["extensions"]["requested"] == 11
+
+
+async def test_a_lowered_field_limit_takes_effect(database_url: str, admin_token: str) -> None:
+    async with api_with(database_url, max_fields=3) as api:
+        accepted = await api.data("{ me { id email } }", token=admin_token)
+        refused = await api.post("{ me { id email name } }", token=admin_token)
+    async with api_with(database_url, max_repeated_fields=2) as api:
+        repeated = await api.post(me_ids(3), token=admin_token)
+    assert accepted == {"me": {"id": ANY, "email": "admin@esr.example"}}
+    assert only_error(refused)["extensions"] == {"code": "TOO_MANY_FIELDS", "limit": 3, "requested": 4}
+    assert errors_by_code(repeated)["TOO_MANY_REPEATED_FIELDS"]["extensions"]["limit"] == 2
+
+
+def test_field_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = settings_for("sqlite+aiosqlite://")
+    monkeypatch.setenv("RIGBOOK_MAX_FIELDS", "300")
+    monkeypatch.setenv("RIGBOOK_MAX_REPEATED_FIELDS", "5")
+    settings = Settings(_env_file=None)
+    assert (settings.max_fields, settings.max_repeated_fields) == (300, 5)
+    assert (defaults.max_fields, defaults.max_repeated_fields) == (
+        QueryLimits().max_fields,
+        QueryLimits().max_repeated_fields,
+    )
 
 
 # --- directives ------------------------------------------------------------------

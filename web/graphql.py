@@ -65,6 +65,8 @@ class GraphQLView:
                 max_directives=settings.max_directives,
                 max_cost=settings.max_query_cost,
                 cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
+                max_fields=settings.max_fields,
+                max_repeated_fields=settings.max_repeated_fields,
             ),
             introspection=settings.introspection_enabled,
             # Hints would spell out the schema that production hides from introspection.

@@ -83,6 +83,15 @@ class QueryLimits:
     max_directives: int = 50
     max_cost: int = 1_100_000
     max_sensitive_fields: int = 1
+    # Field selections per document, each fragment spread's again; the standard
+    # introspection query has 229.
+    max_fields: int = 500
+    # Fields merging into one result field (`me { id } me { id }`: 2 at `me` and at `me.id`).
+    max_repeated_fields: int = 10
+    # The request's variables (schema/limits/variables.py): nesting, values in all, text length.
+    max_variable_depth: int = 100
+    max_variable_values: int = 10_000
+    max_text_length: int = 100_000
     sensitive_fields: frozenset[str] = SENSITIVE_MUTATIONS
     cost_model: CostModel = field(default_factory=CostModel)
 

@@ -3,7 +3,8 @@
 Counting the text instead lets one fragment with 30 aliases, spread 30 times, pass
 an alias limit of 30 (CVE-2026-47707). Each fragment is measured once and the result
 reused, so a document whose fragments spread each other exponentially is still
-measured in linear time.
+measured in linear time. The walk runs before validation, on any document that
+parses: unknown fragments and cycles count as nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Shape:
     aliases: int = 0
     directives: int = 0
     sensitive_fields: int = 0
+    # Field selections, each fragment spread's again (`__typename` counts too).
+    fields: int = 0
 
     def beside(self, other: Shape) -> Shape:
         """Two parts of one selection set: the deeper one counts, the counts add up."""
@@ -47,6 +50,7 @@ class Shape:
             aliases=self.aliases + other.aliases,
             directives=self.directives + other.directives,
             sensitive_fields=self.sensitive_fields + other.sensitive_fields,
+            fields=self.fields + other.fields,
         )
 
     def one_level_down(self) -> Shape:
@@ -74,7 +78,8 @@ class ShapeCounter:
             if isinstance(definition, FragmentDefinitionNode)
         }
         self._measured: dict[str, Shape] = {}
-        self._measuring: set[str] = set()
+        for name in _spread_order(self._fragments):
+            self._measured[name] = self._fragment(self._fragments[name])
 
     def operation(self, operation: OperationDefinitionNode) -> Shape:
         directives = len(operation.directives or ()) + sum(
@@ -109,6 +114,7 @@ class ShapeCounter:
             aliases=1 if node.alias is not None else 0,
             directives=len(node.directives or ()),
             sensitive_fields=1 if sensitive else 0,
+            fields=1,
         )
         if node.selection_set is None:
             return shape
@@ -117,19 +123,56 @@ class ShapeCounter:
         return shape.beside(self._selection_set(node.selection_set, inner).one_level_down())
 
     def _spread(self, node: FragmentSpreadNode) -> Shape:
-        name = node.name.value
         spread = Shape(directives=len(node.directives or ()))
-        fragment = self._fragments.get(name)
-        # Unknown fragments and cycles are reported by graphql-core's own rules.
-        if fragment is None or name in self._measuring:
-            return spread
-        measured = self._measured.get(name)
-        if measured is None:
-            self._measuring.add(name)
-            inner = named_type(self._schema, fragment.type_condition, None)
-            measured = self._selection_set(fragment.selection_set, inner).beside(
-                Shape(directives=len(fragment.directives or ()))
-            )
-            self._measuring.discard(name)
-            self._measured[name] = measured
-        return spread.beside(measured)
+        # Fragments are measured before anything spreads them; one missing here is unknown
+        # or closes a cycle, which graphql-core's own rules report.
+        measured = self._measured.get(node.name.value)
+        return spread if measured is None else spread.beside(measured)
+
+    def _fragment(self, fragment: FragmentDefinitionNode) -> Shape:
+        inner = named_type(self._schema, fragment.type_condition, None)
+        return self._selection_set(fragment.selection_set, inner).beside(
+            Shape(directives=len(fragment.directives or ()))
+        )
+
+
+def _spread_order(fragments: dict[str, FragmentDefinitionNode]) -> list[str]:
+    """The fragments, each after those it spreads (a spread closing a cycle aside).
+
+    Found without recursion, so that measuring a fragment never recurses into another:
+    a chain of fragments spread into each other is as long as the token limit allows,
+    longer than Python's stack.
+    """
+    spreads = {name: _spreads_in(fragment.selection_set) for name, fragment in fragments.items()}
+    order: list[str] = []
+    done: set[str] = set()
+    for root in fragments:
+        if root in done:
+            continue
+        path = [(root, iter(spreads[root]))]
+        on_path = {root}
+        while path:
+            name, pending = path[-1]
+            for child in pending:
+                if child in spreads and child not in done and child not in on_path:
+                    path.append((child, iter(spreads[child])))
+                    on_path.add(child)
+                    break
+            else:
+                path.pop()
+                on_path.discard(name)
+                done.add(name)
+                order.append(name)
+    return order
+
+
+def _spreads_in(selection_set: SelectionSetNode) -> list[str]:
+    names = []
+    stack = [selection_set]
+    while stack:
+        for selection in stack.pop().selections:
+            if isinstance(selection, FragmentSpreadNode):
+                names.append(selection.name.value)
+            elif isinstance(selection, FieldNode | InlineFragmentNode) and selection.selection_set:
+                stack.append(selection.selection_set)
+    return names

@@ -13,6 +13,7 @@ from resolvers.list_caps import MAX_AVAILABILITY_ITEMS
 from resolvers.reservation_queries import availability, equipment_for_availability, window_or_error
 from schema.context import Info
 from schema.errors import errors_as_data
+from schema.limits.lists import MaxItems
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
 from schema.types.common import SortDirection
@@ -83,7 +84,10 @@ class EquipmentQuery:
         to: Annotated[datetime, strawberry.argument(description="Window end (exclusive, with offset).")],
         equipment_ids: Annotated[
             list[strawberry.ID] | None,
-            strawberry.argument(description="Only these equipment; unknown ids are skipped."),
+            strawberry.argument(
+                description=f"Only these equipment; unknown ids are skipped. At most {MAX_AVAILABILITY_ITEMS}.",
+                directives=[MaxItems(count=MAX_AVAILABILITY_ITEMS)],
+            ),
         ] = None,
         filter: Annotated[
             EquipmentFilter | None, strawberry.argument(description="Conditions to meet.")

@@ -15,10 +15,11 @@ from resolvers.design_queries import DesignReservationRequest, DesignSort
 from resolvers.design_rules import ItemRequest
 from resolvers.designs import DesignChanges, DesignDraft, VersionDraft
 from schema.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from schema.limits.lists import MaxItems
 from schema.node import pk_of
 from schema.types.common import SortDirection
 from schema.types.design import Design, DesignShare, DesignStatus, DesignVersion
-from schema.types.reservation_inputs import CreateReservationSuccess
+from schema.types.reservation_inputs import MAX_LINES, CreateReservationSuccess
 
 
 @strawberry.input(description="One equipment item of a design version.")
@@ -48,7 +49,12 @@ class CreateDesignInput:
         default=None,
         description="Version 1's setup: a JSON object of at most 64 KiB, nested at most 64 levels.",
     )
-    items: list[DesignItemInput] | None = strawberry.field(default=None, description="Version 1's equipment.")
+    items: list[DesignItemInput] | None = strawberry.field(
+        default=None,
+        description=f"Version 1's equipment. At most {MAX_LINES}, "
+        "and no more than the server allows on a reservation (100 by default).",
+        directives=[MaxItems(count=MAX_LINES)],
+    )
     note: str = strawberry.field(default="", description="Version 1's note.")
     idempotency_key: str | None = strawberry.field(
         default=None, description="Any unique string; retrying with the same key returns the first result."
@@ -71,7 +77,11 @@ class SaveDesignVersionInput:
     configuration: JSON = strawberry.field(
         description="The setup: a JSON object of at most 64 KiB, nested at most 64 levels."
     )
-    items: list[DesignItemInput] = strawberry.field(description="The equipment this version needs.")
+    items: list[DesignItemInput] = strawberry.field(
+        description=f"The equipment this version needs. At most {MAX_LINES}, "
+        "and no more than the server allows on a reservation (100 by default).",
+        directives=[MaxItems(count=MAX_LINES)],
+    )
     note: str = strawberry.field(default="", description="What changed.")
     expected_version: int | None = strawberry.field(
         default=None,
@@ -179,7 +189,11 @@ class DesignOrder:
 @strawberry.input(description="Narrow a design list; all given conditions must hold.")
 class DesignFilter:
     search: str | None = strawberry.field(default=None, description="Text in the name or description.")
-    status: list[DesignStatus] | None = strawberry.field(default=None, description="Any of these statuses.")
+    status: list[DesignStatus] | None = strawberry.field(
+        default=None,
+        description=f"Any of these statuses. At most {len(DesignStatus)}.",
+        directives=[MaxItems(count=len(DesignStatus))],
+    )
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Only this user's designs.")
 
     def to_value(self) -> DesignFilterValue:

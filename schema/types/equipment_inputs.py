@@ -10,9 +10,17 @@ import strawberry
 from db.tables import EquipmentStatus as EquipmentStatusValue
 from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
-from resolvers.equipment import EquipmentFields, EquipmentSort, NewUnit, UnitChanges
+from resolvers.equipment import (
+    MAX_TAGS,
+    MAX_UNITS_PER_CALL,
+    EquipmentFields,
+    EquipmentSort,
+    NewUnit,
+    UnitChanges,
+)
 from resolvers.equipment import EquipmentFilter as EquipmentFilterValue
 from schema.errors import ConflictError, NotFoundError, ValidationError
+from schema.limits.lists import MaxItems
 from schema.types.common import SortDirection
 from schema.types.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 
@@ -39,7 +47,11 @@ class EquipmentFilter:
     category: str | None = strawberry.field(
         default=None, description="Exact category (case does not matter)."
     )
-    tags: list[str] | None = strawberry.field(default=None, description="Equipment having all of these tags.")
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description=f"Equipment having all of these tags. At most {MAX_TAGS}.",
+        directives=[MaxItems(count=MAX_TAGS)],
+    )
     tracking: Tracking | None = strawberry.field(default=None, description="Only BULK or only SERIALIZED.")
     status: EquipmentStatus | None = strawberry.field(
         default=None, description="Only ACTIVE or only RETIRED."
@@ -77,7 +89,11 @@ class CreateEquipmentInput:
     )
     category: str = strawberry.field(default="", description="Free-form category.")
     description: str = strawberry.field(default="", description="Longer description.")
-    tags: list[str] = strawberry.field(default_factory=list, description="Tags for filtering.")
+    tags: list[str] = strawberry.field(
+        default_factory=list,
+        description=f"Tags for filtering. At most {MAX_TAGS}.",
+        directives=[MaxItems(count=MAX_TAGS)],
+    )
     quantity: int | None = strawberry.field(
         default=None, description="BULK stock. For SERIALIZED, leave out and pass `units`."
     )
@@ -88,7 +104,9 @@ class CreateEquipmentInput:
         default=0, description="Minutes of return handling that block stock after each booking."
     )
     units: list[NewUnitInput] = strawberry.field(
-        default_factory=list, description="Initial units of SERIALIZED equipment."
+        default_factory=list,
+        description=f"Initial units of SERIALIZED equipment. At most {MAX_UNITS_PER_CALL}.",
+        directives=[MaxItems(count=MAX_UNITS_PER_CALL)],
     )
 
 
@@ -99,7 +117,11 @@ class UpdateEquipmentInput:
     code: str | None = strawberry.field(default=None, description="New code.")
     category: str | None = strawberry.field(default=None, description="New category.")
     description: str | None = strawberry.field(default=None, description="New description.")
-    tags: list[str] | None = strawberry.field(default=None, description="New tags (replace the old ones).")
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description=f"New tags (replace the old ones). At most {MAX_TAGS}.",
+        directives=[MaxItems(count=MAX_TAGS)],
+    )
     tracking: Tracking | None = strawberry.field(
         default=None, description="Must equal the current tracking (it is fixed)."
     )
@@ -136,7 +158,10 @@ class RetireEquipmentInput:
 @strawberry.input(description="Units to add to serialized equipment.")
 class AddEquipmentUnitsInput:
     equipment_id: strawberry.ID = strawberry.field(description="The SERIALIZED equipment.")
-    units: list[NewUnitInput] = strawberry.field(description="The units to add.")
+    units: list[NewUnitInput] = strawberry.field(
+        description=f"The units to add. At most {MAX_UNITS_PER_CALL}.",
+        directives=[MaxItems(count=MAX_UNITS_PER_CALL)],
+    )
 
 
 @strawberry.input(description="Changes to a unit; omitted fields stay as they are.")

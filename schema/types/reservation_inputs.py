@@ -14,9 +14,14 @@ from resolvers.reservation_queries import ReservationFilter as ReservationFilter
 from resolvers.reservation_queries import ReservationSort
 from resolvers.reservations import ReservationChanges, ReservationDraft
 from schema.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from schema.limits.lists import MaxItems
 from schema.node import pk_of
 from schema.types.common import SortDirection
 from schema.types.reservation import Reservation, ReservationStatus
+
+# The schema's cap on lines (and on a design version's items, which become lines);
+# `RIGBOOK_MAX_RESERVATION_LINES` (100 by default) may allow fewer.
+MAX_LINES = 1000
 
 
 @strawberry.input(description="One item to book.")
@@ -48,7 +53,10 @@ class CreateReservationInput:
     title: str = strawberry.field(description="Event or job title.")
     starts_at: datetime = strawberry.field(description="Start (inclusive), ISO 8601 with an offset.")
     ends_at: datetime = strawberry.field(description="End (exclusive), ISO 8601 with an offset.")
-    lines: list[ReservationLineInput] = strawberry.field(description="What to book.")
+    lines: list[ReservationLineInput] = strawberry.field(
+        description=f"What to book. At most {MAX_LINES}, and no more than the server allows (100 by default).",
+        directives=[MaxItems(count=MAX_LINES)],
+    )
     customer_id: strawberry.ID | None = strawberry.field(
         default=None, description="Who it is for (staff only; customers always book for themselves)."
     )
@@ -77,7 +85,10 @@ class UpdateReservationInput:
     starts_at: datetime | None = strawberry.field(default=None, description="New start.")
     ends_at: datetime | None = strawberry.field(default=None, description="New end.")
     lines: list[ReservationLineInput] | None = strawberry.field(
-        default=None, description="New lines (replace the old ones)."
+        default=None,
+        description=f"New lines (replace the old ones). At most {MAX_LINES}, "
+        "and no more than the server allows (100 by default).",
+        directives=[MaxItems(count=MAX_LINES)],
     )
     notes: str | None = strawberry.field(default=None, description="New notes.")
     expected_version: int | None = strawberry.field(
@@ -121,7 +132,9 @@ class ReservationOrder:
 @strawberry.input(description="Narrow a reservation list; all given conditions must hold.")
 class ReservationFilter:
     status: list[ReservationStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses."
+        default=None,
+        description=f"Any of these statuses. At most {len(ReservationStatus)}.",
+        directives=[MaxItems(count=len(ReservationStatus))],
     )
     from_: datetime | None = strawberry.field(
         default=None, name="from", description="Windows ending after this instant."
