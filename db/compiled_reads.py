@@ -44,8 +44,8 @@ S = TypeVar("S", bound=Executable)
 REUSABLE_OPTION = "rigbook_reusable"
 # Statements compiled by their cache key, and their row classes.
 COMPILED_KEPT = 500
-# Reusable statements compiled: above the shapes ``resolvers/row_statements.py`` keeps.
-REUSABLE_KEPT = 512
+# Reusable statements compiled: as many as the shapes ``resolvers/row_statements.py`` keeps.
+REUSABLE_KEPT = 384
 
 
 def reusable(statement: S) -> S:
@@ -183,26 +183,32 @@ class ReadCompiler:
         if statement.get_execution_options().get(REUSABLE_OPTION):
             read = self._reusable.get(statement)
             if read is None:
-                read = self._reusable[statement] = self._compile(statement, params)[0]
+                # Compiled outside the cache by key: this entry is its only copy.
+                read = self._reusable[statement] = self._compile(statement, params, None)[0]
             sql, arguments = read.arguments(params, None, None)
             return read, sql, arguments
-        read, extracted, collected = self._compile(statement, params)
+        read, extracted, collected = self._compile(statement, params, self._cache)
         sql, arguments = read.arguments(params, extracted, collected)
         return read, sql, arguments
 
     def _compile(
-        self, statement: Executable, params: Mapping[str, Any] | None
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | None,
+        compiled_cache: LRUCache[Any, Compiled] | None,
     ) -> tuple[CompiledRead, Sequence[Any] | None, Mapping[str, Any] | None]:
         if not isinstance(statement, ClauseElement):
             raise TypeError(f"cannot compile {type(statement).__name__} for a read")
         compiled, extracted, collected, _ = statement._compile_w_cache(
             dialect=self.dialect,
-            compiled_cache=self._cache,
+            compiled_cache=compiled_cache,
             column_keys=sorted(params) if params else [],
         )
         assert isinstance(compiled, SQLCompiler)
         if not compiled._result_columns:
             raise TypeError("a read selects named columns")
+        if compiled_cache is None:
+            return CompiledRead.of(compiled, self.dialect), extracted, collected
         read = self._reads.get(compiled)
         if read is None:
             read = self._reads[compiled] = CompiledRead.of(compiled, self.dialect)
