@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from db.caches import bounded
 
 PREFIX = "sealed:v1:"
 NONCE_BYTES = 12  # random per value: 2^32 values per key keep GCM's collision bound negligible
@@ -27,7 +28,8 @@ class Unsealable(ValueError):
     """The value was not sealed with this secret for this purpose and associated data."""
 
 
-@lru_cache(maxsize=8)
+# Keyed by the secret: a handful of entries (one per purpose), bounded like every cache.
+@bounded(maxsize=8)
 def _cipher(secret: str, purpose: str) -> AESGCM:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"rigbook {purpose}".encode()).derive(
         secret.encode()

@@ -7,13 +7,14 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import jwt
 
 from auth.principal import Principal
+from db.caches import CacheSize, track
 from db.tables.user import Role
 
 ALGORITHM = "HS256"
@@ -43,6 +44,12 @@ class AccessTokens:
     ttl: timedelta
     clock: Callable[[], float] = time.time
     _verified: dict[str, tuple[Principal, int]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        track(self)
+
+    def cache_sizes(self) -> Iterator[CacheSize]:
+        yield CacheSize("auth.tokens.verified", len(self._verified), VERIFIED_TOKENS_KEPT)
 
     def issue(self, principal: Principal, *, now: datetime, ttl: timedelta | None = None) -> str:
         lifetime = min(ttl, self.ttl) if ttl is not None else self.ttl

@@ -16,12 +16,15 @@ per access, and no row object is built twice.
 
 A statement marked ``reusable`` (built once, run many times with named
 parameters) skips even the cache key: it is compiled once and found by identity.
+
+Every compiled form is kept in a bounded LRU (``db/caches.py``) that holds its
+key strongly: a statement or compiled object listed there stays alive, so its
+identity can never be taken by a newer object while the entry exists.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar, cast
@@ -33,20 +36,26 @@ from sqlalchemy.sql.compiler import Compiled, SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.util import LRUCache
 
+from db.caches import CacheSize, lru_size, track
+
 Processor = Callable[[Any], Any]
 S = TypeVar("S", bound=Executable)
 
-_REUSABLE: dict[int, Executable] = {}
+REUSABLE_OPTION = "rigbook_reusable"
+# Statements compiled by their cache key, and their row classes.
+COMPILED_KEPT = 500
+# Reusable statements compiled: as many as the shapes ``resolvers/row_statements.py`` keeps.
+REUSABLE_KEPT = 384
 
 
 def reusable(statement: S) -> S:
-    """Mark a statement that lives as long as the process and runs with ``params`` only.
+    """``statement`` marked as built once and run many times with ``params`` only.
 
     Its values must all come from named ``bindparam``s given at execution: it is
-    compiled once per dialect, with the values it was built with.
+    compiled once per dialect, with the values it was built with. The mark is an
+    execution option, so it lives and dies with the statement.
     """
-    _REUSABLE[id(statement)] = statement
-    return statement
+    return statement.execution_options(**{REUSABLE_OPTION: True})
 
 
 _RECORD_METHODS = frozenset(dir(asyncpg.Record))
@@ -151,40 +160,55 @@ class CompiledRead:
 class ReadCompiler:
     """Compiles selects for one dialect, through SQLAlchemy's cache key."""
 
-    def __init__(self, dialect: Dialect, size: int = 500) -> None:
+    def __init__(
+        self, dialect: Dialect, size: int = COMPILED_KEPT, reusable_size: int = REUSABLE_KEPT
+    ) -> None:
         self.dialect = dialect
         self._cache: LRUCache[Any, Compiled] = LRUCache(size)
-        self._reads: weakref.WeakKeyDictionary[SQLCompiler, CompiledRead] = weakref.WeakKeyDictionary()
-        self._reusable: dict[int, CompiledRead] = {}
+        # Not a weak mapping: each value holds its compiled key, which would never die.
+        self._reads: LRUCache[SQLCompiler, CompiledRead] = LRUCache(size)
+        # Statements hash by identity; the entry holds the statement, so the key stays its own.
+        self._reusable: LRUCache[Executable, CompiledRead] = LRUCache(reusable_size)
+        track(self)
+
+    def cache_sizes(self) -> Iterator[CacheSize]:
+        yield lru_size("db.compiled_reads.compiled", self._cache)
+        yield lru_size("db.compiled_reads.reads", self._reads)
+        yield lru_size("db.compiled_reads.reusable", self._reusable)
 
     def prepare(
         self, statement: Executable, params: Mapping[str, Any] | None = None
     ) -> tuple[CompiledRead, str, list[Any]]:
         """The compiled form of ``statement`` and the SQL and arguments for this execution."""
-        key = id(statement)
-        if _REUSABLE.get(key) is statement:
-            read = self._reusable.get(key)
+        if statement.get_execution_options().get(REUSABLE_OPTION):
+            read = self._reusable.get(statement)
             if read is None:
-                read = self._reusable[key] = self._compile(statement, params)[0]
+                # Compiled outside the cache by key: this entry is its only copy.
+                read = self._reusable[statement] = self._compile(statement, params, None)[0]
             sql, arguments = read.arguments(params, None, None)
             return read, sql, arguments
-        read, extracted, collected = self._compile(statement, params)
+        read, extracted, collected = self._compile(statement, params, self._cache)
         sql, arguments = read.arguments(params, extracted, collected)
         return read, sql, arguments
 
     def _compile(
-        self, statement: Executable, params: Mapping[str, Any] | None
+        self,
+        statement: Executable,
+        params: Mapping[str, Any] | None,
+        compiled_cache: LRUCache[Any, Compiled] | None,
     ) -> tuple[CompiledRead, Sequence[Any] | None, Mapping[str, Any] | None]:
         if not isinstance(statement, ClauseElement):
             raise TypeError(f"cannot compile {type(statement).__name__} for a read")
         compiled, extracted, collected, _ = statement._compile_w_cache(
             dialect=self.dialect,
-            compiled_cache=self._cache,
+            compiled_cache=compiled_cache,
             column_keys=sorted(params) if params else [],
         )
         assert isinstance(compiled, SQLCompiler)
         if not compiled._result_columns:
             raise TypeError("a read selects named columns")
+        if compiled_cache is None:
+            return CompiledRead.of(compiled, self.dialect), extracted, collected
         read = self._reads.get(compiled)
         if read is None:
             read = self._reads[compiled] = CompiledRead.of(compiled, self.dialect)

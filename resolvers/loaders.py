@@ -395,8 +395,12 @@ def group_by_equipment(rows: Sequence[Any], equipment_ids: Sequence[uuid.UUID]) 
 
 
 def with_keys(columns: Collection[str] | None, *keys: str) -> tuple[str, ...] | None:
-    """``columns`` plus the key columns a read groups by; ``None`` (all columns) stays ``None``."""
-    return None if columns is None else tuple(dict.fromkeys([*keys, *columns]))
+    """``columns`` plus the key columns a read groups by; ``None`` (all columns) stays ``None``.
+
+    Sorted: the tuple keys the statement cache, and one set of columns is one entry
+    whatever order a selection listed them in.
+    """
+    return None if columns is None else tuple(dict.fromkeys([*keys, *sorted(columns)]))
 
 
 @dataclass(frozen=True, eq=False)

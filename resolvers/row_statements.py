@@ -6,16 +6,20 @@ or IN lists (SQLite). Each shape is built once and marked ``reusable``; the
 tenant, the keys and the bounds arrive as parameters, so a request neither builds
 nor hashes a statement to read rows. Every statement here is scoped by the
 ``tenant_id`` parameter.
+
+The columns come from the client's selection, so the shapes are kept in bounded
+LRUs (``db/caches.py``): a client's queries use a few dozen, a stranger choosing
+columns at random would otherwise add a statement (~22 kB compiled) per request.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, func, select
 from sqlmodel import col
 
+from db.caches import bounded
 from db.compiled_reads import reusable
 from db.scoped import one_of_param, records, scoped_records
 from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
@@ -27,29 +31,27 @@ STARTS = "starts"
 ENDS = "ends"
 CUSTOMER = "customer_id"
 
+# Shapes kept per kind of read; rows by id serve every table, so they keep more.
+SHAPES_KEPT = 64
+SHAPES_BY_ID_KEPT = 2 * SHAPES_KEPT
+
 Columns = tuple[str, ...] | None
 """Columns to read (``None``: all of them); a tuple, so that shapes can be cached."""
 
 
-_BY_ID: dict[tuple[type[Any], Columns, bool], Select[Any]] = {}
-
-
+@bounded(SHAPES_BY_ID_KEPT)
 def by_id(model: type[Any], columns: Columns, array: bool) -> Select[Any]:
     """Rows of ``model`` whose id is one of ``keys``."""
-    shape = (model, columns, array)
-    statement = _BY_ID.get(shape)
-    if statement is None:
-        scoped = scoped_records(model, bindparam(TENANT), columns)
-        statement = _BY_ID[shape] = reusable(scoped.where(one_of_param(col(model.id), KEYS, array=array)))
-    return statement
+    scoped = scoped_records(model, bindparam(TENANT), columns)
+    return reusable(scoped.where(one_of_param(col(model.id), KEYS, array=array)))
 
 
-@cache
+@bounded(SHAPES_KEPT)
 def tenants_by_id(columns: Columns, array: bool) -> Select[Any]:
     return reusable(records(Tenant, columns).where(one_of_param(col(Tenant.id), KEYS, array=array)))
 
 
-@cache
+@bounded(SHAPES_KEPT)
 def units_of_equipment(columns: Columns, array: bool) -> Select[Any]:
     """Units of the equipment in ``keys``, by serial number."""
     return reusable(
@@ -59,7 +61,7 @@ def units_of_equipment(columns: Columns, array: bool) -> Select[Any]:
     )
 
 
-@cache
+@bounded(SHAPES_KEPT)
 def lines_of_reservations(columns: Columns, array: bool) -> Select[Any]:
     """Lines of the reservations in ``keys``, in their order on each reservation."""
     return reusable(
@@ -69,7 +71,7 @@ def lines_of_reservations(columns: Columns, array: bool) -> Select[Any]:
     )
 
 
-@cache
+@bounded(SHAPES_KEPT)
 def reservations_of_equipment(
     columns: Columns, array: bool, *, starts: bool, ends: bool, own_only: bool
 ) -> Select[Any]:

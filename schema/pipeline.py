@@ -16,7 +16,7 @@ every request, cost more than executing a small operation such as ``me``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -40,6 +40,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from db.caches import CacheSize, track
 from schema.error_codes import ErrorCode, with_code
 from schema.limits import QueryLimits, limit_rules
 from schema.limits.cost import cost_report, priced_operation, too_costly
@@ -120,6 +121,16 @@ class Pipeline:
         self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
         self._kept_text = 0
+        track(self)
+
+    def cache_sizes(self) -> Iterator[CacheSize]:
+        documents = self._documents
+        yield CacheSize("schema.pipeline.documents", len(documents), DOCUMENTS_KEPT)
+        yield CacheSize(
+            "schema.pipeline.shape_sets",
+            sum(len(prepared.shapes) for prepared in documents.values()),
+            DOCUMENTS_KEPT * VARIABLE_SETS_KEPT,
+        )
 
     def prepare(self, query: str) -> PreparedDocument:
         """Parse and validate ``query``, or find it done already."""

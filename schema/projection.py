@@ -13,6 +13,9 @@ every field below it is either
   for a whole list of parents at once (through the request's tenant-scoped
   dataloaders, as the field's resolver does),
 
+and carries no field extension (``permission_classes`` are one: a permission runs
+only in the field's resolver, so a field with one is never completed here),
+
 the subtree is completed here in one pass per level: each batched field is one
 call for all parents, each leaf goes through its type's own ``serialize``, and
 each object becomes a dict in the order graphql-core would produce. Any other
@@ -283,7 +286,9 @@ class _Compiler:
                 continue
             field_def = object_type.fields.get(name)
             definition = field_def.extensions.get("strawberry-definition") if field_def else None
-            if field_def is None or definition is None:
+            if field_def is None or definition is None or definition.extensions:
+                # Field extensions (permissions among them) run in the field's resolver:
+                # a field that has any is always left to it.
                 return None
             label = f"{object_type.name}.{name}"
             if getattr(field_def.resolve, "_is_default", False):

@@ -12,10 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
 
+import web.graphql
 from app import create_app
 from auth.services import Services
 from schema import projection
+from schema.schema import _TYPES, Mutation, Query
+from schema.types.equipment import Equipment
 from tests.api import Api, TenantUsers
 from tests.booking import at, create_equipment, line, reserve
 
@@ -233,3 +238,78 @@ async def test_shapes_are_shared_only_between_requests_with_the_same_variables(
     assert compiles[0] > 0 and compiles[2] > 0
     assert compiles[1] == compiles[3] == compiles[4] == 0
     assert units == [True, True, False, True, False]
+
+
+class Refuse(BasePermission):
+    message = "Nobody may read this field."
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+# A plain attribute (``code``), a batched relation (``units``), and ``code`` again
+# read as a column of rows fetched by a batched field (``lines.equipment``).
+REFUSED_FIELDS = {
+    ("equipment", "code"): "query { equipment(first: 10) { edges { node { name code } } } }",
+    (
+        "equipment",
+        "units",
+    ): "query { equipment(first: 10) { edges { node { name units { serialNumber } } } } }",
+    ("reservations", "code"): (
+        "query { reservations(first: 10) { edges { node { number lines { quantity equipment { code } } } } } }"
+    ),
+}
+ALLOWED_FIELDS = """
+query { equipment(first: 10) { edges { node { name reservations { number lines { quantity equipment { name } } } } } } }
+"""
+
+
+@pytest.fixture
+async def refusing_apis(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Api, Api]]:
+    """The app with and without projection, on a schema whose ``Equipment.code`` and
+    ``Equipment.units`` carry a permission that always refuses."""
+    fields = {field.python_name: field for field in Equipment.__strawberry_definition__.fields}  # type: ignore[attr-defined]
+    for name in ("code", "units"):
+        field = fields[name]
+        # What ``strawberry.field(permission_classes=[Refuse])`` sets up.
+        monkeypatch.setattr(field, "permission_classes", [Refuse])
+        monkeypatch.setattr(
+            field, "extensions", [*field.extensions, PermissionExtension([Refuse()], use_directives=False)]
+        )
+    refusing = strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(web.graphql, "schema", refusing)
+        projected_app = create_app(services=services)
+        plain_app = create_app(services=services, projection=False)
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=projected_app), base_url="http://rigbook.test"
+        ) as one,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=plain_app), base_url="http://rigbook.test"
+        ) as two,
+    ):
+        yield Api(one), Api(two)
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_a_field_permission_holds_whether_or_not_the_field_is_projected(
+    refusing_apis: tuple[Api, Api], admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projected_api, plain_api = refusing_apis
+    for (root, field), query in REFUSED_FIELDS.items():
+        projected = await projected_api.post(query, token=admin_token)
+        plain = await plain_api.post(query, token=admin_token)
+        assert projected == plain
+        (error,) = projected["errors"]
+        assert error["message"] == Refuse.message
+        assert (error["path"][0], error["path"][-1]) == (root, field)
+        # Non-null all the way up: the refusal nulls the whole response, no code or unit in it.
+        assert projected["data"] is None
+    # What carries no permission is still completed in one pass, rows read as rows.
+    projected_types = _count_projections(monkeypatch)
+    body = await projected_api.post(ALLOWED_FIELDS, token=admin_token)
+    assert "errors" not in body, body["errors"]
+    assert {"EquipmentConnection", "Reservation", "ReservationLine"} <= set(projected_types)

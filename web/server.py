@@ -12,15 +12,15 @@ and past ``RIGBOOK_MAX_CONNECTIONS`` open connections requests get uvicorn's 503
 from __future__ import annotations
 
 import asyncio
-import functools
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from db.caches import bounded
 from settings import Settings
 
 
-@functools.cache
+@bounded(maxsize=1)
 def header_timeout() -> float:
     # uvicorn builds protocols itself, in each worker process, from a pickled config
     # that has no room for our settings: each worker reads them from the environment.
