@@ -68,7 +68,7 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
-    def check_for(self, tenant_id: uuid.UUID | None) -> SessionCheck | None:
+    def _check_for(self, tenant_id: uuid.UUID | None) -> SessionCheck | None:
         """The caller's check, for a transaction in their own tenant (or operator) scope.
 
         Sign-in flows open transactions in a scope they name themselves (the tenant
@@ -102,7 +102,7 @@ class Context:
                 if self._closed:
                     # A straggling loader batch: a read opened now would never be closed.
                     raise RuntimeError("the request has ended; its reads are closed")
-                self._reads = self.services.database.reads(self.tenant_id, self.check_for(self.tenant_id))
+                self._reads = self.services.database.reads(self.tenant_id, self._check_for(self.tenant_id))
             try:
                 return await self._reads.rows(statement, params)
             except SessionEnded:
@@ -125,7 +125,7 @@ class Context:
         await self._end_read()
         scope = tenant_id if tenant_id is not None else self.tenant_id
         try:
-            async with self.services.database.transaction(scope, self.check_for(scope)) as session:
+            async with self.services.database.transaction(scope, self._check_for(scope)) as session:
                 session.info[ACTOR_INFO_KEY] = self.actor()
                 yield session
         except SessionEnded:
@@ -138,7 +138,7 @@ class Context:
         """An ORM session for reads in the caller's tenant, rolled back at the end."""
         scope = self.tenant_id
         try:
-            async with self.services.database.session(scope, self.check_for(scope)) as session:
+            async with self.services.database.session(scope, self._check_for(scope)) as session:
                 yield session
         except SessionEnded:
             raise self._refused() from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -129,50 +130,58 @@ async def test_a_deactivated_admin_cannot_reactivate_itself_nor_remove_the_admin
     assert (await api.data(USERS, token=second_admin))["users"]["totalCount"] == 4
 
 
-async def _logout(api: Api, tokens: dict[str, Any], _services: Services, _caplog: Any, _esr: Any) -> None:
-    assert (await api.data(LOGOUT, {"t": tokens["refreshToken"]}))["logout"]["__typename"] == "LogoutSuccess"
+@dataclass(frozen=True)
+class Scene:
+    """A signed-in staff member, ``tokens`` from their ``login``, about to lose that session."""
+
+    api: Api
+    services: Services
+    caplog: pytest.LogCaptureFixture
+    esr: TenantUsers
+    tokens: dict[str, Any]
 
 
-async def _logout_all_elsewhere(
-    api: Api, tokens: dict[str, Any], _s: Services, _c: Any, esr: TenantUsers
-) -> None:
-    other = await api.token("esr", esr.staff.email)
-    assert (await api.data(LOGOUT_ALL, token=other))["logoutAll"]["revokedSessions"] == 2
+NEW_PASSWORD = "Brand-New-Password-42"
 
 
-async def _change_password_elsewhere(
-    api: Api, tokens: dict[str, Any], _s: Services, _c: Any, esr: TenantUsers
-) -> None:
-    other = await api.token("esr", esr.staff.email)
-    changed = await api.data(
-        CHANGE_PASSWORD, {"current": DEFAULT_PASSWORD, "new": "Brand-New-Password-42"}, token=other
-    )
+async def _logout(scene: Scene) -> str:
+    logout = await scene.api.data(LOGOUT, {"t": scene.tokens["refreshToken"]})
+    assert logout["logout"]["__typename"] == "LogoutSuccess"
+    return DEFAULT_PASSWORD
+
+
+async def _logout_all_elsewhere(scene: Scene) -> str:
+    other = await scene.api.token("esr", scene.esr.staff.email)
+    assert (await scene.api.data(LOGOUT_ALL, token=other))["logoutAll"]["revokedSessions"] == 2
+    return DEFAULT_PASSWORD
+
+
+async def _change_password_elsewhere(scene: Scene) -> str:
+    other = await scene.api.token("esr", scene.esr.staff.email)
+    variables = {"current": DEFAULT_PASSWORD, "new": NEW_PASSWORD}
+    changed = await scene.api.data(CHANGE_PASSWORD, variables, token=other)
     assert changed["changePassword"]["__typename"] == "ChangePasswordSuccess"
     # The session that changed the password is the one kept.
-    assert (await api.data(ME, token=other))["me"]["email"] == esr.staff.email
+    assert (await scene.api.data(ME, token=other))["me"]["email"] == scene.esr.staff.email
+    return NEW_PASSWORD
 
 
-async def _reset_password(
-    api: Api, tokens: dict[str, Any], services: Services, caplog: Any, esr: TenantUsers
-) -> None:
-    token = await mailed_token(api, services, caplog, "esr", esr.staff.email)
-    reset = await api.data(RESET, {"token": token, "password": "Fresh-Start-2031"})
+async def _reset_password(scene: Scene) -> str:
+    token = await mailed_token(scene.api, scene.services, scene.caplog, "esr", scene.esr.staff.email)
+    reset = await scene.api.data(RESET, {"token": token, "password": NEW_PASSWORD})
     assert reset["resetPassword"]["__typename"] == "ResetPasswordSuccess"
+    return NEW_PASSWORD
 
 
-async def _reuse_refresh_token(
-    api: Api, tokens: dict[str, Any], _s: Services, _c: Any, _esr: TenantUsers
-) -> None:
-    rotated = (await api.data(REFRESH, {"t": tokens["refreshToken"]}))["refreshToken"]
+async def _reuse_refresh_token(scene: Scene) -> str:
+    api, spent = scene.api, scene.tokens["refreshToken"]
+    rotated = (await api.data(REFRESH, {"t": spent}))["refreshToken"]
     assert rotated["__typename"] == "RefreshTokenSuccess"
     # The successor's access token works until the spent token is replayed.
     assert (await api.data(ME, token=rotated["accessToken"]))["me"] is not None
-    replayed = (await api.data(REFRESH, {"t": tokens["refreshToken"]}))["refreshToken"]
-    assert replayed["__typename"] == "InvalidTokenError"
+    assert (await api.data(REFRESH, {"t": spent}))["refreshToken"]["__typename"] == "InvalidTokenError"
     assert_ended(await api.post(ME, token=rotated["accessToken"]))
-
-
-Revocation = Callable[[Api, dict[str, Any], Services, Any, TenantUsers], Awaitable[None]]
+    return DEFAULT_PASSWORD
 
 
 @pytest.mark.parametrize(
@@ -191,14 +200,14 @@ async def test_an_ended_sessions_access_token_is_refused_at_once(
     admin_token: str,
     esr: TenantUsers,
     caplog: pytest.LogCaptureFixture,
-    revoke: Revocation,
+    revoke: Callable[[Scene], Awaitable[str]],
 ) -> None:
     wall = await create_equipment(api, admin_token, name="Wall", code="W", quantity=4)
     tokens = await api.login("esr", esr.staff.email)
     access = tokens["accessToken"]
     assert (await api.data(ME, token=access))["me"]["isActive"] is True
 
-    await revoke(api, tokens, services, caplog, esr)
+    password = await revoke(Scene(api, services, caplog, esr, tokens))
 
     assert_ended(await api.post(ME, token=access))
     body = await api.post(
@@ -216,8 +225,6 @@ async def test_an_ended_sessions_access_token_is_refused_at_once(
     assert_ended(body)
     assert await reservations(services, esr) == 0
     # The account itself is fine: a new sign-in works.
-    password = "Brand-New-Password-42" if revoke is _change_password_elsewhere else DEFAULT_PASSWORD
-    password = "Fresh-Start-2031" if revoke is _reset_password else password
     assert (await api.data(ME, token=await api.token("esr", esr.staff.email, password)))["me"] is not None
 
 
