@@ -1,4 +1,12 @@
-"""The per-request context: who is calling, their tenant, one read transaction, loaders."""
+"""The per-request context: who is calling, their tenant, one read transaction, loaders.
+
+Every transaction the context opens in the caller's own scope carries the caller's
+``SessionCheck`` (``db/session_check.py``): the read transaction once, each write
+transaction again. A caller whose account was deactivated or whose sign-in session
+ended is refused there, at the first statement, with a top-level UNAUTHENTICATED
+error; the rest of the request is refused without asking the database again.
+Anonymous callers carry no check.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from starlette.requests import Request
@@ -18,9 +27,15 @@ from auth.services import Services
 from auth.tokens import InvalidAccessToken
 from db.audit import ACTOR_INFO_KEY, Actor
 from db.reads import Reads
+from db.session_check import ENDED_MESSAGE, SessionCheck, SessionEnded
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
+
+
+def session_ended() -> GraphQLError:
+    """The refusal of a caller whose grant has ended: sign in again."""
+    return GraphQLError(ENDED_MESSAGE, extensions={"code": "UNAUTHENTICATED"})
 
 
 @dataclass
@@ -34,6 +49,7 @@ class Context:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
     _closed: bool = field(default=False, init=False)
+    _ended: bool = field(default=False, init=False)
 
     @property
     def tenant_id(self) -> uuid.UUID | None:
@@ -51,6 +67,21 @@ class Context:
         if self._loaders is None:
             self._loaders = Loaders(self)
         return self._loaders
+
+    def _check_for(self, tenant_id: uuid.UUID | None) -> SessionCheck | None:
+        """The caller's check, for a transaction in their own tenant (or operator) scope.
+
+        Sign-in flows open transactions in a scope they name themselves (the tenant
+        being signed in to); those act for no caller and carry no check.
+        """
+        principal = self.principal
+        if principal is None or tenant_id != principal.tenant_id:
+            return None
+        if self._ended:
+            raise session_ended()
+        return SessionCheck(
+            principal.subject_id, principal.session_id, assumed=principal.operator_id is not None
+        )
 
     def actor(self) -> Actor:
         """Who the audit trail names for changes made in this request."""
@@ -71,8 +102,12 @@ class Context:
                 if self._closed:
                     # A straggling loader batch: a read opened now would never be closed.
                     raise RuntimeError("the request has ended; its reads are closed")
-                self._reads = self.services.database.reads(self.tenant_id)
-            return await self._reads.rows(statement, params)
+                self._reads = self.services.database.reads(self.tenant_id, self._check_for(self.tenant_id))
+            try:
+                return await self._reads.rows(statement, params)
+            except SessionEnded:
+                self._reads = None  # it closed itself
+                raise self._refused() from None
 
     async def first(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any:
         """The first row, or ``None``."""
@@ -89,11 +124,28 @@ class Context:
         """A write transaction scoped to the caller's tenant (or ``tenant_id`` for sign-in)."""
         await self._end_read()
         scope = tenant_id if tenant_id is not None else self.tenant_id
-        async with self.services.database.transaction(scope) as session:
-            session.info[ACTOR_INFO_KEY] = self.actor()
-            yield session
+        try:
+            async with self.services.database.transaction(scope, self._check_for(scope)) as session:
+                session.info[ACTOR_INFO_KEY] = self.actor()
+                yield session
+        except SessionEnded:
+            raise self._refused() from None
         # Rows read before this write may be stale now.
         self._loaders = None
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """An ORM session for reads in the caller's tenant, rolled back at the end."""
+        scope = self.tenant_id
+        try:
+            async with self.services.database.session(scope, self._check_for(scope)) as session:
+                yield session
+        except SessionEnded:
+            raise self._refused() from None
+
+    def _refused(self) -> GraphQLError:
+        self._ended = True
+        return session_ended()
 
     async def _end_read(self) -> None:
         async with self._lock:

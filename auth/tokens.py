@@ -36,6 +36,9 @@ class AccessTokens:
     A token that passed verification is remembered (up to ``VERIFIED_TOKENS_KEPT``)
     with its expiry, so the next request carrying it skips decoding and the HMAC:
     only verified tokens are kept, and a remembered one is refused once expired.
+    Remembering skips the signature only: whether the token's account and sign-in
+    session are still live is asked of the database on every request
+    (``db/session_check.py``), so no revocation waits for this cache.
     """
 
     secret: str

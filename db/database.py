@@ -2,7 +2,10 @@
 
 Every session carries the caller's tenant in ``session.info``; on PostgreSQL each
 transaction starts with ``set_config('app.tenant_id', ..., true)`` (transaction-local,
-so safe behind PgBouncer transaction pooling) for row-level security.
+so safe behind PgBouncer transaction pooling) for row-level security. A session
+opened for a signed-in caller also carries a ``SessionCheck``: its transactions
+start with the check instead (``db/session_check.py``), which sets the tenant too,
+and one whose caller's grant has ended raises ``SessionEnded`` before any work.
 On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
 writers queue on the database lock instead of failing halfway.
 
@@ -30,15 +33,19 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from db.clock import utcnow
 from db.compiled_reads import ReadCompiler
 from db.reads import KeptConnections, PostgresReads, Reads, SqliteReads, StatementListener
+from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin, sqlite_check
 
 TENANT_INFO_KEY = "tenant_id"
+CHECK_INFO_KEY = "session_check"
 _WRITE_OPTION = "rigbook_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10
@@ -93,13 +100,24 @@ def _unicode_lower(value: object) -> object:
 
 @event.listens_for(TenantSession, "after_begin")
 def _set_tenant_on_begin(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
     tenant_id = session.info.get(TENANT_INFO_KEY)
-    connection.execute(
-        text("SELECT set_config('app.tenant_id', :tid, true)"),
-        {"tid": str(tenant_id) if tenant_id is not None else ""},
-    )
+    check: SessionCheck | None = session.info.get(CHECK_INFO_KEY)
+    if connection.dialect.name != "postgresql":
+        if check is not None and connection.execute(sqlite_check(tenant_id, check, utcnow())).first() is None:
+            raise SessionEnded()
+        return
+    if check is None:
+        connection.execute(
+            text("SELECT set_config('app.tenant_id', :tid, true)"),
+            {"tid": str(tenant_id) if tenant_id is not None else ""},
+        )
+        return
+    try:
+        connection.execute(*postgres_begin(tenant_id, check))
+    except DBAPIError as error:
+        if is_session_ended(error):
+            raise SessionEnded() from None
+        raise
 
 
 class Database:
@@ -144,11 +162,11 @@ class Database:
         # rest is always there for writes.
         self.kept_reads = KeptConnections(pool_size // 2)
 
-    def reads(self, tenant_id: uuid.UUID | None) -> Reads:
+    def reads(self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None) -> Reads:
         """The reads of one request, in one read-only transaction opened on first use."""
         if self.is_sqlite:
-            return SqliteReads(self)
-        return PostgresReads(self, tenant_id)
+            return SqliteReads(self, tenant_id, check)
+        return PostgresReads(self, tenant_id, check)
 
     def statement_sent(self, sql: str) -> None:
         """Reads that bypass SQLAlchemy's execution report their statements here."""
@@ -156,18 +174,22 @@ class Database:
             listener(sql)
 
     @asynccontextmanager
-    async def session(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+    async def session(
+        self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """An ORM session for reads, in a transaction that is rolled back at the end."""
-        session = await self._connected(self._read_sessions, tenant_id)
+        session = await self._connected(self._read_sessions, tenant_id, check)
         try:
             yield session
         finally:
             await session.close()
 
     @asynccontextmanager
-    async def transaction(self, tenant_id: uuid.UUID | None) -> AsyncIterator[AsyncSession]:
+    async def transaction(
+        self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
+    ) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed on success, rolled back on any exception."""
-        session = await self._connected(self._write_sessions, tenant_id)
+        session = await self._connected(self._write_sessions, tenant_id, check)
         try:
             yield session
         except BaseException:
@@ -179,14 +201,21 @@ class Database:
             await session.close()
 
     async def _connected(
-        self, sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID | None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        tenant_id: uuid.UUID | None,
+        check: SessionCheck | None,
     ) -> AsyncSession:
         """A session whose transaction has begun on a live connection (retried once)."""
         for attempt in range(2):
             session = sessions()
             session.info[TENANT_INFO_KEY] = tenant_id
+            session.info[CHECK_INFO_KEY] = check
             try:
                 await session.connection()
+            except SessionEnded:
+                await session.close()  # rolls the refused transaction back; the connection is sound
+                raise
             except Exception as error:
                 # Only BEGIN (and the tenant) was sent: one fresh connection is safe to try.
                 # (A SQLite file has no connection to lose; its busy wait is already spent.

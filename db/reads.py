@@ -7,13 +7,17 @@ whose columns read as attributes (``row.name``).
 * PostgreSQL: a pooled connection is used through asyncpg directly
   (``db/compiled_reads.py``). The transaction starts with the tenant in one round
   trip, ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT set_config(...)``,
-  so every statement of the request sees one snapshot and none can write. A
-  connection found dead at that first round trip (a restarted server) is dropped
+  so every statement of the request sees one snapshot and none can write. For a
+  signed-in caller the second statement is ``rigbook_begin(...)`` instead, which
+  sets the tenant and checks the caller's grant (``db/session_check.py``): refused,
+  the transaction is rolled back, the connection kept, and ``SessionEnded`` raised.
+  A connection found dead at that first round trip (a restarted server) is dropped
   and the transaction starts again on a fresh one: nothing had been sent yet.
   Connections that ended their read cleanly wait in ``KeptConnections`` for the
   next read instead of going back to SQLAlchemy's pool, whose checkout and
   checkin run through a greenlet each (~35 µs of CPU, about a tenth of ``me``).
-* SQLite: a SQLAlchemy Core connection; its transaction gives the snapshot.
+* SQLite: a SQLAlchemy Core connection; its transaction gives the snapshot, and
+  its first statement is the caller's check.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
+
+from db.clock import utcnow
+from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin_call, sqlite_check
 
 if TYPE_CHECKING:
     from db.database import Database
@@ -51,14 +58,14 @@ def require_select(statement: Executable) -> None:
         raise TypeError(f"a read is a SELECT, not {type(statement).__name__}")
 
 
-def begin_sql(tenant_id: uuid.UUID | None) -> str:
+def begin_sql(tenant_id: uuid.UUID | None, check: SessionCheck | None = None) -> str:
     # A simple-protocol query can carry two statements; the tenant is a UUID, so
     # its text form is safe to inline (the type is checked, not trusted).
+    begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+    if check is not None:
+        return begin + postgres_begin_call(tenant_id, check)
     tenant = str(uuid.UUID(str(tenant_id))) if tenant_id is not None else ""
-    return (
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-        f"SELECT set_config('app.tenant_id', '{tenant}', true)"
-    )
+    return begin + f"SELECT set_config('app.tenant_id', '{tenant}', true)"
 
 
 class KeptConnections:
@@ -105,14 +112,17 @@ class KeptConnections:
 
 
 class PostgresReads:
-    def __init__(self, database: Database, tenant_id: uuid.UUID | None) -> None:
+    def __init__(
+        self, database: Database, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
+    ) -> None:
         self._database = database
         self._tenant_id = tenant_id
+        self._check = check
         self._pooled: PoolProxiedConnection | None = None
         self._driver: asyncpg.Connection | None = None
 
     async def _begin(self) -> asyncpg.Connection:
-        begin = begin_sql(self._tenant_id)
+        begin = begin_sql(self._tenant_id, self._check)
         kept = self._database.kept_reads
         for attempt in range(2):
             # The second attempt always takes a connection fresh from the pool.
@@ -120,7 +130,12 @@ class PostgresReads:
             driver: asyncpg.Connection = pooled.driver_connection
             try:
                 await driver.execute(begin)
-            except Exception:
+            except Exception as error:
+                if is_session_ended(error):
+                    self._database.statement_sent(begin)
+                    # A refusal, not a fault: the connection is sound once rolled back.
+                    await self._give_back(pooled, driver)
+                    raise SessionEnded() from None
                 # A connection that died idle in the pool fails in many ways (closed,
                 # terminated by the server, protocol state); nothing was sent yet, so
                 # any failure here is worth one fresh connection.
@@ -150,6 +165,10 @@ class PostgresReads:
         self._pooled = self._driver = None
         if pooled is None or driver is None:
             return
+        await self._give_back(pooled, driver)
+
+    async def _give_back(self, pooled: PoolProxiedConnection, driver: asyncpg.Connection) -> None:
+        """End the transaction and keep the connection for the next read (or pool it)."""
         try:
             await driver.execute("ROLLBACK")
         except BaseException:
@@ -167,15 +186,31 @@ async def discard(pooled: PoolProxiedConnection) -> None:
 
 
 class SqliteReads:
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, tenant_id: uuid.UUID | None = None, check: SessionCheck | None = None
+    ) -> None:
         self._database = database
+        self._tenant_id = tenant_id
+        self._check = check
         self._connection: AsyncConnection | None = None
 
     async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         require_select(statement)
-        if self._connection is None:
-            self._connection = await self._database.engine.connect()
-        return (await self._connection.execute(statement, dict(params) if params else None)).all()
+        connection = self._connection or await self._begin()
+        return (await connection.execute(statement, dict(params) if params else None)).all()
+
+    async def _begin(self) -> AsyncConnection:
+        connection = await self._database.engine.connect()
+        try:
+            if self._check is not None:
+                found = await connection.execute(sqlite_check(self._tenant_id, self._check, utcnow()))
+                if found.first() is None:
+                    raise SessionEnded()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        return connection
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

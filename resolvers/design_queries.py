@@ -74,8 +74,8 @@ class DesignReservationRequest:
 
 async def reserve_design(context: Context, request: DesignReservationRequest) -> Reservation:
     """One reservation whose lines are the version's items, under the same no-overbooking rules."""
-    principal, tenant_id = tenant_user(context)
-    async with context.services.database.session(tenant_id) as session:
+    principal, _ = tenant_user(context)
+    async with context.session() as session:
         design = await find_design(session, principal, request.design_id, field="designId")
         refuse_archived(design, "reserve it")
         version = await find_version(session, design, request.version)

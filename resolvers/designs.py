@@ -107,7 +107,7 @@ async def _insert_version(
 async def _by_idempotency_key(context: Context, principal: Principal, key: str) -> Design | None:
     """The design an earlier call with ``key`` created; someone else's key is a conflict, not a leak."""
     tenant_id = principal.tenant_id
-    async with context.services.database.session(tenant_id) as session:
+    async with context.session() as session:
         statement = select(Design).where(
             col(Design.tenant_id) == tenant_id, col(Design.idempotency_key) == key
         )

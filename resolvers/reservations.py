@@ -103,7 +103,7 @@ async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 
 async def _by_idempotency_key(context: Context, tenant_id: uuid.UUID, key: str) -> Reservation | None:
-    async with context.services.database.session(tenant_id) as session:
+    async with context.session() as session:
         statement = select(Reservation).where(
             col(Reservation.tenant_id) == tenant_id, col(Reservation.idempotency_key) == key
         )

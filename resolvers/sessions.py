@@ -1,4 +1,11 @@
-"""Sign-in sessions: refresh-token families, rotation with reuse detection, revocation."""
+"""Sign-in sessions: refresh-token families, rotation with reuse detection, revocation.
+
+Each sign-in is a ``sign_in_session`` row (operators: ``operator_sign_in_session``)
+whose id is the family of its refresh tokens and the ``sid`` of its access tokens.
+Revoking a session marks that row as well as its tokens: the row is what every
+authenticated request checks (``db/session_check.py``), so an ended session's
+access tokens are refused at their next request, not when they expire.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,15 @@ from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secr
 from db.audit import ACTOR_INFO_KEY, Actor, record
 from db.clock import utcnow
 from db.ids import new_id
-from db.tables import Operator, OperatorRefreshToken, RefreshToken, Role, User
+from db.tables import (
+    Operator,
+    OperatorRefreshToken,
+    OperatorSignInSession,
+    RefreshToken,
+    Role,
+    SignInSession,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,21 @@ def _scope(tenant_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
 
 def _owner_column(tenant_id: uuid.UUID | None) -> Any:
     return OperatorRefreshToken.operator_id if tenant_id is None else RefreshToken.user_id
+
+
+def _session_model(tenant_id: uuid.UUID | None) -> type[SignInSession] | type[OperatorSignInSession]:
+    return OperatorSignInSession if tenant_id is None else SignInSession
+
+
+async def _revoke_sessions(
+    session: AsyncSession, tenant_id: uuid.UUID | None, *conditions: ColumnElement[bool]
+) -> None:
+    """End the sign-in sessions matching ``conditions``: their access tokens stop working now."""
+    model = _session_model(tenant_id)
+    scope = [col(SignInSession.tenant_id) == tenant_id] if tenant_id is not None else []
+    await session.execute(
+        update(model).where(*conditions, *scope, col(model.revoked_at).is_(None)).values(revoked_at=utcnow())
+    )
 
 
 async def _insert_token(
@@ -113,12 +143,23 @@ async def start_session(
     assert subject is not None
     _act_as(session, subject.id, "user" if user is not None else "operator")
     family_id = new_id()
+    expires_at = now + timedelta(seconds=services.settings.session_max_age)
+    if user is not None:
+        session.add(
+            SignInSession(
+                tenant_id=user.tenant_id, id=family_id, user_id=user.id, expires_at=expires_at, created_at=now
+            )
+        )
+    else:
+        session.add(
+            OperatorSignInSession(id=family_id, operator_id=subject.id, expires_at=expires_at, created_at=now)
+        )
     refresh = await _insert_token(
         session,
         tenant_id=tenant_id,
         subject_id=subject.id,
         family_id=family_id,
-        session_expires_at=now + timedelta(seconds=services.settings.session_max_age),
+        session_expires_at=expires_at,
         services=services,
         now=now,
     )
@@ -207,6 +248,8 @@ async def revoke_families(
         .where(col(model.family_id).in_(family_ids), col(model.revoked_at).is_(None), *_scope(tenant_id))
         .values(revoked_at=utcnow())
     )
+    # Tokens, then sessions: the order every revocation locks rows in.
+    await _revoke_sessions(session, tenant_id, col(_session_model(tenant_id).id).in_(family_ids))
     revoked = int(result.rowcount)  # type: ignore[attr-defined]
     _audit_revocation(session, tenant_id, family_ids, revoked)
     return revoked
@@ -248,5 +291,9 @@ async def revoke_subject_sessions(
     result = await session.execute(
         update(model).where(*conditions, col(model.revoked_at).is_(None)).values(revoked_at=utcnow())
     )
+    sessions = _session_model(tenant_id)
+    owner = OperatorSignInSession.operator_id if tenant_id is None else SignInSession.user_id
+    kept = [col(sessions.id) != keep_family] if keep_family is not None else []
+    await _revoke_sessions(session, tenant_id, col(owner) == subject_id, *kept)
     _audit_revocation(session, tenant_id, list(families), int(result.rowcount))  # type: ignore[attr-defined]
     return len(families)

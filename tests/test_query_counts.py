@@ -83,4 +83,6 @@ async def test_nested_equipment_reservations_cost_the_same_for_10_and_100_items(
     small = await statements_for(api, services, statements, "small", 10)
     large = await statements_for(api, services, statements, "large", 100)
     assert small == large
-    assert large <= 5
+    # SQLite checks the caller's sign-in session in a statement of its own, PostgreSQL
+    # in the read transaction's opening one (db/session_check.py).
+    assert large <= (6 if services.database.is_sqlite else 5)

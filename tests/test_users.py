@@ -160,7 +160,8 @@ async def test_listing_users_with_their_tenant_costs_the_same_for_5_and_100_user
     small = await statements_for(await make_tenant(services, "small"), 5)
     large = await statements_for(await make_tenant(services, "large"), 100)
     assert small == large
-    assert large <= 4
+    # SQLite checks the caller's sign-in session in a statement of its own (db/session_check.py).
+    assert large <= (5 if services.database.is_sqlite else 4)
 
 
 async def test_admin_creates_a_user_who_can_sign_in(api: Api, admin_token: str) -> None:

@@ -9,6 +9,7 @@ from db.tables.outbox import OutboxEmail
 from db.tables.password_reset import PasswordReset
 from db.tables.refresh_token import OperatorRefreshToken, RefreshToken
 from db.tables.reservation import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+from db.tables.sign_in_session import OperatorSignInSession, SignInSession
 from db.tables.tenant import Tenant
 from db.tables.user import Role, User
 
@@ -26,6 +27,7 @@ __all__ = [
     "LoginFailure",
     "Operator",
     "OperatorRefreshToken",
+    "OperatorSignInSession",
     "OutboxEmail",
     "PasswordReset",
     "RefreshToken",
@@ -33,6 +35,7 @@ __all__ = [
     "ReservationLine",
     "ReservationStatus",
     "Role",
+    "SignInSession",
     "Tenant",
     "Tracking",
     "UnitStatus",
