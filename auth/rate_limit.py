@@ -19,6 +19,7 @@ Keys are hashed with their budget's scope, so no email or address is stored.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import random
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from db.clock import utcnow
-from db.database import Database
+from db.database import POOL_SIZE, Database
 from db.tables import LoginFailure
 
 
@@ -113,6 +114,7 @@ def _recent(key: str, since: datetime, limit: int) -> Select[datetime]:
 
 # Old rows are pruned by every fiftieth acquisition rather than by a scheduled job.
 PRUNE_CHANCE = 0.02
+MAX_LIMITER_CONNECTIONS = POOL_SIZE // 2
 
 
 class DatabaseAttemptLimiter:
@@ -121,8 +123,15 @@ class DatabaseAttemptLimiter:
     def __init__(self, database: Database, *, retention: float) -> None:
         self.database = database
         self.retention = retention  # the longest window of any budget: older rows are dead
+        # Attempts on one key queue on its lock with a connection each; a flood of them
+        # may use this many of the pool's connections, never all of them.
+        self._connections = asyncio.Semaphore(MAX_LIMITER_CONNECTIONS)
 
     async def acquire(self, charges: Sequence[Charge]) -> Attempt:
+        async with self._connections:
+            return await self._acquire(charges)
+
+    async def _acquire(self, charges: Sequence[Charge]) -> Attempt:
         async with self.database.transaction(None) as session:
             if not self.database.is_sqlite:
                 # A fixed order, so that two attempts sharing keys never wait on each other in a cycle.
@@ -156,7 +165,7 @@ class DatabaseAttemptLimiter:
         if not attempt.slots:
             return
         slots = [int(slot) for _, slot in attempt.slots]
-        async with self.database.transaction(None) as session:
+        async with self._connections, self.database.transaction(None) as session:
             await session.execute(delete(_FAILURES).where(_FAILURES.c.id.in_(slots)))
 
     async def close(self) -> None:

@@ -9,8 +9,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import event
 
-from auth.rate_limit import AttemptLimiter, Budget, DatabaseAttemptLimiter, RedisAttemptLimiter
+from auth.rate_limit import (
+    MAX_LIMITER_CONNECTIONS,
+    AttemptLimiter,
+    Budget,
+    DatabaseAttemptLimiter,
+    RedisAttemptLimiter,
+)
 from auth.services import Services
 from db.database import Database
 from resolvers.throttle import address_key
@@ -115,3 +122,24 @@ def test_addresses_are_counted_by_subscriber() -> None:
     assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("unknown") == "unknown"
+
+
+async def test_a_flood_of_attempts_leaves_most_of_the_pool_free(database_url: str) -> None:
+    database = Database(database_url)
+    pool = database.engine.sync_engine.pool
+    most: list[int] = []
+
+    def on_checkout(*_args: object) -> None:
+        most.append(pool.checkedout())  # type: ignore[attr-defined]
+
+    event.listen(pool, "checkout", on_checkout)
+    try:
+        limiter = DatabaseAttemptLimiter(database, retention=300)
+        budget = Budget("flood", 3, 300)
+        key = uuid.uuid4().hex
+        attempts = await asyncio.gather(*(limiter.acquire([budget.charge(key)]) for _ in range(40)))
+    finally:
+        event.remove(pool, "checkout", on_checkout)
+        await database.dispose()
+    assert sum(attempt.granted for attempt in attempts) == 3
+    assert max(most) <= MAX_LIMITER_CONNECTIONS
