@@ -46,9 +46,10 @@ def create_app(
         try:
             yield
         finally:
-            await app_services.drain()
             if owns_services:
-                await app_services.database.dispose()
+                await app_services.close()
+            else:
+                await app_services.drain()
 
     middleware = [
         Middleware(RequestId),

@@ -59,9 +59,23 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=1024)
     password_hash_parallelism: int = Field(default=4, ge=1)
-    login_max_failures_per_email: int = Field(default=5, ge=1)
-    login_max_failures_per_address: int = Field(default=50, ge=1)
+    # Sign-in throttling (resolvers/throttle.py), each count per login_failure_window.
+    login_max_failures_per_email: int = Field(
+        default=5, ge=1, description="failed sign-ins per tenant+email from one client address"
+    )
+    login_max_failures_per_account: int = Field(
+        default=100, ge=1, description="failed sign-ins per tenant+email from all addresses together"
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, ge=1, description="failed sign-ins per client address, all accounts together"
+    )
     login_failure_window: int = Field(default=900, ge=1, description="seconds")
+    anonymous_max_attempts_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="per client address and window: failed refreshToken/logout/resetPassword "
+        "calls, and every requestPasswordReset and registerTenant",
+    )
     max_reservation_days: int = Field(default=366, ge=1)
     request_timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     statement_timeout_ms: int = Field(
@@ -78,6 +92,9 @@ class Settings(BaseSettings):
     body_timeout: float = Field(default=15.0, gt=0, le=300, description="seconds for a request's body")
     keep_alive_timeout: int = Field(default=5, ge=1, le=300, description="seconds an idle connection stays")
     redis_url: str | None = None
+    redis_key_prefix: str = Field(
+        default="rigbook", min_length=1, max_length=100, description="namespace of Rigbook's Redis keys"
+    )
     password_reset_ttl: int = Field(default=3600, ge=60, description="seconds")
     password_reset_url: str | None = Field(
         default=None,

@@ -122,7 +122,7 @@ class Context:
     @asynccontextmanager
     async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
         """A write transaction scoped to the caller's tenant (or ``tenant_id`` for sign-in)."""
-        await self._end_read()
+        await self.end_read()
         scope = tenant_id if tenant_id is not None else self.tenant_id
         try:
             async with self.services.database.transaction(scope, self._check_for(scope)) as session:
@@ -147,7 +147,13 @@ class Context:
         self._ended = True
         return session_ended()
 
-    async def _end_read(self) -> None:
+    async def end_read(self) -> None:
+        """End the read transaction and give its connection back.
+
+        Before work that waits (password hashing) or opens a connection of its own:
+        a request never holds a pooled connection while it waits for another.
+        The next read opens a new transaction.
+        """
         async with self._lock:
             reads, self._reads = self._reads, None
             if reads is not None:
@@ -155,7 +161,7 @@ class Context:
 
     async def close(self) -> None:
         self._closed = True
-        await self._end_read()
+        await self.end_read()
 
 
 def bearer_token(request: Request) -> str | None:

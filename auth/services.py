@@ -11,7 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from auth.passwords import Passwords
-from auth.rate_limit import FailureLimiter, MemoryFailureLimiter, PostgresFailureLimiter, RedisFailureLimiter
+from auth.rate_limit import AttemptLimiter, Budget, DatabaseAttemptLimiter, RedisAttemptLimiter
 from auth.tokens import AccessTokens
 from db.database import Database
 from settings import Settings
@@ -23,9 +23,8 @@ class Services:
     database: Database
     passwords: Passwords
     access_tokens: AccessTokens
-    failures_by_email: FailureLimiter
-    failures_by_address: FailureLimiter
-    reset_requests: FailureLimiter
+    budgets: Budgets
+    attempts: AttemptLimiter
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
@@ -35,9 +34,15 @@ class Services:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for background work (at shutdown), then release the database."""
+        """Wait for background work (at shutdown, or in tests)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """At shutdown: finish background work, then release the limiter and the database."""
+        await self.drain()
+        await self.attempts.close()
+        await self.database.dispose()
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> Services:
@@ -48,7 +53,7 @@ class Services:
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.pool_timeout,
         )
-        by_email, by_address, resets = _failure_limiters(settings, database)
+        budgets = Budgets.from_settings(settings)
         return cls(
             settings=settings,
             database=database,
@@ -63,9 +68,8 @@ class Services:
                 audience=settings.jwt_audience,
                 ttl=timedelta(seconds=settings.access_token_ttl),
             ),
-            failures_by_email=by_email,
-            failures_by_address=by_address,
-            reset_requests=resets,
+            budgets=budgets,
+            attempts=_attempt_limiter(settings, database, budgets),
         )
 
 
@@ -73,28 +77,39 @@ class Services:
 RESET_REQUESTS_PER_WINDOW = 3
 
 
-def _failure_limiters(
-    settings: Settings, database: Database
-) -> tuple[FailureLimiter, FailureLimiter, FailureLimiter]:
-    """Shared between workers through Redis or PostgreSQL; in memory for SQLite."""
-    window = settings.login_failure_window
-    limits = {
-        "email": settings.login_max_failures_per_email,
-        "address": settings.login_max_failures_per_address,
-        "reset": RESET_REQUESTS_PER_WINDOW,
-    }
-    limiters: list[FailureLimiter]
+@dataclass(frozen=True)
+class Budgets:
+    """The attempt budgets of anonymous work (which mutation spends which: ``resolvers/throttle.py``)."""
+
+    sign_in_per_address: Budget
+    sign_in_per_account_and_address: Budget
+    sign_in_per_account: Budget
+    anonymous_per_address: Budget
+    reset_mails_per_account: Budget
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Budgets:
+        window = settings.login_failure_window
+        return cls(
+            sign_in_per_address=Budget("address", settings.login_max_failures_per_address, window),
+            sign_in_per_account_and_address=Budget(
+                "account-address", settings.login_max_failures_per_email, window
+            ),
+            sign_in_per_account=Budget("account", settings.login_max_failures_per_account, window),
+            anonymous_per_address=Budget(
+                "anonymous-address", settings.anonymous_max_attempts_per_address, window
+            ),
+            reset_mails_per_account=Budget("reset", RESET_REQUESTS_PER_WINDOW, window),
+        )
+
+    @property
+    def longest_window(self) -> float:
+        budgets: tuple[Budget, ...] = tuple(vars(self).values())
+        return max(budget.window for budget in budgets)
+
+
+def _attempt_limiter(settings: Settings, database: Database, budgets: Budgets) -> AttemptLimiter:
+    """Shared between workers through Redis when configured, else through the database."""
     if settings.redis_url:
-        redis = Redis.from_url(settings.redis_url)
-        limiters = [
-            RedisFailureLimiter(redis, scope=scope, limit=limit, window=window)
-            for scope, limit in limits.items()
-        ]
-    elif not database.is_sqlite:
-        limiters = [
-            PostgresFailureLimiter(database.engine, scope=scope, limit=limit, window=window)
-            for scope, limit in limits.items()
-        ]
-    else:
-        limiters = [MemoryFailureLimiter(limit=limit, window=window) for limit in limits.values()]
-    return limiters[0], limiters[1], limiters[2]
+        return RedisAttemptLimiter(Redis.from_url(settings.redis_url), prefix=settings.redis_key_prefix)
+    return DatabaseAttemptLimiter(database, retention=budgets.longest_window)

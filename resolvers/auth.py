@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.context import Context
@@ -16,7 +18,8 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.scoped import records
 from db.tables import Operator, Role, Tenant, User
-from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, RateLimited, Validator
+from resolvers import throttle
+from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, Validator
 from resolvers.sessions import (
     SignedIn,
     find_token,
@@ -28,77 +31,89 @@ from resolvers.sessions import (
 from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
 
 
-async def _check_rate_limit(context: Context, email_key: str) -> None:
-    services = context.services
-    wait = max(
-        await services.failures_by_email.retry_after(email_key),
-        await services.failures_by_address.retry_after(context.client_address),
-    )
-    if wait:
-        raise RateLimited(wait)
-
-
-async def _record_failure(context: Context, email_key: str) -> None:
-    await context.services.failures_by_email.record_failure(email_key)
-    await context.services.failures_by_address.record_failure(context.client_address)
-
-
 async def login(context: Context, *, tenant: str | None, email: str, password: str) -> SignedIn:
     email = normalize_email(email)
-    email_key = f"{(tenant or '').strip().lower()}\x00{email}"
-    await _check_rate_limit(context, email_key)
-    services = context.services
     if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-        await _record_failure(context, email_key)
-        raise InvalidCredentials()
-
-    if tenant is None:
-        async with services.database.session(None) as session:
-            operator = (await session.scalars(select(Operator).where(Operator.email == email))).first()
-        stored = operator.password_hash if operator is not None and operator.is_active else None
-        verdict = await services.passwords.verify(stored, password)
-        if not verdict.ok or operator is None:
-            await _record_failure(context, email_key)
-            raise InvalidCredentials()
-        async with context.transaction() as session:
-            operator = await session.merge(operator)
-            if verdict.new_hash is not None:
-                operator.password_hash = verdict.new_hash
-            signed_in = await start_session(session, services, operator=operator)
-        await services.failures_by_email.reset(email_key)
-        return signed_in
-
-    tenant_row = await context.first(records(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
-    user: User | None = None
-    if tenant_row is not None:
-        async with services.database.session(tenant_row.id) as session:
-            user = (
-                await session.scalars(
-                    select(User).where(User.tenant_id == tenant_row.id, User.email == email)
-                )
-            ).first()
-    stored = user.password_hash if user is not None and user.is_active else None
+        raise InvalidCredentials()  # refused before any work, so nothing to throttle
+    attempt = await throttle.take(context, throttle.sign_in(context, throttle.account_key(tenant, email)))
+    services = context.services
+    account = await _account(context, tenant, email)
+    # No connection is held while argon2 runs.
+    stored = account.password_hash if account is not None and account.is_active else None
     verdict = await services.passwords.verify(stored, password)
-    if not verdict.ok or user is None or tenant_row is None:
-        await _record_failure(context, email_key)
+    if not verdict.ok or account is None:
         raise InvalidCredentials()
-    async with context.transaction(tenant_row.id) as session:
-        user = await session.merge(user)
+    async with context.transaction(account.tenant_id) as session:
+        subject = await _locked_subject(session, account.tenant_id, account.id, stored)
         if verdict.new_hash is not None:
-            user.password_hash = verdict.new_hash
-        signed_in = await start_session(session, services, user=user)
-    await services.failures_by_email.reset(email_key)
+            subject.password_hash = verdict.new_hash
+        if isinstance(subject, User):
+            signed_in = await start_session(session, services, user=subject)
+        else:
+            signed_in = await start_session(session, services, operator=subject)
+    await throttle.succeeded(context, attempt)
     return signed_in
+
+
+@dataclass(frozen=True)
+class Account:
+    """What sign-in reads of a user (``tenant_id`` set) or an operator before verifying."""
+
+    tenant_id: uuid.UUID | None
+    id: uuid.UUID
+    password_hash: str
+    is_active: bool
+
+
+async def _account(context: Context, tenant: str | None, email: str) -> Account | None:
+    """The account signing in, read in transactions that end before the password is verified."""
+    database = context.services.database
+    if tenant is None:
+        statement = select(Operator.id, Operator.password_hash, Operator.is_active).where(
+            col(Operator.email) == email
+        )
+        async with database.session(None) as session:
+            row = (await session.execute(statement)).first()
+        return Account(None, row.id, row.password_hash, row.is_active) if row is not None else None
+    tenant_id = await context.scalar(
+        records(Tenant, ["id"]).where(col(Tenant.slug) == tenant.strip().lower())
+    )
+    await context.end_read()
+    if tenant_id is None:
+        return None
+    statement = select(User.id, User.password_hash, User.is_active).where(
+        col(User.tenant_id) == tenant_id, col(User.email) == email
+    )
+    async with database.session(tenant_id) as session:
+        row = (await session.execute(statement)).first()
+    return Account(tenant_id, row.id, row.password_hash, row.is_active) if row is not None else None
+
+
+async def _locked_subject(
+    session: AsyncSession, tenant_id: uuid.UUID | None, subject_id: uuid.UUID, verified_hash: str | None
+) -> User | Operator:
+    """The account, locked for this write, if it still has the hash that was verified."""
+    subject: User | Operator | None
+    if tenant_id is None:
+        subject = await session.get(Operator, subject_id, with_for_update=True)
+    else:
+        subject = await session.get(User, (tenant_id, subject_id), with_for_update=True)
+    # Changed or deactivated since it was read: the verified password is no longer the key.
+    if subject is None or not subject.is_active or subject.password_hash != verified_hash:
+        raise InvalidCredentials()
+    return subject
 
 
 async def refresh(context: Context, token: str) -> SignedIn:
     parts = RefreshTokenParts.decode(token)
     if parts is None:
         raise InvalidToken()
+    attempt = await throttle.take(context, throttle.anonymous(context))
     async with context.transaction(parts.tenant_id) as session:
         signed_in = await rotate(session, context.services, token)
     if signed_in is None:
         raise InvalidToken()
+    await throttle.succeeded(context, attempt)
     return signed_in
 
 
@@ -107,11 +122,13 @@ async def logout(context: Context, token: str) -> int:
     parts = RefreshTokenParts.decode(token)
     if parts is None:
         raise InvalidToken()
+    attempt = await throttle.take(context, throttle.anonymous(context))
     async with context.transaction(parts.tenant_id) as session:
         found = await find_token(session, token)
         if found is None:
             raise InvalidToken()
         revoked = await revoke_families(session, parts.tenant_id, [found[1].family_id])
+    await throttle.succeeded(context, attempt)
     return 1 if revoked else 0
 
 
@@ -123,33 +140,75 @@ async def logout_all(context: Context) -> int:
 
 
 async def change_password(context: Context, *, current_password: str, new_password: str) -> int:
-    """Set a new password and end every other session; returns how many ended."""
+    """Set a new password and end every other session; returns how many ended.
+
+    Read, verify and hash with no connection held, then a short write that
+    changes the hash only if it is still the one that was verified.
+    """
     principal = context.principal
     assert principal is not None
     services = context.services
+    subject = await _signed_in_account(context, principal)
+    if subject is None or not subject.is_active:
+        raise InvalidCredentials()
+    email, tenant_slug, account = subject.email, subject.tenant_slug, subject.account
+    attempt = await throttle.take(
+        context, throttle.sign_in(context, throttle.account_key(tenant_slug, email))
+    )
+    if not (await services.passwords.verify(account.password_hash, current_password)).ok:
+        raise InvalidCredentials()
+    problems = Validator()
+    problems.add("newPassword", password_problem(new_password, email=email))
+    problems.check(new_password != current_password, "newPassword", "Must differ from the current password.")
+    problems.raise_if_any()
+    new_hash = await services.passwords.hash(new_password)
     async with context.transaction() as session:
-        subject: User | Operator | None
-        if principal.tenant_id is None:
-            subject = await session.get(Operator, principal.subject_id)
-        else:
-            subject = await session.get(User, (principal.tenant_id, principal.subject_id))
-        if subject is None or not subject.is_active:
-            raise InvalidCredentials()
-        verdict = await services.passwords.verify(subject.password_hash, current_password)
-        if not verdict.ok:
-            raise InvalidCredentials()
-        problems = Validator()
-        problems.add("newPassword", password_problem(new_password, email=subject.email))
-        problems.check(
-            new_password != current_password, "newPassword", "Must differ from the current password."
+        changed = await _locked_subject(
+            session, principal.tenant_id, principal.subject_id, account.password_hash
         )
-        problems.raise_if_any()
-        subject.password_hash = await services.passwords.hash(new_password)
-        if isinstance(subject, User):
-            subject.updated_at = utcnow()
-        return await revoke_subject_sessions(
+        changed.password_hash = new_hash
+        if isinstance(changed, User):
+            changed.updated_at = utcnow()
+        revoked = await revoke_subject_sessions(
             session, principal.tenant_id, principal.subject_id, keep_family=principal.session_id
         )
+    await throttle.succeeded(context, attempt)
+    return revoked
+
+
+@dataclass(frozen=True)
+class SignedInAccount:
+    account: Account
+    email: str
+    tenant_slug: str | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.account.is_active
+
+
+async def _signed_in_account(context: Context, principal: Principal) -> SignedInAccount | None:
+    """The caller's own account, through the request's read (ended before anything waits)."""
+    tenant_id = principal.tenant_id
+    if tenant_id is None:
+        row = await context.first(
+            select(Operator.id, Operator.password_hash, Operator.is_active, Operator.email).where(
+                col(Operator.id) == principal.subject_id
+            )
+        )
+        slug = None
+    else:
+        row = await context.first(
+            select(col(User.id), col(User.password_hash), col(User.is_active), col(User.email))
+            .add_columns(col(Tenant.slug))
+            .join(Tenant, col(Tenant.id) == col(User.tenant_id))
+            .where(col(User.tenant_id) == tenant_id, col(User.id) == principal.subject_id)
+        )
+        slug = row.slug if row is not None else None
+    await context.end_read()
+    if row is None:
+        return None
+    return SignedInAccount(Account(tenant_id, row.id, row.password_hash, row.is_active), row.email, slug)
 
 
 MIN_REASON = 3

@@ -13,21 +13,27 @@ from db.clock import utcnow
 from db.ids import new_id
 from db.scoped import records
 from db.tables import PasswordReset, Tenant, User
-from resolvers.errors import InvalidToken, Validator
+from resolvers import throttle
+from resolvers.errors import InvalidToken, RateLimited, Validator
 from resolvers.mail import deliver_pending, enqueue
 from resolvers.sessions import revoke_subject_sessions
 from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
 
 
 async def request_password_reset(context: Context, *, tenant: str, email: str) -> None:
-    """Queue a reset mail if the account exists; the caller learns nothing either way."""
+    """Queue a reset mail if the account exists; the caller learns nothing either way.
+
+    Over a budget (per address, or per account) nothing is sent, and the answer
+    stays the same: it must not tell which accounts exist.
+    """
     email = normalize_email(email)
     services = context.services
-    key = f"{tenant.strip().lower()}\x00{email}"
-    limiter = services.reset_requests
-    if len(email) > MAX_EMAIL_LENGTH or await limiter.retry_after(key):
+    if len(email) > MAX_EMAIL_LENGTH:
         return
-    await limiter.record_failure(key)
+    try:
+        await throttle.take(context, throttle.reset_mail(context, throttle.account_key(tenant, email)))
+    except RateLimited:
+        return
     tenant_row = await context.first(records(Tenant).where(col(Tenant.slug) == tenant.strip().lower()))
     if tenant_row is None:
         return
@@ -67,37 +73,52 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
 
 
 async def reset_password(context: Context, *, token: str, new_password: str) -> int:
-    """Set the new password; returns how many sessions were ended."""
+    """Set the new password; returns how many sessions were ended.
+
+    Read and check the reset, hash with no connection held, then a short write
+    that spends the reset only if it is still unused.
+    """
     parts = RefreshTokenParts.decode(token)
     if parts is None or parts.tenant_id is None:
         raise InvalidToken()
-    async with context.transaction(parts.tenant_id) as session:
-        reset = await session.get(PasswordReset, (parts.tenant_id, parts.token_id), with_for_update=True)
-        now = utcnow()
-        if (
-            reset is None
-            or not secret_matches(parts.secret, reset.token_hash)
-            or reset.used_at is not None
-            or reset.expires_at <= now
-        ):
+    attempt = await throttle.take(context, throttle.anonymous(context))
+    tenant_id = parts.tenant_id
+    async with context.services.database.session(tenant_id) as session:
+        reset = await session.get(PasswordReset, (tenant_id, parts.token_id))
+        if reset is None or not secret_matches(parts.secret, reset.token_hash) or not _usable(reset):
             raise InvalidToken()
-        user = await session.get(User, (parts.tenant_id, reset.user_id))
+        user = await session.get(User, (tenant_id, reset.user_id))
         if user is None or not user.is_active:
             raise InvalidToken()
-        problems = Validator()
-        problems.add("newPassword", password_problem(new_password, email=user.email))
-        problems.raise_if_any()
-        user.password_hash = await context.services.passwords.hash(new_password)
+        email = user.email
+    problems = Validator()
+    problems.add("newPassword", password_problem(new_password, email=email))
+    problems.raise_if_any()
+    new_hash = await context.services.passwords.hash(new_password)
+    async with context.transaction(tenant_id) as session:
+        reset = await session.get(PasswordReset, (tenant_id, parts.token_id), with_for_update=True)
+        user = await session.get(User, (tenant_id, reset.user_id), with_for_update=True) if reset else None
+        # Spent by a concurrent request, or the account deactivated, since the first read.
+        if reset is None or not _usable(reset) or user is None or not user.is_active:
+            raise InvalidToken()
+        now = utcnow()
+        user.password_hash = new_hash
         user.updated_at = now
         reset.used_at = now
         # Any other outstanding reset links for this user stop working too.
         await session.execute(
             update(PasswordReset)
             .where(
-                col(PasswordReset.tenant_id) == parts.tenant_id,
+                col(PasswordReset.tenant_id) == tenant_id,
                 col(PasswordReset.user_id) == user.id,
                 col(PasswordReset.used_at).is_(None),
             )
             .values(used_at=now)
         )
-        return await revoke_subject_sessions(session, parts.tenant_id, user.id)
+        revoked = await revoke_subject_sessions(session, tenant_id, user.id)
+    await throttle.succeeded(context, attempt)
+    return revoked
+
+
+def _usable(reset: PasswordReset) -> bool:
+    return reset.used_at is None and reset.expires_at > utcnow()

@@ -12,6 +12,7 @@ from auth.passwords import password_problem
 from db.audit import record
 from db.scoped import column
 from db.tables import Role, Tenant, User
+from resolvers import throttle
 from resolvers.errors import Forbidden, InvalidInput, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import SignedIn, start_session
@@ -62,6 +63,8 @@ async def register_tenant(context: Context, new: NewTenant) -> SignedIn:
         raise Forbidden("Self-service sign-up is turned off on this server.")
     new = new.normalized()
     _validate(new, admin_required=True)
+    # Every sign-up spends the address's budget, successful or not: each one costs a hash and a tenant.
+    await throttle.take(context, throttle.anonymous(context))
     _, _, signed_in = await _insert(context, new, sign_in=True)
     assert signed_in is not None
     return signed_in
@@ -71,6 +74,7 @@ async def _insert(
     context: Context, new: NewTenant, *, sign_in: bool
 ) -> tuple[Tenant, User | None, SignedIn | None]:
     services = context.services
+    await context.end_read()  # hashing waits; it must not keep a connection from others
     password_hash = (
         await services.passwords.hash(new.admin_password) if new.admin_password is not None else None
     )

@@ -91,19 +91,19 @@ LoginResult = Annotated[
     strawberry.union("LoginResult", description="The outcome of `login`."),
 ]
 RegisterTenantResult = Annotated[
-    LoginSuccess | ValidationError | ForbiddenError,
+    LoginSuccess | ValidationError | ForbiddenError | RateLimitedError,
     strawberry.union("RegisterTenantResult", description="The outcome of `registerTenant`."),
 ]
 RefreshTokenResult = Annotated[
-    RefreshTokenSuccess | InvalidTokenError,
+    RefreshTokenSuccess | InvalidTokenError | RateLimitedError,
     strawberry.union("RefreshTokenResult", description="The outcome of `refreshToken`."),
 ]
 LogoutResult = Annotated[
-    LogoutSuccess | InvalidTokenError,
+    LogoutSuccess | InvalidTokenError | RateLimitedError,
     strawberry.union("LogoutResult", description="The outcome of `logout`."),
 ]
 ChangePasswordResult = Annotated[
-    ChangePasswordSuccess | InvalidCredentialsError | ValidationError,
+    ChangePasswordSuccess | InvalidCredentialsError | RateLimitedError | ValidationError,
     strawberry.union("ChangePasswordResult", description="The outcome of `changePassword`."),
 ]
 
@@ -146,7 +146,7 @@ class AssumeTenantSuccess:
 
 
 ResetPasswordResult = Annotated[
-    ResetPasswordSuccess | InvalidTokenError | ValidationError,
+    ResetPasswordSuccess | InvalidTokenError | RateLimitedError | ValidationError,
     strawberry.union("ResetPasswordResult", description="The outcome of `resetPassword`."),
 ]
 AssumeTenantResult = Annotated[

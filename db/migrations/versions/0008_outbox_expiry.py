@@ -1,7 +1,7 @@
 """queued mail expires; bodies queued before sealing are discarded
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 09:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import db.types
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
