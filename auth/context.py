@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from graphql import GraphQLError
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 from starlette.requests import Request
@@ -31,6 +32,8 @@ from db.session_check import ENDED_MESSAGE, SessionCheck, SessionEnded
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
+# The cheapest read: opening it runs the caller's session check.
+_GRANT_PROBE = select(literal(1))
 
 
 def session_ended() -> GraphQLError:
@@ -122,8 +125,13 @@ class Context:
     @asynccontextmanager
     async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
         """A write transaction scoped to the caller's tenant (or ``tenant_id`` for sign-in)."""
-        await self.end_read()
         scope = tenant_id if tenant_id is not None else self.tenant_id
+        principal = self.principal
+        if principal is not None and scope != principal.tenant_id:
+            # A write in another scope (an operator creating a tenant) cannot check the
+            # caller there: their grant is checked first, in their own scope.
+            await self.rows(_GRANT_PROBE)
+        await self.end_read()
         try:
             async with self.services.database.transaction(scope, self._check_for(scope)) as session:
                 session.info[ACTOR_INFO_KEY] = self.actor()

@@ -136,12 +136,15 @@ async def update_user(context: Context, user_id: uuid.UUID | None, changes: User
             user.email = email
         if changes.name is not None:
             user.name = changes.name.strip()
+        # Access tokens carry the role: a new role, like deactivation, ends the user's
+        # sessions, so the old role's token is refused at its next request.
+        ends_sessions = changes.is_active is False or (changes.role is not None and changes.role != user.role)
         if changes.role is not None:
             user.role = changes.role
         if changes.is_active is not None:
             user.is_active = changes.is_active
-            if not changes.is_active:
-                await revoke_subject_sessions(session, tenant_id, user.id)
+        if ends_sessions:
+            await revoke_subject_sessions(session, tenant_id, user.id)
         user.updated_at = utcnow()
         await session.flush()
         return user

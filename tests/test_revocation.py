@@ -383,3 +383,64 @@ async def test_a_replayed_idempotency_key_is_refused_too(
         token=tokens["accessToken"],
     )
     assert_ended(body)
+
+
+CREATE_TENANT = """
+mutation($input: CreateTenantInput!) { createTenant(input: $input) { __typename } }
+"""
+
+
+async def test_an_ended_operator_session_cannot_write_in_another_scope(
+    api: Api, services: Services, operator: Operator
+) -> None:
+    """``createTenant`` writes in the new tenant's scope, not the operator's: the grant is checked anyway."""
+    token = await api.token(None, operator.email)
+    assert (await api.data(LOGOUT_ALL, token=token))["logoutAll"]["revokedSessions"] == 1
+    new_tenant = {
+        "slug": "ghost",
+        "name": "Ghost",
+        "adminEmail": "ghost@ghost.example",
+        "adminPassword": "Ghost-2025-Admin!",
+    }
+    assert_ended(await api.post(CREATE_TENANT, {"input": new_tenant}, token=token))
+    assert (await api.login("ghost", "ghost@ghost.example", "Ghost-2025-Admin!"))["__typename"] == (
+        "InvalidCredentialsError"
+    )
+
+
+async def test_a_new_role_ends_the_sessions_that_carry_the_old_one(
+    api: Api, services: Services, admin_token: str, esr: TenantUsers
+) -> None:
+    """A demoted admin's token (its role is in the token) is refused at once, not after it expires."""
+    promoted = await api.data(
+        UPDATE_USER,
+        {"input": {"id": to_global_id("User", esr.manager.id), "role": "ADMIN"}},
+        token=admin_token,
+    )
+    assert promoted["updateUser"]["__typename"] == "UserSuccess"
+    demoted_token = await api.token("esr", esr.manager.email)
+    assert (await api.data(USERS, token=demoted_token))["users"]["totalCount"] == 4
+
+    demoted = await api.data(
+        UPDATE_USER,
+        {"input": {"id": to_global_id("User", esr.manager.id), "role": "CUSTOMER"}},
+        token=admin_token,
+    )
+    assert demoted["updateUser"]["__typename"] == "UserSuccess"
+    assert_ended(await api.post(USERS, token=demoted_token))
+    assert_ended(
+        await api.post(
+            UPDATE_USER,
+            {"input": {"id": to_global_id("User", esr.staff.id), "role": "ADMIN"}},
+            token=demoted_token,
+        )
+    )
+    # Signed in again, the user holds the new role only.
+    again = await api.token("esr", esr.manager.email)
+    assert error_codes(await api.post(USERS, token=again)) == ["FORBIDDEN"]
+    # Changes that keep the role keep the sessions.
+    renamed = await api.data(
+        UPDATE_USER, {"input": {"id": to_global_id("User", esr.manager.id), "name": "M"}}, token=admin_token
+    )
+    assert renamed["updateUser"]["__typename"] == "UserSuccess"
+    assert (await api.data(ME, token=again))["me"]["email"] == esr.manager.email
