@@ -54,6 +54,11 @@ async def test_bodies_over_one_mebibyte_are_refused_before_parsing(client: httpx
 
     streamed = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
+    for refused in (response, streamed):
+        assert refused.json()["errors"][0]["extensions"] == {
+            "code": "PAYLOAD_TOO_LARGE",
+            "limit": 1024 * 1024,
+        }
 
 
 async def test_queries_over_get_are_refused(client: httpx.AsyncClient) -> None:
@@ -76,6 +81,18 @@ async def test_only_json_posts_are_accepted(client: httpx.AsyncClient, content_t
 async def test_array_batches_are_refused(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json=[QUERY, QUERY])
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("accept", ["text/html", "*/*"])
+async def test_a_document_sent_with_get_never_reaches_a_parser(
+    client: httpx.AsyncClient, accept: str
+) -> None:
+    """Where GraphiQL is served, a GET carrying a document still goes through no parser or validator."""
+    heavy = "subscription S { ...F } fragment F on Query { " + " ".join(["me { id }"] * 600) + " }"
+    for params in ({"query": heavy}, {"query": "subscription { x }"}, {"operationName": "S"}):
+        response = await client.get("/graphql", params=params, headers={"accept": accept})
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize("accept", ["text/html", "*/*", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"])

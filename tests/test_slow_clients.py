@@ -163,6 +163,7 @@ async def test_slow_clients_are_cut_off_while_others_are_served(tmp_path: Path) 
     for answer in bodies:
         assert answer.startswith(b"HTTP/1.1 408"), answer
         assert b"connection: close" in answer.lower()
+        assert b'"code":"REQUEST_TIMEOUT"' in answer
 
 
 async def _kept_alive(host: str, port: int) -> asyncio.StreamWriter:

@@ -87,7 +87,10 @@ class GraphQLView:
                 await context.close()
             return
         accept = request.headers.get("accept", "")
-        if self.graphiql is not None and ("text/html" in accept or "*/*" in accept):
+        # Only the page itself: a GET carrying a document would be parsed and validated by
+        # the IDE's view, past every limit of the pipeline.
+        page_only = not request.url.query
+        if self.graphiql is not None and page_only and ("text/html" in accept or "*/*" in accept):
             await self.graphiql(scope, receive, send)
             return
         response = PlainTextResponse(

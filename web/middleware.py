@@ -30,14 +30,29 @@ class BodySizeLimit:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = JSONResponse(
-            {"errors": [{"message": f"Request body exceeds {self.max_bytes} bytes."}]}, status_code=413
+            {
+                "errors": [
+                    {
+                        "message": f"Request body exceeds {self.max_bytes} bytes.",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
+                    }
+                ]
+            },
+            status_code=413,
         )
         await refusal(scope, receive, send)
 
     async def _too_slow(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The rest of the body may still be on its way: the connection cannot be reused.
         refusal = JSONResponse(
-            {"errors": [{"message": f"The request body did not arrive within {self.timeout:g} s."}]},
+            {
+                "errors": [
+                    {
+                        "message": f"The request body did not arrive within {self.timeout:g} s.",
+                        "extensions": {"code": "REQUEST_TIMEOUT"},
+                    }
+                ]
+            },
             status_code=408,
             headers={"Connection": "close"},
         )
