@@ -36,6 +36,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel.sql.expression import SelectOfScalar
 
 from auth.context import Context
+from resolvers.validation import unstorable
 
 R = TypeVar("R")
 
@@ -92,17 +93,6 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
-def _storable_text(value: str) -> bool:
-    """Text a column can be compared with: no NUL (PostgreSQL refuses it), encodable as UTF-8."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _decode_uuid(raw: Any) -> uuid.UUID:
     if not (isinstance(raw, str) and UUID_HEX.fullmatch(raw)):
         raise ValueError("cursor value is not an id")
@@ -135,7 +125,7 @@ def _integer_decoder(bits: int) -> Callable[[Any], int]:
 
 def _text_decoder(length: int | None) -> Callable[[Any], str]:
     def decode(raw: Any) -> str:
-        if not (isinstance(raw, str) and (length is None or len(raw) <= length) and _storable_text(raw)):
+        if not (isinstance(raw, str) and (length is None or len(raw) <= length) and not unstorable(raw)):
             raise ValueError("cursor value is not text of the column")
         return raw
 

@@ -14,6 +14,17 @@ MAX_NAME_LENGTH = 200
 RESERVED_SLUGS = frozenset({"admin", "api", "www", "rigbook", "operator", "graphql", "health"})
 
 
+def unstorable(text: str) -> bool:
+    """Text no column can store or be compared with: NUL (PostgreSQL refuses it) or not UTF-8."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 

@@ -14,17 +14,8 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, StringValueNode, visit
 from graphql.language import BREAK, Visitor
 
+from resolvers.validation import unstorable
 from schema.error_codes import bad_user_input
-
-
-def unstorable(text: str) -> bool:
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 class _StringLiterals(Visitor):

@@ -15,9 +15,10 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from resolvers.validation import unstorable
 from schema.error_codes import bad_user_input
 from schema.limits.config import QueryLimits
-from schema.text_input import too_long_text_error, unstorable, unstorable_text_error
+from schema.text_input import too_long_text_error, unstorable_text_error
 
 
 def variables_problem(variables: Mapping[str, Any] | None, limits: QueryLimits) -> GraphQLError | None:
