@@ -29,6 +29,7 @@ from auth.tokens import InvalidAccessToken
 from db.audit import ACTOR_INFO_KEY, Actor
 from db.reads import Reads
 from db.session_check import ENDED_MESSAGE, SessionCheck, SessionEnded
+from resolvers.caller import TenantCaller, tenant_caller
 from resolvers.loaders import Loaders
 
 T = TypeVar("T")
@@ -58,6 +59,10 @@ class Context:
     def tenant_id(self) -> uuid.UUID | None:
         """The caller's tenant: only ever from the verified token."""
         return self.principal.tenant_id if self.principal is not None else None
+
+    def caller(self) -> TenantCaller:
+        """The caller and their tenant; refuses (typed, top-level) when there is none."""
+        return tenant_caller(self.principal, self.token_error)
 
     def require_tenant(self) -> uuid.UUID:
         """The caller's tenant where a permission already guaranteed a tenant user."""
