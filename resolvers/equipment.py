@@ -119,7 +119,7 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
 async def list_equipment(
     context: Context, *, filter: EquipmentFilter, sort: EquipmentSort, descending: bool, args: PageArgs
 ) -> Page[Equipment]:
-    statement = equipment_statement(context.require_tenant(), filter)
+    statement = equipment_statement(context.caller().tenant_id, filter)
     sort_column = col(getattr(Equipment, sort.value))
     return await paginate(
         context, statement, sort=[sort_column, col(Equipment.id)], descending=descending, args=args
@@ -191,7 +191,7 @@ async def _code_taken(
 
 
 async def create_equipment(context: Context, draft: EquipmentDraft) -> Equipment:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     fields = draft.fields
     problems = Validator()
     _validate_fields(fields, problems, creating=True)
@@ -323,7 +323,7 @@ def _reservations(holds: Iterable[Hold]) -> list[uuid.UUID]:
 async def update_equipment(
     context: Context, equipment_id: uuid.UUID | None, fields: EquipmentFields, tracking: Tracking | None
 ) -> Equipment:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     _validate_fields(fields, problems, creating=False)
     problems.raise_if_any()
@@ -362,8 +362,9 @@ async def update_equipment(
 
 
 async def retire_equipment(context: Context, equipment_id: uuid.UUID | None) -> Equipment:
+    tenant_id = context.caller().tenant_id
     async with context.transaction() as session:
-        equipment = await _locked(session, context.require_tenant(), equipment_id, "id")
+        equipment = await _locked(session, tenant_id, equipment_id, "id")
         if equipment.status != EquipmentStatus.RETIRED:
             equipment.status = EquipmentStatus.RETIRED
             await ensure_bookings_fit(session, equipment)
@@ -408,7 +409,7 @@ async def _serial_taken(
 async def add_units(
     context: Context, equipment_id: uuid.UUID | None, units: list[NewUnit]
 ) -> tuple[Equipment, list[EquipmentUnit]]:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     problems.check(bool(units), "units", "Add at least one unit.")
     _validate_units(units, problems, "units")
@@ -452,7 +453,7 @@ async def add_units(
 
 
 async def update_unit(context: Context, unit_id: uuid.UUID | None, changes: UnitChanges) -> EquipmentUnit:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     if changes.serial_number is not None:
         serial = changes.serial_number.strip()
