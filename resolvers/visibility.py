@@ -148,6 +148,8 @@ class Visibility:
         owners (users): decided before anything is read."""
         if OWNER_COLUMNS.get(model) != "id":
             raise TypeError(f"{model.__name__} rows are not their own owners; read them with conditions()")
+        if self.whole_tenant:  # the common case, on every nested list of users: no pass over the ids
+            return list(ids)
         return [pk for pk in ids if self.sees_rows_of(pk)]
 
 
