@@ -64,12 +64,6 @@ class Context:
         """The caller and their tenant; refuses (typed, top-level) when there is none."""
         return tenant_caller(self.principal, self.token_error)
 
-    def require_tenant(self) -> uuid.UUID:
-        """The caller's tenant where a permission already guaranteed a tenant user."""
-        if self.tenant_id is None:
-            raise RuntimeError("a tenant user is required here; check the field's permission")
-        return self.tenant_id
-
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:

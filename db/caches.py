@@ -71,7 +71,8 @@ def sizes() -> list[CacheSize]:
     found = []
     for function in _FUNCTIONS:
         info = function.cache_info()
-        assert info.maxsize is not None
+        if info.maxsize is None:
+            raise TypeError(f"{function.__qualname__} is registered as a bounded cache but has no bound")
         found.append(CacheSize(f"{function.__module__}.{function.__qualname__}", info.currsize, info.maxsize))
     for owner in list(_OWNERS.values()):
         found.extend(owner.cache_sizes())

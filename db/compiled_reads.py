@@ -145,8 +145,9 @@ class CompiledRead:
         """Records as they came, or converted where a column's type asks for it."""
         if self.result_processors is None:
             return records
-        assert self.processed_class is not None
         make = self.processed_class
+        if make is None:
+            raise RuntimeError("a read with result processors has a row class")
         processors = self.result_processors
         return [
             make(
@@ -204,7 +205,8 @@ class ReadCompiler:
             compiled_cache=compiled_cache,
             column_keys=sorted(params) if params else [],
         )
-        assert isinstance(compiled, SQLCompiler)
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError(f"cannot read with a {type(compiled).__name__}")
         if not compiled._result_columns:
             raise TypeError("a read selects named columns")
         if compiled_cache is None:

@@ -38,7 +38,8 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        assert isinstance(value, datetime)
+        if not isinstance(value, datetime):
+            raise TypeError(f"a timestamp column held {type(value).__name__}")
         tzinfo = value.tzinfo
         if tzinfo is UTC:  # asyncpg's timestamptz: already what we return
             return value

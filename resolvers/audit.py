@@ -30,7 +30,7 @@ async def list_audit_events(context: Context, filter: AuditFilter, args: PageArg
     """Newest first."""
     require_aware("filter.from", filter.since)
     require_aware("filter.to", filter.until)
-    statement = scoped(AuditEvent, context.require_tenant())
+    statement = scoped(AuditEvent, context.caller().tenant_id)
     if filter.actor_given:
         statement = statement.where(col(AuditEvent.actor_id) == filter.actor_id)
     if filter.target_given:

@@ -19,6 +19,7 @@ from db.ids import new_id
 from db.scoped import records
 from db.tables import Operator, Role, Tenant, User
 from resolvers import throttle
+from resolvers.caller import platform_operator, signed_in
 from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, Validator
 from resolvers.sessions import (
     SignedIn,
@@ -133,8 +134,7 @@ async def logout(context: Context, token: str) -> int:
 
 
 async def logout_all(context: Context) -> int:
-    principal = context.principal
-    assert principal is not None
+    principal = signed_in(context.principal, context.token_error)
     async with context.transaction() as session:
         return await revoke_subject_sessions(session, principal.tenant_id, principal.subject_id)
 
@@ -145,8 +145,7 @@ async def change_password(context: Context, *, current_password: str, new_passwo
     Read, verify and hash with no connection held, then a short write that
     changes the hash only if it is still the one that was verified.
     """
-    principal = context.principal
-    assert principal is not None
+    principal = signed_in(context.principal, context.token_error)
     services = context.services
     subject = await _signed_in_account(context, principal)
     if subject is None or not subject.is_active:
@@ -219,8 +218,7 @@ async def assume_tenant(
     context: Context, tenant_id: uuid.UUID | None, reason: str
 ) -> tuple[str, int, Tenant]:
     """A short-lived ADMIN token inside one tenant for a platform operator, recorded in its audit trail."""
-    principal = context.principal
-    assert principal is not None and principal.is_operator, "operator_only guarantees an operator"
+    principal = platform_operator(context.principal, context.token_error)
     problems = Validator()
     problems.check(
         MIN_REASON <= len(reason.strip()) <= MAX_REASON,

@@ -73,6 +73,50 @@ def total_stock(equipment: Equipment) -> int:
     return equipment.quantity if equipment.status == EquipmentStatus.ACTIVE else 0
 
 
+@dataclass(frozen=True, slots=True)
+class Stock:
+    """One equipment and the holds on it, each widened by the equipment's buffers.
+
+    Every count of stock reads it: availability here, and every check of stock
+    against bookings in ``resolvers/booking.py``.
+    """
+
+    equipment: Equipment
+    holds: tuple[tuple[Interval, Hold], ...]
+    """Each hold on the equipment with its buffered window."""
+
+    @classmethod
+    def of(cls, equipment: Equipment, holds: Iterable[Hold]) -> Stock:
+        buffers = Buffers.of(equipment)
+        widened = tuple(
+            (buffers.widen(hold.starts_at, hold.ends_at), hold)
+            for hold in holds
+            if hold.equipment_id == equipment.id
+        )
+        return cls(equipment, widened)
+
+    @property
+    def total(self) -> int:
+        return total_stock(self.equipment)
+
+    def widen(self, window: Interval) -> Interval:
+        """``window`` as a booking of this equipment blocks it: with its buffers."""
+        return Buffers.of(self.equipment).widen(*window)
+
+    def touching(self, interval: Interval) -> list[tuple[Interval, Hold]]:
+        """The holds whose buffered windows overlap ``interval``."""
+        return [(span, hold) for span, hold in self.holds if overlaps(span, interval)]
+
+    def held(self, interval: Interval) -> int:
+        """The peak quantity held at any one instant of ``interval``."""
+        return peak(((span, hold.quantity) for span, hold in self.touching(interval)), interval)
+
+
+def reservation_ids(holds: Iterable[Hold]) -> list[uuid.UUID]:
+    """The reservations behind ``holds``, each once, in order."""
+    return list(dict.fromkeys(hold.reservation_id for hold in holds))
+
+
 def holds_statement(
     tenant_id: uuid.UUID,
     equipment: Sequence[Equipment],
@@ -153,16 +197,11 @@ def usage(equipment: Sequence[Equipment], holds: Sequence[Hold], window: Interva
         by_equipment[hold.equipment_id].append(hold)
     result: dict[uuid.UUID, Usage] = {}
     for item in equipment:
-        buffers = Buffers.of(item)
-        touching = [
-            (buffers.widen(hold.starts_at, hold.ends_at), hold)
-            for hold in by_equipment.get(item.id, [])
-            if overlaps(buffers.widen(hold.starts_at, hold.ends_at), window)
-        ]
+        stock = Stock.of(item, by_equipment.get(item.id, []))
         result[item.id] = Usage(
             equipment=item,
-            total=total_stock(item),
-            held=peak(((interval, hold.quantity) for interval, hold in touching), window),
-            reservation_ids=list(dict.fromkeys(hold.reservation_id for _, hold in touching)),
+            total=stock.total,
+            held=stock.held(window),
+            reservation_ids=reservation_ids(hold for _, hold in stock.touching(window)),
         )
     return result

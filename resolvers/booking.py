@@ -4,6 +4,11 @@ PostgreSQL: the equipment rows are locked ``FOR UPDATE`` in id order (so two
 transactions never wait on each other in a cycle), then holds are re-read and
 checked, then the caller writes — all in one transaction. SQLite: the write
 transaction began with ``BEGIN IMMEDIATE``, which already serialises writers.
+
+Two checks read the same ``Stock`` (``resolvers/availability.py``): a booking
+(``find_shortages``: do these lines fit beside every other hold?) and a change
+to the stock itself (``ensure_bookings_fit``: do the holds still fit in what
+would remain?).
 """
 
 from __future__ import annotations
@@ -12,13 +17,19 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from db.clock import utcnow
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
-from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps, peak, total_stock
-from resolvers.errors import InvalidInput, NotFound, Shortage
+from resolvers.availability import Hold, Interval, Stock, load_holds, overlaps, reservation_ids
+from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable
+from resolvers.instants import LATEST_YEAR
+
+# No booking can end later than this (see resolvers/instants.py).
+END_OF_TIME = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +85,7 @@ async def lock_lines(
         units = {row.id: row for row in (await session.scalars(statement)).all()}
     problems: dict[str, str] = {}
     for line in lines:
-        assert line.equipment_id is not None
-        item = equipment.get(line.equipment_id)
+        item = equipment.get(line.equipment_id) if line.equipment_id is not None else None
         if item is None:
             raise NotFound("equipment", field=f"{line.field}.equipmentId")
         if item.status == EquipmentStatus.RETIRED:
@@ -107,33 +117,28 @@ async def find_shortages(
     holds = await load_holds(
         session, tenant_id, list(locked.equipment.values()), window, exclude_reservation=exclude_reservation
     )
+    stock = {equipment_id: Stock.of(item, holds) for equipment_id, item in locked.equipment.items()}
     demand: dict[uuid.UUID, int] = defaultdict(int)
     for line in lines:
-        assert line.equipment_id is not None
+        if line.equipment_id is None:  # ``lock_lines`` refused it already
+            raise NotFound("equipment", field=f"{line.field}.equipmentId")
         demand[line.equipment_id] += line.quantity
+
+    def named(found: list[tuple[Interval, Hold]]) -> list[uuid.UUID]:
+        return reservation_ids(hold for _, hold in found) if reveal_reservations else []
 
     shortages: list[Shortage] = []
     for equipment_id, requested in demand.items():
-        item = locked.equipment[equipment_id]
-        buffers = Buffers.of(item)
-        wanted = buffers.widen(*window)
-        touching = [
-            hold
-            for hold in holds
-            if hold.equipment_id == equipment_id
-            and overlaps(buffers.widen(hold.starts_at, hold.ends_at), wanted)
-        ]
-        held = peak(
-            ((buffers.widen(hold.starts_at, hold.ends_at), hold.quantity) for hold in touching), wanted
-        )
-        available = max(0, total_stock(item) - held)
+        pool = stock[equipment_id]
+        wanted = pool.widen(window)
+        available = max(0, pool.total - pool.held(wanted))
         if requested > available:
             shortages.append(
                 Shortage(
                     equipment_id,
                     requested=requested,
                     available=available,
-                    reservation_ids=_ids(touching) if reveal_reservations else [],
+                    reservation_ids=named(pool.touching(wanted)),
                 )
             )
 
@@ -141,26 +146,74 @@ async def find_shortages(
         if line.unit_id is None:
             continue
         unit = locked.units[line.unit_id]
-        item = locked.equipment[unit.equipment_id]
-        buffers = Buffers.of(item)
-        wanted = buffers.widen(*window)
-        taken = [
-            hold
-            for hold in holds
-            if hold.unit_id == unit.id and overlaps(buffers.widen(hold.starts_at, hold.ends_at), wanted)
-        ]
+        pool = stock[unit.equipment_id]
+        taken = _holds_of_unit(pool.touching(pool.widen(window)), unit.id)
         if unit.status != UnitStatus.AVAILABLE or taken:
             shortages.append(
                 Shortage(
-                    item.id,
-                    unit_id=unit.id,
-                    requested=1,
-                    available=0,
-                    reservation_ids=_ids(taken) if reveal_reservations else [],
+                    unit.equipment_id, unit_id=unit.id, requested=1, available=0, reservation_ids=named(taken)
                 )
             )
     return shortages
 
 
-def _ids(holds: Sequence[Hold]) -> list[uuid.UUID]:
-    return list(dict.fromkeys(hold.reservation_id for hold in holds))
+def _holds_of_unit(holds: Sequence[tuple[Interval, Hold]], unit_id: uuid.UUID) -> list[tuple[Interval, Hold]]:
+    return [(span, hold) for span, hold in holds if hold.unit_id == unit_id]
+
+
+async def ensure_bookings_fit(
+    session: AsyncSession, equipment: Equipment, *, unit_taken_out: uuid.UUID | None = None
+) -> None:
+    """Fail with the reservations in the way if current and future holds no longer fit.
+
+    Called with the equipment row locked and the change applied (not yet committed):
+    the pool must cover its peak, a unit taken out of service must hold nothing,
+    and no unit may end up in two overlapping holds (wider buffers can do that).
+    """
+    now = utcnow()
+    holds = await load_holds(session, equipment.tenant_id, [equipment], (now, END_OF_TIME))
+    everything = Stock.of(equipment, holds)
+    # Holds whose buffered windows are over by now need nothing any more.
+    pool = Stock(equipment, tuple((span, hold) for span, hold in everything.holds if span[1] > now))
+    shortages: list[Shortage] = []
+
+    over: list[Hold] = []
+    worst = 0
+    for span, hold in pool.holds:
+        at_peak = pool.held(span)
+        worst = max(worst, at_peak)
+        if at_peak > pool.total:
+            over.append(hold)
+    if over:
+        shortages.append(
+            Shortage(
+                equipment.id, requested=worst, available=pool.total, reservation_ids=reservation_ids(over)
+            )
+        )
+
+    units = dict.fromkeys(hold.unit_id for _, hold in pool.holds if hold.unit_id is not None)
+    for unit_id in units:
+        unit_holds = _holds_of_unit(pool.holds, unit_id)
+        if unit_id == unit_taken_out:
+            held = reservation_ids(hold for _, hold in unit_holds)
+            shortages.append(
+                Shortage(equipment.id, unit_id=unit_id, requested=1, available=0, reservation_ids=held)
+            )
+            continue
+        clashing = [
+            hold
+            for span, hold in unit_holds
+            if any(other is not hold and overlaps(span, other_span) for other_span, other in unit_holds)
+        ]
+        if clashing:
+            shortages.append(
+                Shortage(
+                    equipment.id,
+                    unit_id=unit_id,
+                    requested=2,
+                    available=1,
+                    reservation_ids=reservation_ids(clashing),
+                )
+            )
+    if shortages:
+        raise Unavailable(shortages, "Reservations need more than would remain; change or cancel them first.")

@@ -14,6 +14,7 @@ from graphql import GraphQLError
 
 from auth.principal import Principal
 from db.tables.user import Role
+from resolvers.visibility import Visibility, sees_whole_tenant
 
 
 class CallerRefused(GraphQLError):
@@ -26,6 +27,7 @@ class CallerRefused(GraphQLError):
 
 SIGN_IN_FIRST = "Sign in first: send `Authorization: Bearer <accessToken>`."
 TENANT_USERS_ONLY = "Only users of a tenant may do this."
+OPERATORS_ONLY = "Only platform operators may do this."
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +57,32 @@ class TenantCaller:
     @property
     def is_staff(self) -> bool:
         """Staff, managers and admins: they work on the whole tenant."""
-        return self.principal.has_role_at_least(Role.STAFF)
+        return sees_whole_tenant(self.principal)
+
+    @property
+    def visibility(self) -> Visibility:
+        """Which rows the caller may see (``resolvers/visibility.py``)."""
+        return Visibility.of(self.principal)
 
 
 def tenant_caller(principal: Principal | None, token_error: str | None = None) -> TenantCaller:
     """The caller and their tenant, or a ``CallerRefused`` saying why there is none."""
+    user = signed_in(principal, token_error)
+    if user.tenant_id is None:
+        raise CallerRefused(TENANT_USERS_ONLY, "FORBIDDEN")
+    return TenantCaller(user, user.tenant_id)
+
+
+def signed_in(principal: Principal | None, token_error: str | None = None) -> Principal:
+    """Whoever the token names, user or operator; ``CallerRefused`` when nobody signed in."""
     if principal is None:
         raise CallerRefused(token_error or SIGN_IN_FIRST, "UNAUTHENTICATED")
-    if principal.tenant_id is None:
-        raise CallerRefused(TENANT_USERS_ONLY, "FORBIDDEN")
-    return TenantCaller(principal, principal.tenant_id)
+    return principal
+
+
+def platform_operator(principal: Principal | None, token_error: str | None = None) -> Principal:
+    """A platform operator outside any tenant; ``CallerRefused`` for anyone else."""
+    operator = signed_in(principal, token_error)
+    if operator.tenant_id is not None:
+        raise CallerRefused(OPERATORS_ONLY, "FORBIDDEN")
+    return operator

@@ -14,7 +14,7 @@ from auth.context import Context
 from db.scoped import LIKE_ESCAPE, escape_like, scoped
 from db.tables import Design, DesignStatus, Reservation
 from resolvers.booking import LineRequest
-from resolvers.design_rules import design_visibility, find_design, items_of, refuse_archived, tenant_user
+from resolvers.design_rules import find_design, items_of, refuse_archived
 from resolvers.design_rules import version_by_number as find_version
 from resolvers.errors import InvalidInput
 from resolvers.pagination import Page, PageArgs, paginate
@@ -38,8 +38,8 @@ class DesignFilter:
 async def list_designs(
     context: Context, *, filter: DesignFilter, sort: DesignSort, descending: bool, args: PageArgs
 ) -> Page[Design]:
-    principal, tenant_id = tenant_user(context)
-    statement = scoped(Design, tenant_id).where(*design_visibility(principal))
+    caller = context.caller()
+    statement = scoped(Design, caller.tenant_id).where(*caller.visibility.conditions(Design))
     if filter.search:
         pattern = f"%{escape_like(filter.search.strip().lower())}%"
         statement = statement.where(
@@ -74,9 +74,9 @@ class DesignReservationRequest:
 
 async def reserve_design(context: Context, request: DesignReservationRequest) -> Reservation:
     """One reservation whose lines are the version's items, under the same no-overbooking rules."""
-    principal, _ = tenant_user(context)
+    caller = context.caller()
     async with context.session() as session:
-        design = await find_design(session, principal, request.design_id, field="designId")
+        design = await find_design(session, caller, request.design_id, field="designId")
         refuse_archived(design, "reserve it")
         version = await find_version(session, design, request.version)
         if version is None:

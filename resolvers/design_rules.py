@@ -1,19 +1,18 @@
-"""What every design operation shares: who sees which design, and input validation."""
+"""What every design operation shares: finding the caller's design, and input validation."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.context import Context
-from auth.principal import Principal
 from db.json_values import json_problem
-from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus, Role
+from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus
+from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, Forbidden, NotFound, Validator
 from resolvers.reservations import MAX_IDEMPOTENCY_KEY, MAX_LINE_QUANTITY
 from resolvers.validation import name_problem
@@ -34,52 +33,29 @@ class ItemRequest:
     notes: str = ""
 
 
-def tenant_user(context: Context) -> tuple[Principal, uuid.UUID]:
-    principal = context.principal
-    assert principal is not None and principal.tenant_id is not None, "permissions guarantee a tenant user"
-    return principal, principal.tenant_id
-
-
-def owner_of(principal: Principal) -> uuid.UUID:
+def owner_of(caller: TenantCaller) -> uuid.UUID:
     """The user who will own a new design; an operator acting in a tenant is not one."""
-    if principal.user_id is None:
+    if caller.user_id is None:
         raise Forbidden("Designs belong to users: sign in as a user of this tenant to create one.")
-    return principal.user_id
-
-
-def is_staff(principal: Principal | None) -> bool:
-    return principal is not None and principal.has_role_at_least(Role.STAFF)
-
-
-def design_visibility(principal: Principal | None) -> list[Any]:
-    """Extra conditions on ``Design``: customers see only the designs they own."""
-    if is_staff(principal):
-        return []
-    owner = principal.user_id if principal is not None else None
-    return [col(Design.owner_id) == owner]
-
-
-def can_see(principal: Principal, design: Design) -> bool:
-    return is_staff(principal) or design.owner_id == principal.user_id
+    return caller.user_id
 
 
 async def find_design(
     session: AsyncSession,
-    principal: Principal,
+    caller: TenantCaller,
     design_id: uuid.UUID | None,
     *,
     field: str,
     lock: bool = False,
 ) -> Design:
     """The caller's tenant's design, if the caller may see it; anything else is NOT_FOUND."""
-    tenant_id = principal.tenant_id
-    if design_id is None or tenant_id is None:
+    if design_id is None:
         raise NotFound("design", field=field)
-    statement = select(Design).where(col(Design.tenant_id) == tenant_id, col(Design.id) == design_id)
+    statement = select(Design).where(col(Design.tenant_id) == caller.tenant_id, col(Design.id) == design_id)
     if lock:
         statement = statement.with_for_update()
     design = (await session.scalars(statement)).first()
-    if design is None or not can_see(principal, design):
+    if design is None or not caller.visibility.may_see(Design, design):
         raise NotFound("design", field=field)
     return design
 
@@ -166,8 +142,7 @@ async def check_equipment(session: AsyncSession, tenant_id: uuid.UUID, items: Se
     found = {row.id: row for row in (await session.scalars(statement)).all()}
     problems = Validator()
     for item in items:
-        assert item.equipment_id is not None
-        equipment = found.get(item.equipment_id)
+        equipment = found.get(item.equipment_id) if item.equipment_id is not None else None
         if equipment is None:
             raise NotFound("equipment", field=f"{item.field}.equipmentId")
         if equipment.status == EquipmentStatus.RETIRED:

@@ -21,7 +21,7 @@ from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
-from resolvers.design_rules import can_see, find_design, refuse_archived, tenant_user
+from resolvers.design_rules import find_design, refuse_archived
 from resolvers.errors import InvalidInput, NotFound
 from resolvers.instants import instant_problem
 
@@ -56,7 +56,7 @@ def new_share(
 async def share_design(
     context: Context, design_id: uuid.UUID | None, expires_at: datetime | None
 ) -> tuple[DesignShare, str]:
-    principal, tenant_id = tenant_user(context)
+    caller = context.caller()
     if expires_at is not None:
         problem = instant_problem(expires_at)
         if problem is not None:
@@ -64,9 +64,9 @@ async def share_design(
         if expires_at <= utcnow():
             raise InvalidInput({"expiresAt": "Must be in the future."})
     async with context.transaction() as session:
-        design = await find_design(session, principal, design_id, field="designId")
+        design = await find_design(session, caller, design_id, field="designId")
         refuse_archived(design, "share it")
-        share, token = new_share(tenant_id, design.id, principal.user_id, expires_at)
+        share, token = new_share(caller.tenant_id, design.id, caller.user_id, expires_at)
         session.add(share)
         await session.flush()
         return share, token
@@ -74,7 +74,8 @@ async def share_design(
 
 async def revoke_share(context: Context, share_id: uuid.UUID | None) -> DesignShare:
     """Revoke at once; revoking a revoked link changes nothing."""
-    principal, tenant_id = tenant_user(context)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
     async with context.transaction() as session:
         share = None
         if share_id is not None:
@@ -85,7 +86,7 @@ async def revoke_share(context: Context, share_id: uuid.UUID | None) -> DesignSh
             )
             share = (await session.scalars(statement)).first()
         design = await session.get(Design, (tenant_id, share.design_id)) if share is not None else None
-        if share is None or design is None or not can_see(principal, design):
+        if share is None or design is None or not caller.visibility.may_see(Design, design):
             raise NotFound("share", field="shareId")
         if share.revoked_at is None:
             share.revoked_at = utcnow()

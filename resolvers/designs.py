@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.context import Context
-from auth.principal import Principal
 from db.clock import utcnow
 from db.json_values import readable_json
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
+from resolvers.caller import TenantCaller
 from resolvers.design_rules import (
     ItemRequest,
     check_equipment,
@@ -24,7 +24,6 @@ from resolvers.design_rules import (
     items_of,
     owner_of,
     refuse_archived,
-    tenant_user,
     validate_configuration,
     validate_idempotency_key,
     validate_items,
@@ -104,41 +103,42 @@ async def _insert_version(
     return version
 
 
-async def _by_idempotency_key(context: Context, principal: Principal, key: str) -> Design | None:
+async def _by_idempotency_key(context: Context, caller: TenantCaller, key: str) -> Design | None:
     """The design an earlier call with ``key`` created; someone else's key is a conflict, not a leak."""
-    tenant_id = principal.tenant_id
     async with context.session() as session:
         statement = select(Design).where(
-            col(Design.tenant_id) == tenant_id, col(Design.idempotency_key) == key
+            col(Design.tenant_id) == caller.tenant_id, col(Design.idempotency_key) == key
         )
         design = (await session.scalars(statement)).first()
-    if design is not None and design.owner_id != principal.user_id:
+    # The design's creator is its owner: a retry is the same user's, whatever they may see.
+    if design is not None and design.owner_id != caller.user_id:
         raise Conflict("This idempotency key was already used; choose another.")
     return design
 
 
 async def _create(
     context: Context,
-    principal: Principal,
+    caller: TenantCaller,
     key: str | None,
     build: Callable[[AsyncSession], Awaitable[Design]],
 ) -> Design:
     """Run ``build(session)`` in a transaction, returning the first result for a repeated ``key``."""
-    if key is not None and (earlier := await _by_idempotency_key(context, principal, key)) is not None:
+    if key is not None and (earlier := await _by_idempotency_key(context, caller, key)) is not None:
         return earlier
     try:
         async with context.transaction() as session:
             return await build(session)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
-        if key is not None and (earlier := await _by_idempotency_key(context, principal, key)) is not None:
+        if key is not None and (earlier := await _by_idempotency_key(context, caller, key)) is not None:
             return earlier
         raise
 
 
 async def create_design(context: Context, draft: DesignDraft) -> Design:
-    principal, tenant_id = tenant_user(context)
-    owner_id = owner_of(principal)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
+    owner_id = owner_of(caller)
     with_version = draft.configuration is not None or draft.items is not None
     version = VersionDraft(
         configuration=draft.configuration if draft.configuration is not None else {},
@@ -170,14 +170,15 @@ async def create_design(context: Context, draft: DesignDraft) -> Design:
             await _insert_version(session, design, 1, version, owner_id)
         return design
 
-    return await _create(context, principal, draft.idempotency_key, build)
+    return await _create(context, caller, draft.idempotency_key, build)
 
 
 async def save_version(
     context: Context, design_id: uuid.UUID | None, draft: VersionDraft, expected_version: int | None
 ) -> tuple[Design, DesignVersion]:
     """Save version n + 1 — only if the design is still at the ``expected_version`` n the client saw."""
-    principal, tenant_id = tenant_user(context)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
     expected = expected_version or 0
     problems = Validator()
     _validate_version(context, problems, draft)
@@ -185,7 +186,7 @@ async def save_version(
     problems.raise_if_any()
     try:
         async with context.transaction() as session:
-            design = await find_design(session, principal, design_id, field="designId", lock=True)
+            design = await find_design(session, caller, design_id, field="designId", lock=True)
             refuse_archived(design, "save a version")
             if design.current_version_number != expected:
                 raise _moved_on(design, expected)
@@ -202,7 +203,7 @@ async def save_version(
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise _moved_on(design, expected)
-            version = await _insert_version(session, design, expected + 1, draft, principal.user_id)
+            version = await _insert_version(session, design, expected + 1, draft, caller.user_id)
             return design, version
     except IntegrityError as error:
         # The unique (design, number) key caught a save the compare-and-swap did not.
@@ -217,12 +218,12 @@ def _moved_on(design: Design, expected: int) -> Conflict:
 
 
 async def update_design(context: Context, design_id: uuid.UUID | None, changes: DesignChanges) -> Design:
-    principal, _ = tenant_user(context)
+    caller = context.caller()
     problems = Validator()
     validate_texts(problems, name=changes.name, description=changes.description)
     problems.raise_if_any()
     async with context.transaction() as session:
-        design = await find_design(session, principal, design_id, field="id", lock=True)
+        design = await find_design(session, caller, design_id, field="id", lock=True)
         if changes.status == DesignStatus.PUBLISHED and design.current_version_number == 0:
             raise InvalidInput({"status": "Save a version before publishing the design."})
         if changes.name is not None:
@@ -249,15 +250,16 @@ async def clone_design(
     idempotency_key: str | None = None,
 ) -> Design:
     """A new DRAFT owned by the caller whose version 1 copies the chosen (default: current) version."""
-    principal, tenant_id = tenant_user(context)
-    owner_id = owner_of(principal)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
+    owner_id = owner_of(caller)
     problems = Validator()
     validate_texts(problems, name=name)
     validate_idempotency_key(problems, idempotency_key)
     problems.raise_if_any()
 
     async def build(session: AsyncSession) -> Design:
-        source = await find_design(session, principal, design_id, field="designId")
+        source = await find_design(session, caller, design_id, field="designId")
         version = await version_by_number(session, source, version_number)
         copy = Design(
             tenant_id=tenant_id,
@@ -289,4 +291,4 @@ async def clone_design(
             await _insert_version(session, copy, 1, draft, owner_id, source_version_id=version.id)
         return copy
 
-    return await _create(context, principal, idempotency_key, build)
+    return await _create(context, caller, idempotency_key, build)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import Text, cast, func, or_
@@ -19,10 +17,8 @@ from auth.context import Context
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
-from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps, peak, total_stock
-from resolvers.booking import lock_equipment
-from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable, Validator
-from resolvers.instants import LATEST_YEAR
+from resolvers.booking import ensure_bookings_fit, lock_equipment
+from resolvers.errors import InvalidInput, NotFound, Validator
 from resolvers.list_caps import MAX_UNITS_PER_EQUIPMENT
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.validation import name_problem
@@ -37,8 +33,6 @@ MAX_BUFFER_MINUTES = 60 * 24 * 30
 MAX_SERIAL = 100
 MAX_UNIT_NOTES = 2000
 MAX_UNITS_PER_CALL = 500
-# No booking can end later than this (see resolvers/instants.py).
-END_OF_TIME = datetime(LATEST_YEAR + 1, 1, 1, tzinfo=UTC)
 
 
 class EquipmentSort(StrEnum):
@@ -119,7 +113,7 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
 async def list_equipment(
     context: Context, *, filter: EquipmentFilter, sort: EquipmentSort, descending: bool, args: PageArgs
 ) -> Page[Equipment]:
-    statement = equipment_statement(context.require_tenant(), filter)
+    statement = equipment_statement(context.caller().tenant_id, filter)
     sort_column = col(getattr(Equipment, sort.value))
     return await paginate(
         context, statement, sort=[sort_column, col(Equipment.id)], descending=descending, args=args
@@ -191,7 +185,7 @@ async def _code_taken(
 
 
 async def create_equipment(context: Context, draft: EquipmentDraft) -> Equipment:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     fields = draft.fields
     problems = Validator()
     _validate_fields(fields, problems, creating=True)
@@ -250,80 +244,10 @@ async def _locked(
     return found[equipment_id]
 
 
-async def ensure_bookings_fit(
-    session: AsyncSession, equipment: Equipment, *, unit_taken_out: uuid.UUID | None = None
-) -> None:
-    """Fail with the reservations in the way if current and future holds no longer fit.
-
-    Called with the equipment row locked and the change applied (not yet committed):
-    the pool must cover its peak, a unit taken out of service must hold nothing,
-    and no unit may end up in two overlapping holds (wider buffers can do that).
-    """
-    now = utcnow()
-    holds = await load_holds(session, equipment.tenant_id, [equipment], (now, END_OF_TIME))
-    buffers = Buffers.of(equipment)
-    widened = [(buffers.widen(hold.starts_at, hold.ends_at), hold) for hold in holds]
-    widened = [(interval, hold) for interval, hold in widened if interval[1] > now]
-    total = total_stock(equipment)
-    shortages: list[Shortage] = []
-
-    over: list[Hold] = []
-    worst = 0
-    for interval, hold in widened:
-        at_peak = peak(
-            ((other, item.quantity) for other, item in widened if overlaps(other, interval)), interval
-        )
-        worst = max(worst, at_peak)
-        if at_peak > total:
-            over.append(hold)
-    if over:
-        shortages.append(
-            Shortage(equipment.id, requested=worst, available=total, reservation_ids=_reservations(over))
-        )
-
-    by_unit: dict[uuid.UUID, list[tuple[Interval, Hold]]] = defaultdict(list)
-    for interval, hold in widened:
-        if hold.unit_id is not None:
-            by_unit[hold.unit_id].append((interval, hold))
-    for unit_id, unit_holds in by_unit.items():
-        if unit_id == unit_taken_out:
-            shortages.append(
-                Shortage(
-                    equipment.id,
-                    unit_id=unit_id,
-                    requested=1,
-                    available=0,
-                    reservation_ids=_reservations(h for _, h in unit_holds),
-                )
-            )
-            continue
-        clashing = [
-            hold
-            for interval, hold in unit_holds
-            if any(other is not hold and overlaps(interval, span) for span, other in unit_holds)
-        ]
-        if clashing:
-            shortages.append(
-                Shortage(
-                    equipment.id,
-                    unit_id=unit_id,
-                    requested=2,
-                    available=1,
-                    reservation_ids=_reservations(clashing),
-                )
-            )
-    if shortages:
-        raise Unavailable(shortages, "Reservations need more than would remain; change or cancel them first.")
-
-
-def _reservations(holds: Iterable[Hold]) -> list[uuid.UUID]:
-    return list(dict.fromkeys(hold.reservation_id for hold in holds))
-
-
 async def update_equipment(
     context: Context, equipment_id: uuid.UUID | None, fields: EquipmentFields, tracking: Tracking | None
 ) -> Equipment:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     _validate_fields(fields, problems, creating=False)
     problems.raise_if_any()
@@ -362,8 +286,9 @@ async def update_equipment(
 
 
 async def retire_equipment(context: Context, equipment_id: uuid.UUID | None) -> Equipment:
+    tenant_id = context.caller().tenant_id
     async with context.transaction() as session:
-        equipment = await _locked(session, context.require_tenant(), equipment_id, "id")
+        equipment = await _locked(session, tenant_id, equipment_id, "id")
         if equipment.status != EquipmentStatus.RETIRED:
             equipment.status = EquipmentStatus.RETIRED
             await ensure_bookings_fit(session, equipment)
@@ -408,7 +333,7 @@ async def _serial_taken(
 async def add_units(
     context: Context, equipment_id: uuid.UUID | None, units: list[NewUnit]
 ) -> tuple[Equipment, list[EquipmentUnit]]:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     problems.check(bool(units), "units", "Add at least one unit.")
     _validate_units(units, problems, "units")
@@ -452,7 +377,7 @@ async def add_units(
 
 
 async def update_unit(context: Context, unit_id: uuid.UUID | None, changes: UnitChanges) -> EquipmentUnit:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     if changes.serial_number is not None:
         serial = changes.serial_number.strip()

@@ -15,14 +15,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sqlalchemy import and_
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.scoped import records, scoped_records
-from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Role, Tenant, User
+from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.batch_loader import BatchLoader
+from resolvers.visibility import visibility_of
 
 if TYPE_CHECKING:
     from auth.context import Context
@@ -79,6 +80,7 @@ class Loaders:
     def __init__(self, context: Context) -> None:
         self._context = context
         self._tenant_id = context.tenant_id
+        self._visibility = visibility_of(context.principal)
         self._arrays = not context.services.database.is_sqlite
 
     async def _rows(self, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
@@ -127,11 +129,7 @@ class Loaders:
         self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
     ) -> Sequence[Any]:
         """Customers see only themselves among users, wherever a user is reached from."""
-        principal = self._context.principal
-        if principal is not None and not principal.has_role_at_least(Role.STAFF):
-            own = principal.subject_id
-            ids = [own] if own in ids else []
-        return await self.rows_by_id(User, ids, columns)
+        return await self.rows_by_id(User, self._visibility.visible_ids(User, ids), columns)
 
     async def tenants_by_id(
         self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
@@ -173,15 +171,15 @@ class Loaders:
         """
         if self._tenant_id is None or not equipment_ids:
             return []
-        own = self._own_reservations_only()
         statement = statements.reservations_of_equipment(
             with_keys(columns, "id"),
             self._arrays,
             starts=starts is not None,
             ends=ends is not None,
-            own_only=own is not None,
+            own_only=self._visibility.restricts(Reservation),
         )
         params = self._by_keys(equipment_ids)
+        own = self._visibility.user_id
         params.update({statements.STARTS: starts, statements.ENDS: ends, statements.CUSTOMER: own})
         return await self._rows(statement, params)
 
@@ -212,17 +210,6 @@ class Loaders:
 
         return KeyedLoader(fetch, lambda row: row.id)
 
-    def _own_reservations_only(self) -> uuid.UUID | None:
-        """Customers see only their own reservations, wherever they are reached from."""
-        principal = self._context.principal
-        if principal is not None and not principal.has_role_at_least(Role.STAFF):
-            return principal.subject_id
-        return None
-
-    def _reservation_visibility(self) -> list[Any]:
-        own = self._own_reservations_only()
-        return [] if own is None else [col(Reservation.customer_id) == own]
-
     @cached_property
     def equipment_by_id(self) -> KeyedLoader[uuid.UUID, Equipment]:
         return KeyedLoader(self._tenant_rows(Equipment), lambda row: row.id)
@@ -238,7 +225,7 @@ class Loaders:
                 return []
             statement = scoped_records(Reservation, self._tenant_id).where(
                 col(Reservation.id).in_(ids),
-                *self._reservation_visibility(),
+                *self._visibility.conditions(Reservation),
             )
             return await self._rows(statement)
 
@@ -271,15 +258,6 @@ class Loaders:
 
     # Designs: customers reach only designs they own, whichever way they come (node, nesting, lists).
 
-    def _design_scope(self, design_id: Any) -> list[Any]:
-        principal = self._context.principal
-        if principal is None or principal.has_role_at_least(Role.STAFF):
-            return []
-        owned = select(col(Design.id)).where(
-            col(Design.tenant_id) == self._tenant_id, col(Design.owner_id) == principal.subject_id
-        )
-        return [design_id.in_(owned)]
-
     def _design_rows(
         self, model: type[Any], key: Any, scope: list[Any], order: Sequence[Any] = ()
     ) -> Callable[[list[uuid.UUID]], Awaitable[Iterable[Any]]]:
@@ -293,12 +271,12 @@ class Loaders:
 
     @cached_property
     def design_by_id(self) -> KeyedLoader[uuid.UUID, Design]:
-        key = col(Design.id)
-        return KeyedLoader(self._design_rows(Design, key, self._design_scope(key)), lambda row: row.id)
+        scope = self._visibility.conditions(Design)
+        return KeyedLoader(self._design_rows(Design, col(Design.id), scope), lambda row: row.id)
 
     @cached_property
     def version_by_id(self) -> KeyedLoader[uuid.UUID, DesignVersion]:
-        scope = self._design_scope(col(DesignVersion.design_id))
+        scope = self._visibility.conditions(DesignVersion)
         return KeyedLoader(self._design_rows(DesignVersion, col(DesignVersion.id), scope), lambda row: row.id)
 
     @cached_property
@@ -306,7 +284,7 @@ class Loaders:
         """Newest first."""
         design_id = col(DesignVersion.design_id)
         order = (design_id, col(DesignVersion.number).desc())
-        fetch = self._design_rows(DesignVersion, design_id, self._design_scope(design_id), order)
+        fetch = self._design_rows(DesignVersion, design_id, self._visibility.conditions(DesignVersion), order)
         return GroupLoader(fetch, lambda row: row.design_id)
 
     @cached_property
@@ -326,7 +304,7 @@ class Loaders:
                 )
                 .where(
                     col(DesignVersion.design_id).in_(ids),
-                    *self._design_scope(col(DesignVersion.design_id)),
+                    *self._visibility.conditions(DesignVersion),
                 )
             )
             return await self._rows(statement)
@@ -336,13 +314,7 @@ class Loaders:
     @cached_property
     def items_by_version(self) -> GroupLoader[uuid.UUID, DesignItem]:
         version_id = col(DesignItem.version_id)
-        scope: list[Any] = []
-        if version_scope := self._design_scope(col(DesignVersion.design_id)):
-            # Items carry no design id: scope them through their version's design.
-            visible = select(col(DesignVersion.id)).where(
-                col(DesignVersion.tenant_id) == self._tenant_id, *version_scope
-            )
-            scope = [version_id.in_(visible)]
+        scope = self._visibility.conditions(DesignItem)
         fetch = self._design_rows(DesignItem, version_id, scope, (version_id, col(DesignItem.position)))
         return GroupLoader(fetch, lambda row: row.version_id)
 
@@ -351,12 +323,12 @@ class Loaders:
         """Newest first."""
         design_id = col(DesignShare.design_id)
         order = (design_id, col(DesignShare.created_at).desc(), col(DesignShare.id).desc())
-        fetch = self._design_rows(DesignShare, design_id, self._design_scope(design_id), order)
+        fetch = self._design_rows(DesignShare, design_id, self._visibility.conditions(DesignShare), order)
         return GroupLoader(fetch, lambda row: row.design_id)
 
     @cached_property
     def share_by_id(self) -> KeyedLoader[uuid.UUID, DesignShare]:
-        scope = self._design_scope(col(DesignShare.design_id))
+        scope = self._visibility.conditions(DesignShare)
         return KeyedLoader(self._design_rows(DesignShare, col(DesignShare.id), scope), lambda row: row.id)
 
 
@@ -430,8 +402,7 @@ class AvailabilityLoader(BatchLoader[AvailabilityKey, Usage]):
         self._context = context
 
     async def batch_load_fn(self, keys: Sequence[AvailabilityKey]) -> list[Usage]:
-        tenant_id = self._context.tenant_id
-        assert tenant_id is not None
+        tenant_id = self._context.caller().tenant_id
         by_window: dict[tuple[datetime, datetime], list[Equipment]] = {}
         for key in keys:
             by_window.setdefault((key.starts_at, key.ends_at), []).append(key.equipment)

@@ -19,7 +19,6 @@ from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.instants import instant_problem
 from resolvers.pagination import Page, PageArgs, paginate
-from resolvers.reservations import is_staff
 
 
 class ReservationSort(StrEnum):
@@ -57,14 +56,11 @@ def window_or_error(starts: datetime, ends: datetime) -> tuple[datetime, datetim
 async def list_reservations(
     context: Context, *, filter: ReservationFilter, sort: ReservationSort, descending: bool, args: PageArgs
 ) -> Page[Reservation]:
-    principal = context.principal
-    assert principal is not None and principal.tenant_id is not None
-    tenant_id = principal.tenant_id
+    caller = context.caller()
+    tenant_id = caller.tenant_id
     require_aware("filter.from", filter.ends_after)
     require_aware("filter.to", filter.starts_before)
-    statement = scoped(Reservation, tenant_id)
-    if not is_staff(principal):
-        statement = statement.where(col(Reservation.customer_id) == principal.subject_id)
+    statement = scoped(Reservation, tenant_id).where(*caller.visibility.conditions(Reservation))
     if filter.statuses:
         statement = statement.where(col(Reservation.status).in_(filter.statuses))
     if filter.starts_before is not None:
@@ -91,8 +87,7 @@ async def availability(
     context: Context, equipment: Sequence[Equipment], window: tuple[datetime, datetime]
 ) -> dict[uuid.UUID, Usage]:
     """Peak held quantity per equipment in ``window``, read in one query."""
-    tenant_id = context.tenant_id
-    assert tenant_id is not None
+    tenant_id = context.caller().tenant_id
     if not equipment:
         return {}
     rows = await context.rows(holds_statement(tenant_id, equipment, window))
@@ -102,9 +97,7 @@ async def availability(
 async def equipment_for_availability(
     context: Context, ids: list[uuid.UUID] | None, filter: EquipmentFilter, limit: int
 ) -> list[Equipment]:
-    tenant_id = context.tenant_id
-    assert tenant_id is not None
-    statement = equipment_statement(tenant_id, filter)
+    statement = equipment_statement(context.caller().tenant_id, filter)
     if ids is not None:
         statement = statement.where(col(Equipment.id).in_(ids))
     statement = statement.order_by(col(Equipment.name), col(Equipment.id)).limit(limit)

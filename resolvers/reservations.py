@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
 from auth.context import Context
-from auth.principal import Principal
 from db.clock import utcnow
-from db.tables import Reservation, ReservationLine, ReservationStatus, Role, Tenant, User
+from db.tables import Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
+from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
 from resolvers.instants import instant_problem
 from resolvers.validation import name_problem
@@ -39,16 +39,6 @@ class ReservationDraft:
     notes: str = ""
     idempotency_key: str | None = None
     design_version_id: uuid.UUID | None = field(default=None)
-
-
-def _principal(context: Context) -> tuple[Principal, uuid.UUID]:
-    principal = context.principal
-    assert principal is not None and principal.tenant_id is not None, "permissions guarantee a tenant user"
-    return principal, principal.tenant_id
-
-
-def is_staff(principal: Principal) -> bool:
-    return principal.has_role_at_least(Role.STAFF)
 
 
 def validate_window(context: Context, problems: Validator, starts_at: datetime, ends_at: datetime) -> None:
@@ -110,16 +100,17 @@ async def _by_idempotency_key(context: Context, tenant_id: uuid.UUID, key: str) 
         return (await session.scalars(statement)).first()
 
 
-def _replayed(earlier: Reservation, principal: Principal) -> Reservation:
+def _replayed(earlier: Reservation, caller: TenantCaller) -> Reservation:
     """A retry gets its first result; a key someone else used reveals nothing of theirs."""
-    if earlier.created_by_id != principal.user_id:
+    if earlier.created_by_id != caller.user_id:
         raise Conflict("This idempotency key was already used for another request; use a new key.")
     return earlier
 
 
 def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[LineRequest]) -> None:
     for position, line in enumerate(lines):
-        assert line.equipment_id is not None
+        if line.equipment_id is None:  # ``lock_lines`` refused it already
+            raise NotFound("equipment", field=f"{line.field}.equipmentId")
         session.add(
             ReservationLine(
                 tenant_id=reservation.tenant_id,
@@ -133,13 +124,14 @@ def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[L
 
 
 async def create_reservation(context: Context, draft: ReservationDraft) -> Reservation:
-    principal, tenant_id = _principal(context)
-    staff = is_staff(principal)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
+    staff = caller.is_staff
     customer_id = draft.customer_id
     if not staff:
-        if draft.customer_given and customer_id != principal.subject_id:
+        if draft.customer_given and customer_id != caller.subject_id:
             raise Forbidden("Customers can only make reservations for themselves.")
-        customer_id = principal.subject_id
+        customer_id = caller.subject_id
     elif draft.customer_given and customer_id is None:
         raise NotFound("customer", field="customerId")
 
@@ -154,7 +146,7 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
     if draft.idempotency_key is not None:
         earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
         if earlier is not None:
-            return _replayed(earlier, principal)
+            return _replayed(earlier, caller)
     try:
         async with context.transaction() as session:
             if customer_id is not None and await session.get(User, (tenant_id, customer_id)) is None:
@@ -162,7 +154,12 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
             locked = await lock_lines(session, tenant_id, draft.lines)
             window = (draft.starts_at, draft.ends_at)
             shortages = await find_shortages(
-                session, tenant_id, locked, draft.lines, window, reveal_reservations=staff
+                session,
+                tenant_id,
+                locked,
+                draft.lines,
+                window,
+                reveal_reservations=caller.visibility.sees_holders,
             )
             if shortages:
                 raise Unavailable(shortages)
@@ -172,7 +169,7 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
                 number=await _next_number(session, tenant_id),
                 title=draft.title.strip(),
                 customer_id=customer_id,
-                created_by_id=principal.user_id,
+                created_by_id=caller.user_id,
                 starts_at=draft.starts_at,
                 ends_at=draft.ends_at,
                 status=S.CONFIRMED if staff else S.REQUESTED,
@@ -192,23 +189,23 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
         if draft.idempotency_key is not None:
             earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
             if earlier is not None:
-                return _replayed(earlier, principal)
+                return _replayed(earlier, caller)
         raise
 
 
 async def _lock_reservation(
-    session: AsyncSession, principal: Principal, tenant_id: uuid.UUID, reservation_id: uuid.UUID | None
+    session: AsyncSession, caller: TenantCaller, reservation_id: uuid.UUID | None
 ) -> Reservation:
-    """The caller's reservation, locked; customers reach only their own."""
+    """The caller's reservation, locked; one the caller may not see is not found."""
     if reservation_id is None:
         raise NotFound("reservation", field="id")
     statement = (
         select(Reservation)
-        .where(col(Reservation.tenant_id) == tenant_id, col(Reservation.id) == reservation_id)
+        .where(col(Reservation.tenant_id) == caller.tenant_id, col(Reservation.id) == reservation_id)
         .with_for_update()
     )
     reservation = (await session.scalars(statement)).first()
-    if reservation is None or (not is_staff(principal) and reservation.customer_id != principal.subject_id):
+    if reservation is None or not caller.visibility.may_see(Reservation, reservation):
         raise NotFound("reservation", field="id")
     return reservation
 
@@ -278,11 +275,11 @@ async def transition(
     context: Context, action: str, reservation_id: uuid.UUID | None, expected_version: int | None
 ) -> Reservation:
     """Compare-and-swap a status change; confirming re-checks stock under the same locks."""
-    principal, tenant_id = _principal(context)
+    caller = context.caller()
     sources, target = TRANSITIONS[action]
     async with context.transaction() as session:
-        reservation = await _lock_reservation(session, principal, tenant_id, reservation_id)
-        if not is_staff(principal):
+        reservation = await _lock_reservation(session, caller, reservation_id)
+        if not caller.is_staff:
             allowed = CUSTOMER_TRANSITIONS.get(action)
             if allowed is None:
                 raise Forbidden("Only staff may do this.")
@@ -295,7 +292,9 @@ async def transition(
         if target == S.CONFIRMED:
             lines = await _current_lines(session, reservation)
             window = (reservation.starts_at, reservation.ends_at)
-            await _recheck(session, reservation, lines, window, reveal_reservations=True)
+            await _recheck(
+                session, reservation, lines, window, reveal_reservations=caller.visibility.sees_holders
+            )
         await _swap(session, reservation, status=target)
         return reservation
 
@@ -330,16 +329,17 @@ EDITABLE = frozenset({S.REQUESTED, S.CONFIRMED})
 async def update_reservation(
     context: Context, reservation_id: uuid.UUID | None, changes: ReservationChanges
 ) -> Reservation:
-    principal, tenant_id = _principal(context)
+    caller = context.caller()
+    tenant_id = caller.tenant_id
     problems = Validator()
     validate_text(problems, changes.title, changes.notes)
     if changes.lines is not None:
         validate_lines(context, problems, changes.lines)
     problems.raise_if_any()
     async with context.transaction() as session:
-        reservation = await _lock_reservation(session, principal, tenant_id, reservation_id)
+        reservation = await _lock_reservation(session, caller, reservation_id)
         _check_version(reservation, changes.expected_version)
-        editable = EDITABLE if is_staff(principal) else frozenset({S.REQUESTED})
+        editable = EDITABLE if caller.is_staff else frozenset({S.REQUESTED})
         if reservation.status not in editable:
             raise Conflict(
                 f"Reservation #{reservation.number} is {reservation.status} and can no longer be changed."
@@ -353,7 +353,11 @@ async def update_reservation(
         if changes.lines is not None or window_changed:
             # Requests do not hold stock, but are still told when they cannot be met.
             await _recheck(
-                session, reservation, lines, (starts_at, ends_at), reveal_reservations=is_staff(principal)
+                session,
+                reservation,
+                lines,
+                (starts_at, ends_at),
+                reveal_reservations=caller.visibility.sees_holders,
             )
         values: dict[str, object] = {"starts_at": starts_at, "ends_at": ends_at}
         if changes.title is not None:

@@ -24,6 +24,7 @@ from db.compiled_reads import reusable
 from db.scoped import one_of_param, records, scoped_records
 from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
 from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS
+from resolvers.visibility import owned_by
 
 TENANT = "tenant_id"
 KEYS = "keys"
@@ -79,7 +80,8 @@ def reservations_of_equipment(
     for each equipment the earliest ``MAX_EQUIPMENT_RESERVATIONS``, by start, in order.
 
     ``starts``/``ends``: bounded by the ``starts``/``ends`` parameters (overlap);
-    ``own_only``: only the reservations of the ``customer_id`` parameter.
+    ``own_only``: only the reservations the ``customer_id`` parameter owns (the visibility
+    policy's condition, ``resolvers/visibility.py``).
     """
     tenant: BindParameter[Any] = bindparam(TENANT)
     statement = (
@@ -98,7 +100,7 @@ def reservations_of_equipment(
         )
     )
     if own_only:
-        statement = statement.where(col(Reservation.customer_id) == bindparam(CUSTOMER))
+        statement = statement.where(owned_by(Reservation, bindparam(CUSTOMER)))
     if starts:
         statement = statement.where(col(Reservation.ends_at) > bindparam(STARTS))
     if ends:

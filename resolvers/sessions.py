@@ -121,9 +121,10 @@ def _signed_in(
 ) -> SignedIn:
     if user is not None:
         principal = Principal(user.id, family_id, user.tenant_id, Role(user.role))
-    else:
-        assert operator is not None
+    elif operator is not None:
         principal = Principal(operator.id, family_id, None, None)
+    else:
+        raise ValueError("a session signs in a user or an operator")
     return SignedIn(
         access_token=services.access_tokens.issue(principal, now=now),
         refresh_token=refresh_token,
@@ -140,7 +141,8 @@ async def start_session(
     now = utcnow()
     tenant_id = user.tenant_id if user is not None else None
     subject = user or operator
-    assert subject is not None
+    if subject is None:
+        raise ValueError("a session signs in a user or an operator")
     _act_as(session, subject.id, "user" if user is not None else "operator")
     family_id = new_id()
     expires_at = now + timedelta(seconds=services.settings.session_max_age)
@@ -178,8 +180,9 @@ async def find_token(
     model = _token_model(parts.tenant_id)
     statement = select(model).where(col(model.id) == parts.token_id, *_scope(parts.tenant_id))
     row = (await session.scalars(statement)).first()
-    assert row is None or isinstance(row, RefreshToken | OperatorRefreshToken)
-    if row is None or not secret_matches(parts.secret, row.token_hash):
+    if not isinstance(row, RefreshToken | OperatorRefreshToken) or not secret_matches(
+        parts.secret, row.token_hash
+    ):
         return None
     return parts, row
 
@@ -211,19 +214,14 @@ async def rotate(session: AsyncSession, services: Services, token: str) -> Signe
 
     user: User | None = None
     operator: Operator | None = None
-    if parts.tenant_id is None:
-        assert isinstance(row, OperatorRefreshToken)
+    if isinstance(row, OperatorRefreshToken):  # the model ``find_token`` read for no tenant
         operator = await session.get(Operator, row.operator_id)
-        subject_active = operator is not None and operator.is_active
     else:
-        assert isinstance(row, RefreshToken)
         user = await session.get(User, (parts.tenant_id, row.user_id))
-        subject_active = user is not None and user.is_active
-    if not subject_active:
+    subject = user or operator
+    if subject is None or not subject.is_active:
         await revoke_families(session, parts.tenant_id, [row.family_id])
         return None
-    subject = user or operator
-    assert subject is not None
     _act_as(session, subject.id, "user" if user is not None else "operator")
     refresh = await _insert_token(
         session,

@@ -66,7 +66,8 @@ async def register_tenant(context: Context, new: NewTenant) -> SignedIn:
     # Every sign-up spends the address's budget, successful or not: each one costs a hash and a tenant.
     await throttle.take(context, throttle.anonymous(context))
     _, _, signed_in = await _insert(context, new, sign_in=True)
-    assert signed_in is not None
+    if signed_in is None:  # ``_validate`` required the first admin
+        raise RuntimeError("a sign-up signs in its first admin")
     return signed_in
 
 

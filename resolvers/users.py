@@ -45,7 +45,7 @@ class UserChanges:
 async def list_users(
     context: Context, *, filter: UserFilter, sort: UserSort, descending: bool, args: PageArgs
 ) -> Page[User]:
-    statement = scoped(User, context.require_tenant())
+    statement = scoped(User, context.caller().tenant_id)
     if filter.search:
         pattern = f"%{escape_like(filter.search.strip().lower())}%"
         statement = statement.where(
@@ -72,7 +72,7 @@ async def _email_taken(
 
 
 async def create_user(context: Context, *, email: str, name: str, role: Role, password: str) -> User:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     email = normalize_email(email)
     problems = Validator()
     problems.add("email", email_problem(email))
@@ -108,7 +108,7 @@ async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
 
 
 async def update_user(context: Context, user_id: uuid.UUID | None, changes: UserChanges) -> User:
-    tenant_id = context.require_tenant()
+    tenant_id = context.caller().tenant_id
     problems = Validator()
     email = normalize_email(changes.email) if changes.email is not None else None
     if email is not None:

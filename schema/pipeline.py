@@ -213,7 +213,8 @@ class Pipeline:
         )
         if isawaitable(result):
             result = await result
-        assert isinstance(result, ExecutionResult)
+        if not isinstance(result, ExecutionResult):
+            raise TypeError(f"execution gave {type(result).__name__}, not an ExecutionResult")
         errors = self._visible(result.errors) if result.errors else None
         return ExecutionResult(result.data, errors, extensions)
 

@@ -36,7 +36,8 @@ async def _run_async(url: str) -> None:
 
 
 url = context.config.get_main_option("sqlalchemy.url")
-assert url, "sqlalchemy.url must be set by db.migrate"
+if not url:
+    raise RuntimeError("sqlalchemy.url must be set by db.migrate")
 connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)

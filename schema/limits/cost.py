@@ -110,7 +110,8 @@ class CostCalculator:
         if requested is None and page_size is not None:
             requested = page_size
         elif requested is None:
-            assert parent is not None  # a field was found on it
+            if parent is None:  # a field was found on it
+                raise TypeError(f"no parent type for the list field {node.name.value}")
             requested = self._model.list_size(parent.name, node.name.value)
         length = int(requested**levels)  # a list of lists ([[T]]) multiplies once per level
         return self._model.object_cost + length * self._selection_set(node.selection_set, inner, None)

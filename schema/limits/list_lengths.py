@@ -38,7 +38,6 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
-    is_input_object_type,
     is_list_type,
 )
 
@@ -250,9 +249,8 @@ class _ListHolders:
         nullable = get_nullable_type(type_)
         if is_list_type(nullable):
             return True
-        if not is_input_object_type(nullable):
+        if not isinstance(nullable, GraphQLInputObjectType):
             return False
-        assert isinstance(nullable, GraphQLInputObjectType)
         name = nullable.name
         if name not in self._known:
             self._known[name] = False  # a type that holds itself adds nothing new

@@ -1,4 +1,9 @@
-"""``node(id:)``: any object by global id, only within the caller's visibility."""
+"""``node(id:)``: any object by global id, only within the caller's visibility.
+
+The loaders apply the visibility policy (``resolvers/visibility.py``) to the rows
+they read; rows that are not a tenant's (tenants, operators) are checked here,
+against the same policy.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import strawberry
 
 from auth.context import Context
 from auth.permissions import signed_in_anyone
-from db.tables import Role
+from resolvers.visibility import visibility_of
 from schema.context import Info
 from schema.node import Node, from_global_id
 from schema.types.design import Design, DesignShare, DesignVersion
@@ -21,33 +26,27 @@ from schema.types.user import Operator, User
 
 
 async def _user(context: Context, pk: uuid.UUID) -> Node | None:
-    principal = context.principal
-    if principal is None or principal.is_operator:
-        return None
-    if not principal.has_role_at_least(Role.STAFF) and pk != principal.subject_id:
-        return None
-    row = await context.loaders.user_by_id.load(pk)
+    # The loader applies user visibility (customers: themselves).
+    row = await context.loaders.user_by_id.load(pk) if _tenant_user(context) else None
     return User.from_row(row) if row is not None else None
 
 
 async def _tenant(context: Context, pk: uuid.UUID) -> Node | None:
-    principal = context.principal
-    if principal is None or (not principal.is_operator and pk != principal.tenant_id):
+    if not visibility_of(context.principal).sees_tenant(pk):
         return None
     row = await context.loaders.tenant_by_id.load(pk)
     return Tenant.from_row(row) if row is not None else None
 
 
 async def _operator(context: Context, pk: uuid.UUID) -> Node | None:
-    principal = context.principal
-    if principal is None or not principal.is_operator:
+    if not visibility_of(context.principal).sees_operators:
         return None
     row = await context.loaders.operator_by_id.load(pk)
     return Operator.from_row(row) if row is not None else None
 
 
 def _tenant_user(context: Context) -> bool:
-    return context.principal is not None and not context.principal.is_operator
+    return visibility_of(context.principal).sees_tenant_rows
 
 
 async def _equipment(context: Context, pk: uuid.UUID) -> Node | None:

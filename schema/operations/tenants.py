@@ -25,10 +25,10 @@ from schema.types.user import User
 class TenantQuery:
     @strawberry.field(description="The signed-in user's tenant.", extensions=signed_in_user())
     async def tenant(self, info: Info) -> Tenant:
-        tenant_id = info.context.tenant_id
-        assert tenant_id is not None
+        tenant_id = info.context.caller().tenant_id
         row = await info.context.loaders.tenant_by_id.load(tenant_id)
-        assert row is not None
+        if row is None:  # the session check read the caller's user, of this tenant, just now
+            raise RuntimeError("the caller's tenant is gone")
         return Tenant.from_row(row)
 
     @strawberry.field(description="Every tenant, by slug (operators only).", extensions=operator_only())

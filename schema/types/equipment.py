@@ -18,6 +18,7 @@ from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS, MAX_HOLDERS_LISTED
 from resolvers.loaders import AvailabilityKey, group_by_equipment
 from resolvers.pagination import BadPageRequest
 from resolvers.reservation_queries import require_aware, window_or_error
+from resolvers.visibility import visibility_of
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.projection import batched, distinct, group, pick, row_source
@@ -257,11 +258,9 @@ class EquipmentAvailability:
         "(staff only; null for customers)."
     )
     async def reservations(self, info: Info) -> list[ReservationRef] | None:
-        from db.tables import Role
         from schema.types.reservation import Reservation
 
-        principal = info.context.principal
-        if principal is None or not principal.has_role_at_least(Role.STAFF):
+        if not visibility_of(info.context.principal).sees_holders:
             return None
         holders = self.usage.reservation_ids[:MAX_HOLDERS_LISTED]
         rows = await info.context.loaders.reservation_by_id.load_many(holders)

@@ -15,6 +15,7 @@ from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
 from resolvers.errors import Shortage as ShortageValue
 from resolvers.list_caps import MAX_HOLDERS_LISTED
+from resolvers.visibility import visibility_of
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.projection import batched, distinct, group, pick, row_source
@@ -218,6 +219,8 @@ class Shortage:
         description=f"The reservations in the way, at most {MAX_HOLDERS_LISTED} (empty for customers)."
     )
     async def reservations(self, info: Info) -> list[Reservation]:
+        if not visibility_of(info.context.principal).sees_holders:
+            return []
         holders = self.value.reservation_ids[:MAX_HOLDERS_LISTED]
         rows = await info.context.loaders.reservation_by_id.load_many(holders)
         return [Reservation.from_row(row) for row in rows if row is not None]
