@@ -1,3 +1,6 @@
+"""Fixtures of the whole suite: a fresh database per test on each backend, the app and its
+client, two tenants with a user of every role, role-named tokens, and shared equipment."""
+
 from __future__ import annotations
 
 import contextlib

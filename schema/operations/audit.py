@@ -1,3 +1,5 @@
+"""``auditEvents``: a tenant's audit trail, for its admins."""
+
 from __future__ import annotations
 
 import strawberry

@@ -1,3 +1,5 @@
+"""Design fields: the list and shared links; creating, versioning, sharing, cloning and reserving designs."""
+
 from __future__ import annotations
 
 from typing import Annotated

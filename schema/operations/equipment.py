@@ -1,3 +1,6 @@
+"""Equipment fields: the catalogue and its availability; creating, changing and retiring
+equipment and its units."""
+
 from __future__ import annotations
 
 from datetime import datetime

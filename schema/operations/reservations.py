@@ -1,3 +1,5 @@
+"""Reservation fields: the list, booking and changing reservations, and each step of their lifecycle."""
+
 from __future__ import annotations
 
 from typing import Annotated

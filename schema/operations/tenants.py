@@ -1,3 +1,5 @@
+"""Tenant fields: the caller's tenant, every tenant for operators, creating one, and self-service sign-up."""
+
 from __future__ import annotations
 
 from typing import Annotated

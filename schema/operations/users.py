@@ -1,3 +1,5 @@
+"""User fields: a tenant's users, and adding, changing and deactivating them."""
+
 from __future__ import annotations
 
 from typing import Annotated
