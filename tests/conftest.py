@@ -178,7 +178,7 @@ def wall_quantity() -> int:
 
 @pytest.fixture
 async def wall(api: Api, manager_token: str, wall_quantity: int) -> dict[str, Any]:
-    """Bulk equipment of the caller's tenant: ``wall_quantity`` LED walls."""
+    """Bulk equipment of tenant esr: ``wall_quantity`` LED walls."""
     return await create_equipment(api, manager_token, name="LED wall", code="LED-1", quantity=wall_quantity)
 
 
@@ -189,7 +189,7 @@ def deck_quantity() -> int:
 
 @pytest.fixture
 async def deck(api: Api, manager_token: str, deck_quantity: int) -> dict[str, Any]:
-    """Bulk equipment: ``deck_quantity`` stage decks."""
+    """Bulk equipment of tenant esr: ``deck_quantity`` stage decks."""
     return await create_equipment(
         api, manager_token, name="Stage deck", code="DECK-1", quantity=deck_quantity
     )
@@ -197,7 +197,7 @@ async def deck(api: Api, manager_token: str, deck_quantity: int) -> dict[str, An
 
 @pytest.fixture
 async def camera(api: Api, manager_token: str) -> dict[str, Any]:
-    """Serialized equipment with two units, A1 and A2."""
+    """Serialized equipment of tenant esr with two units, A1 and A2."""
     return await create_equipment(
         api,
         manager_token,
