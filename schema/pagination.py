@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -12,6 +14,7 @@ from schema.projection import batched
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
+T = TypeVar("T")
 
 First = Annotated[
     int | None,
@@ -20,6 +23,45 @@ First = Annotated[
 After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
 Last = Annotated[int | None, strawberry.argument(description=f"Return the last n items (0–{MAX_PAGE_SIZE}).")]
 Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
+
+PAGE_ARGUMENTS = (("first", First), ("after", After), ("last", Last), ("before", Before))
+
+
+def paginated(resolver: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """A connection field's resolver taking ``paging: PageArgs``, published with the four arguments.
+
+    The field shows ``first``, ``after``, ``last`` and ``before`` (as described above)
+    where the resolver declares ``paging``, and the resolver gets them as one ``PageArgs``.
+    Strawberry reads a resolver's arguments from ``inspect.signature``, which answers the
+    ``__signature__`` given here: the resolver's own, with ``paging`` replaced by the four.
+    """
+    signature = inspect.signature(resolver)
+    parameters = list(signature.parameters.values())
+    names = [parameter.name for parameter in parameters]
+    if "paging" not in names:
+        raise TypeError(f"{resolver.__qualname__} takes no `paging: PageArgs` to publish as page arguments")
+    at = names.index("paging")
+    arguments = [
+        inspect.Parameter(name, parameters[at].kind, default=None, annotation=annotation)
+        for name, annotation in PAGE_ARGUMENTS
+    ]
+
+    @functools.wraps(resolver)
+    async def with_page(
+        *args: Any,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        **kwargs: Any,
+    ) -> T:
+        paging = PageArgs(first=first, after=after, last=last, before=before)
+        return await resolver(*args, paging=paging, **kwargs)
+
+    with_page.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*parameters[:at], *arguments, *parameters[at + 1 :]]
+    )
+    return with_page
 
 
 @strawberry.type(description="Where a page sits in its list.")
@@ -54,10 +96,6 @@ async def _total_counts(
     context: object, keys: list[Connection[Any]], arguments: dict[str, Any], columns: frozenset[str]
 ) -> list[int]:
     return [await connection._count() for connection in keys]
-
-
-def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
-    return PageArgs(first=first, after=after, last=last, before=before)
 
 
 def to_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Connection[NodeT]:

@@ -12,6 +12,7 @@ from auth.services import Services
 from db.tables import Role, Tenant, User
 
 DEFAULT_PASSWORD = "Correct-Horse-9"
+OPERATOR_EMAIL = "support@rigbook.example"
 
 LOGIN = """
 mutation Login($input: LoginInput!) {

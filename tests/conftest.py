@@ -1,3 +1,6 @@
+"""Fixtures of the whole suite: a fresh database per test on each backend, the app and its
+client, two tenants with a user of every role, role-named tokens, and shared equipment."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +14,10 @@ from sqlalchemy import event
 
 from app import create_app
 from auth.services import Services
+from db.tables import Operator
 from settings import Settings
-from tests.api import Api, TenantUsers, make_tenant_with_users
+from tests.api import DEFAULT_PASSWORD, OPERATOR_EMAIL, Api, TenantUsers, make_tenant_with_users
+from tests.booking import create_equipment
 from tests.databases import PostgresTemplate, SqliteTemplate, backends, postgres_url
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-and-hs512-0123456789abcdef"
@@ -92,6 +97,22 @@ def api(client: httpx.AsyncClient) -> Api:
 
 
 @pytest.fixture
+async def plain_api(services: Services) -> AsyncIterator[Api]:
+    """The same app with every field left to graphql-core (no list-at-once completion)."""
+    app = create_app(services=services, projection=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.10", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def postgres_only(database_url: str) -> None:
+    """Skips the SQLite run of a test of what only PostgreSQL has (roles, row-level security)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL feature")
+
+
+@pytest.fixture
 async def esr(services: Services) -> TenantUsers:
     return await make_tenant_with_users(services, "esr")
 
@@ -124,6 +145,67 @@ async def customer_token(api: Api, esr: TenantUsers) -> str:
 @pytest.fixture
 async def other_tenant_admin_token(api: Api, cmh: TenantUsers) -> str:
     return await api.token("cmh", cmh.admin.email)
+
+
+@pytest.fixture
+async def cmh_manager_token(api: Api, cmh: TenantUsers) -> str:
+    return await api.token("cmh", cmh.manager.email)
+
+
+@pytest.fixture
+async def cmh_staff_token(api: Api, cmh: TenantUsers) -> str:
+    return await api.token("cmh", cmh.staff.email)
+
+
+@pytest.fixture
+async def operator_token(api: Api, services: Services) -> str:
+    """A platform operator's access token (``OPERATOR_EMAIL``)."""
+    async with services.database.transaction(None) as session:
+        session.add(
+            Operator(email=OPERATOR_EMAIL, password_hash=await services.passwords.hash(DEFAULT_PASSWORD))
+        )
+    return await api.token(None, OPERATOR_EMAIL)
+
+
+# Equipment that many modules book. A module needing other stock overrides the quantity
+# fixture (``wall_quantity``, ``deck_quantity``) with its own.
+
+
+@pytest.fixture
+def wall_quantity() -> int:
+    return 6
+
+
+@pytest.fixture
+async def wall(api: Api, manager_token: str, wall_quantity: int) -> dict[str, Any]:
+    """Bulk equipment of tenant esr: ``wall_quantity`` LED walls."""
+    return await create_equipment(api, manager_token, name="LED wall", code="LED-1", quantity=wall_quantity)
+
+
+@pytest.fixture
+def deck_quantity() -> int:
+    return 8
+
+
+@pytest.fixture
+async def deck(api: Api, manager_token: str, deck_quantity: int) -> dict[str, Any]:
+    """Bulk equipment of tenant esr: ``deck_quantity`` stage decks."""
+    return await create_equipment(
+        api, manager_token, name="Stage deck", code="DECK-1", quantity=deck_quantity
+    )
+
+
+@pytest.fixture
+async def camera(api: Api, manager_token: str) -> dict[str, Any]:
+    """Serialized equipment of tenant esr with two units, A1 and A2."""
+    return await create_equipment(
+        api,
+        manager_token,
+        name="Camera",
+        code="CAM-1",
+        tracking="SERIALIZED",
+        units=[{"serialNumber": "A1"}, {"serialNumber": "A2"}],
+    )
 
 
 class StatementCounter:

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
 from db.migrate import migrate, upgrade_sync
@@ -35,6 +36,21 @@ def postgres_url() -> str | None:
 
 def backends() -> list[str]:
     return ["sqlite", "postgresql"] if postgres_url() else ["sqlite"]
+
+
+def require_postgres(what: str) -> str:
+    """The PostgreSQL URL, for a test of ``what`` only PostgreSQL has.
+
+    Without one the test is skipped, except under CI (``CI`` set): there a missing
+    URL is a broken setup, and a skip would let it pass unnoticed.
+    """
+    url = postgres_url()
+    if url is None:
+        reason = f"{what} needs PostgreSQL: set {POSTGRES_ENV}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is not skipped)", pytrace=False)
+        pytest.skip(reason)
+    return url
 
 
 def with_role(url: str, role: str | None) -> str:

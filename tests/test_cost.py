@@ -9,12 +9,10 @@ it is priced.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, get_named_type, parse
 
 from app import create_app
@@ -36,7 +34,7 @@ from settings import Settings
 from tests.api import Api, TenantUsers, error_codes
 from tests.booking import T0, at, create_equipment, line, reserve
 from tests.conftest import settings_for
-from tests.test_equipment import add_units
+from tests.equipment import add_units
 
 
 def _is_list(type_: GraphQLOutputType) -> bool:
@@ -94,15 +92,6 @@ def test_every_plain_list_with_first_defaults_to_its_cap() -> None:
             if _is_list(field.type) and "first" in field.args:
                 capped.append((f"{type_name}.{name}", field.args["first"].default_value))
     assert capped == [("Equipment.reservations", MAX_EQUIPMENT_RESERVATIONS)]
-
-
-@pytest.fixture
-async def plain_api(services: Services) -> AsyncIterator[Api]:
-    """The same app with every field left to graphql-core (no list-at-once completion)."""
-    app = create_app(services=services, projection=False)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.10", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
-        yield Api(client)
 
 
 async def seed_holders(services: Services, esr: TenantUsers, equipment_id: uuid.UUID, count: int) -> None:

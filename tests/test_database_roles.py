@@ -41,12 +41,6 @@ DML = {"SELECT", "INSERT", "UPDATE", "DELETE"}
 needs_postgres = pytest.mark.skipif(postgres_url() is None, reason="roles are a PostgreSQL feature")
 
 
-@pytest.fixture
-def postgres_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("roles are a PostgreSQL feature")
-
-
 # Each one must be refused to the serving role for lack of a privilege, not stopped by
 # a trigger or a constraint: the owner could run every one of them.
 LOWERING_THE_WALLS = [

@@ -8,7 +8,7 @@ import pytest
 
 from schema.node import to_global_id
 from tests.api import Api, TenantUsers
-from tests.booking import AVAILABILITY, at, create_equipment, line, reserve
+from tests.booking import AVAILABILITY, at, line, reserve
 from tests.designs import (
     ARCHIVE_DESIGN,
     RESERVATION_COUNT,
@@ -22,13 +22,14 @@ from tests.designs import (
 
 
 @pytest.fixture
-async def wall(api: Api, manager_token: str) -> dict[str, Any]:
-    return await create_equipment(api, manager_token, name="LED wall", code="LED-1", quantity=3)
+def wall_quantity() -> int:
+    """Scarce stock, so that a design's items can run out."""
+    return 3
 
 
 @pytest.fixture
-async def deck(api: Api, manager_token: str) -> dict[str, Any]:
-    return await create_equipment(api, manager_token, name="Stage deck", code="DECK-1", quantity=2)
+def deck_quantity() -> int:
+    return 2
 
 
 async def reserve_design(api: Api, token: str, design_id: str, **extra: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from auth.services import Services
 from db.clock import utcnow
 from db.tables import OutboxEmail, PasswordReset
 from schema.node import to_global_id
-from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes
+from tests.api import DEFAULT_PASSWORD, OPERATOR_EMAIL, Api, TenantUsers, error_codes
 
 REQUEST = (
     "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { message } }"
@@ -110,19 +110,6 @@ mutation($tenant: ID!, $reason: String!) {
 """
 
 
-@pytest.fixture
-async def operator_token(api: Api, services: Services) -> str:
-    from db.tables import Operator
-
-    async with services.database.transaction(None) as session:
-        session.add(
-            Operator(
-                email="support@rigbook.example", password_hash=await services.passwords.hash(DEFAULT_PASSWORD)
-            )
-        )
-    return await api.token(None, "support@rigbook.example")
-
-
 async def test_operators_act_in_a_tenant_only_through_an_audited_short_lived_token(
     api: Api, operator_token: str, esr: TenantUsers, cmh: TenantUsers
 ) -> None:
@@ -138,7 +125,7 @@ async def test_operators_act_in_a_tenant_only_through_an_audited_short_lived_tok
     users = await api.data("query { users(first: 100) { edges { node { tenant { slug } } } } }", token=token)
     assert {edge["node"]["tenant"]["slug"] for edge in users["users"]["edges"]} == {"esr"}
     who = await api.data("query { me { email } currentOperator { email } }", token=token)
-    assert who == {"me": None, "currentOperator": {"email": "support@rigbook.example"}}
+    assert who == {"me": None, "currentOperator": {"email": OPERATOR_EMAIL}}
     admin = await api.token("esr", esr.admin.email)
     trail = await api.data(
         'query { auditEvents(first: 10, filter: {action: "operator.assumed_tenant"}) { edges { node { actorKind changes } } } }',

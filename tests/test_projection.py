@@ -72,14 +72,6 @@ query { equipment(first: 5) { edges { node { name reservations(from: "2031-05-01
 
 
 @pytest.fixture
-async def plain_api(services: Services) -> AsyncIterator[Api]:
-    app = create_app(services=services, projection=False)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.10", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
-        yield Api(client)
-
-
-@pytest.fixture
 async def bookings(api: Api, admin_token: str, esr: TenantUsers, customer_token: str) -> None:
     """Bulk and serialized equipment, with staff bookings for a customer and a customer's request."""
     wall = await create_equipment(api, admin_token, name="LED wall", quantity=10, tags=["led", "outdoor"])

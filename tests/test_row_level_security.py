@@ -11,11 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from auth.services import Services
 from tests.api import TenantUsers
 
-
-@pytest.fixture(autouse=True)
-def postgres_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row-level security is a PostgreSQL feature")
+pytestmark = pytest.mark.usefixtures("postgres_only")
 
 
 async def test_the_server_does_not_connect_as_a_superuser(services: Services) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLUnionType,
+    get_named_type,
 )
 
 from schema import schema
+from schema.pagination import paginated
 
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 
@@ -50,3 +53,29 @@ def test_every_type_field_argument_and_enum_value_has_a_description() -> None:
         elif isinstance(graphql_type, GraphQLUnionType):
             pass
     assert missing == [], "\n".join(missing)
+
+
+def test_every_root_list_pages_with_the_same_four_arguments() -> None:
+    """The root connections take ``first/after/last/before`` first, declared once (``paginated``)."""
+    query = schema._schema.query_type
+    assert query is not None
+    connections = {
+        name: field
+        for name, field in query.fields.items()
+        if get_named_type(field.type).name.endswith("Connection")
+    }
+    assert set(connections) == {"auditEvents", "designs", "equipment", "reservations", "tenants", "users"}
+    shapes = {
+        name: [(arg, str(value.type), value.description) for arg, value in list(field.args.items())[:4]]
+        for name, field in connections.items()
+    }
+    expected = shapes["equipment"]
+    assert [arg for arg, _, _ in expected] == ["first", "after", "last", "before"]
+    assert all(shape == expected for shape in shapes.values()), shapes
+
+
+def test_a_paginated_resolver_declares_where_the_arguments_go() -> None:
+    async def listing(root: object) -> None: ...
+
+    with pytest.raises(TypeError, match="paging: PageArgs"):
+        paginated(listing)

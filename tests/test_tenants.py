@@ -9,8 +9,7 @@ import pytest
 
 from app import create_app
 from auth.services import Services
-from db.tables import Operator
-from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes
+from tests.api import Api, TenantUsers, error_codes
 from tests.conftest import settings_for
 
 CREATE_TENANT = """
@@ -33,17 +32,6 @@ mutation Register($input: RegisterTenantInput!) {
 }
 """
 TENANTS = "query($first: Int, $after: String) { tenants(first: $first, after: $after) { totalCount edges { node { slug } } pageInfo { hasNextPage endCursor } } }"
-
-
-@pytest.fixture
-async def operator_token(api: Api, services: Services) -> str:
-    async with services.database.transaction(None) as session:
-        session.add(
-            Operator(
-                email="op@rigbook.example", password_hash=await services.passwords.hash(DEFAULT_PASSWORD)
-            )
-        )
-    return await api.token(None, "op@rigbook.example")
 
 
 async def test_operator_creates_a_tenant_with_an_admin(api: Api, operator_token: str) -> None:

@@ -18,7 +18,7 @@ from db.database import Database
 from tests.api import Api, make_tenant_with_users
 from tests.booking import create_equipment
 from tests.conftest import settings_for
-from tests.test_equipment import UPDATE_EQUIPMENT
+from tests.equipment import UPDATE_EQUIPMENT
 from web.middleware import Deadline
 
 

@@ -1,3 +1,5 @@
+"""The audit trail: one append-only row per change (who, what, which row, old → new)."""
+
 from __future__ import annotations
 
 import uuid

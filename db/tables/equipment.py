@@ -1,3 +1,5 @@
+"""Equipment and its serialized units: stock counted as a quantity (BULK) or in units (SERIALIZED)."""
+
 from __future__ import annotations
 
 import uuid

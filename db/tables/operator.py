@@ -1,3 +1,5 @@
+"""Platform operators: accounts that create and list tenants and belong to none."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""The mail outbox: messages written in the transaction that caused them, delivered after it."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""Password-reset tokens: single use, expiring, kept only as a SHA-256 of their secret."""
+
 from __future__ import annotations
 
 import uuid

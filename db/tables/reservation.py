@@ -1,3 +1,5 @@
+"""Reservations and their lines: a window, a lifecycle, and the equipment or units booked."""
+
 from __future__ import annotations
 
 import uuid

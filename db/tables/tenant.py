@@ -1,3 +1,5 @@
+"""Tenants: the rental companies, each the root of the rows it owns."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""Users of a tenant and their roles (ADMIN, MANAGER, STAFF, CUSTOMER)."""
+
 from __future__ import annotations
 
 import uuid

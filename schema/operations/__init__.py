@@ -1,0 +1,1 @@
+"""The root fields of ``Query`` and ``Mutation``, one module per domain (``schema/schema.py`` joins them)."""

@@ -1,3 +1,5 @@
+"""``auditEvents``: a tenant's audit trail, for its admins."""
+
 from __future__ import annotations
 
 import strawberry
@@ -5,8 +7,9 @@ import strawberry
 from auth.permissions import role_at_least
 from db.tables import Role
 from resolvers.audit import AuditFilter, list_audit_events
+from resolvers.pagination import PageArgs
 from schema.context import Info
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.audit import AuditEvent, AuditFilterArg
 
 
@@ -15,15 +18,13 @@ class AuditQuery:
     @strawberry.field(
         description="Your tenant's audit trail, newest first (ADMIN).", extensions=role_at_least(Role.ADMIN)
     )
+    @paginated
     async def audit_events(
         self,
         info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        paging: PageArgs,
         filter: AuditFilterArg = None,
     ) -> Connection[AuditEvent]:
         value = filter.to_value() if filter is not None else AuditFilter()
-        page = await list_audit_events(info.context, value, page_args(first, after, last, before))
+        page = await list_audit_events(info.context, value, paging)
         return to_connection(page, AuditEvent.from_row)

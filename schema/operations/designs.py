@@ -1,3 +1,5 @@
+"""Design fields: the list and shared links; creating, versioning, sharing, cloning and reserving designs."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,10 +11,11 @@ from resolvers import design_shares as shares
 from resolvers import designs as resolve
 from resolvers.design_queries import DesignFilter as DesignFilterValue
 from resolvers.design_queries import DesignSort, list_designs, reserve_design
+from resolvers.pagination import PageArgs
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.common import SortDirection
 from schema.types.design import Design, DesignShare, DesignVersion, SharedDesign
 from schema.types.design_inputs import (
@@ -49,13 +52,11 @@ class DesignQuery:
         description="Designs of your tenant (STAFF and up); customers see only their own.",
         extensions=signed_in_user(),
     )
+    @paginated
     async def designs(
         self,
         info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        paging: PageArgs,
         filter: Annotated[DesignFilter | None, strawberry.argument(description="Conditions to meet.")] = None,
         order_by: Annotated[
             DesignOrder | None, strawberry.argument(description="Sort order; default by name.")
@@ -67,7 +68,7 @@ class DesignQuery:
             filter=filter.to_value() if filter is not None else DesignFilterValue(),
             sort=DesignSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
-            args=page_args(first, after, last, before),
+            args=paging,
         )
         # `clonedFrom` and versions' `design` often point back into the page.
         loader = info.context.loaders.design_by_id

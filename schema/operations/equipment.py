@@ -1,3 +1,6 @@
+"""Equipment fields: the catalogue and its availability; creating, changing and retiring
+equipment and its units."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,12 +13,13 @@ from db.tables import Role, Tracking
 from resolvers import equipment as resolve
 from resolvers.equipment import EquipmentDraft, EquipmentSort
 from resolvers.list_caps import MAX_AVAILABILITY_ITEMS
+from resolvers.pagination import PageArgs
 from resolvers.reservation_queries import availability, equipment_for_availability, window_or_error
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.limits.lists import MaxItems
 from schema.node import pk_of
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.common import SortDirection
 from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit
 from schema.types.equipment_inputs import (
@@ -42,13 +46,11 @@ InputArg = strawberry.argument(description="What to do; see the input type.")
 @strawberry.type
 class EquipmentQuery:
     @strawberry.field(description="Your tenant's equipment catalogue.", extensions=signed_in_user())
+    @paginated
     async def equipment(
         self,
         info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        paging: PageArgs,
         filter: Annotated[
             EquipmentFilter | None, strawberry.argument(description="Conditions to meet.")
         ] = None,
@@ -62,7 +64,7 @@ class EquipmentQuery:
             filter=filter_value(filter),
             sort=EquipmentSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
-            args=page_args(first, after, last, before),
+            args=paging,
         )
         # Lines of the page's reservations usually point back at these rows.
         loader = info.context.loaders.equipment_by_id

@@ -1,3 +1,5 @@
+"""Reservation fields: the list, booking and changing reservations, and each step of their lifecycle."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,12 +9,13 @@ import strawberry
 from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role
 from resolvers import reservations as resolve
+from resolvers.pagination import PageArgs
 from resolvers.reservation_queries import ReservationFilter as ReservationFilterValue
 from resolvers.reservation_queries import ReservationSort, list_reservations
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.common import SortDirection
 from schema.types.reservation import Reservation
 from schema.types.reservation_inputs import (
@@ -45,13 +48,11 @@ class ReservationQuery:
     @strawberry.field(
         description="Reservations of your tenant; customers see only their own.", extensions=signed_in_user()
     )
+    @paginated
     async def reservations(
         self,
         info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        paging: PageArgs,
         filter: Annotated[
             ReservationFilter | None, strawberry.argument(description="Conditions to meet.")
         ] = None,
@@ -65,7 +66,7 @@ class ReservationQuery:
             filter=filter.to_value() if filter is not None else ReservationFilterValue(),
             sort=ReservationSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
-            args=page_args(first, after, last, before),
+            args=paging,
         )
         return to_connection(page, Reservation.from_row)
 

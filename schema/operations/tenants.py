@@ -1,3 +1,5 @@
+"""Tenant fields: the caller's tenant, every tenant for operators, creating one, and self-service sign-up."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -6,9 +8,10 @@ import strawberry
 
 from auth.permissions import operator_only, signed_in_user
 from resolvers import tenants as resolve
+from resolvers.pagination import PageArgs
 from schema.context import Info
 from schema.errors import errors_as_data
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.auth import LoginSuccess, RegisterTenantResult
 from schema.types.tenant import Tenant
 from schema.types.tenant_inputs import (
@@ -32,10 +35,9 @@ class TenantQuery:
         return Tenant.from_row(row)
 
     @strawberry.field(description="Every tenant, by slug (operators only).", extensions=operator_only())
-    async def tenants(
-        self, info: Info, first: First = None, after: After = None, last: Last = None, before: Before = None
-    ) -> Connection[Tenant]:
-        page = await resolve.list_tenants(info.context, page_args(first, after, last, before))
+    @paginated
+    async def tenants(self, info: Info, paging: PageArgs) -> Connection[Tenant]:
+        page = await resolve.list_tenants(info.context, paging)
         return to_connection(page, Tenant.from_row)
 
 

@@ -1,3 +1,5 @@
+"""User fields: a tenant's users, and adding, changing and deactivating them."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,12 +9,13 @@ import strawberry
 from auth.permissions import role_at_least
 from db.tables import Role as RoleValue
 from resolvers import users as resolve
+from resolvers.pagination import PageArgs
 from resolvers.users import UserChanges, UserSort
 from resolvers.users import UserFilter as UserFilterValue
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
-from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.pagination import Connection, paginated, to_connection
 from schema.types.common import SortDirection
 from schema.types.user import Role, User
 from schema.types.user_inputs import (
@@ -35,13 +38,11 @@ class UserQuery:
     @strawberry.field(
         description="Users of your tenant (ADMIN and MANAGER).", extensions=role_at_least(RoleValue.MANAGER)
     )
+    @paginated
     async def users(
         self,
         info: Info,
-        first: First = None,
-        after: After = None,
-        last: Last = None,
-        before: Before = None,
+        paging: PageArgs,
         filter: Annotated[
             UserFilter | None, strawberry.argument(description="Conditions the users must meet.")
         ] = None,
@@ -55,7 +56,7 @@ class UserQuery:
             filter=filter.to_value() if filter is not None else UserFilterValue(),
             sort=UserSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
-            args=page_args(first, after, last, before),
+            args=paging,
         )
         return to_connection(page, User.from_row)
 

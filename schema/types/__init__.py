@@ -1,0 +1,1 @@
+"""The GraphQL object, input and enum types of each domain, and how rows become them."""

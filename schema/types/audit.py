@@ -1,3 +1,5 @@
+"""The audit trail as GraphQL: ``AuditEvent`` and its filter."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,3 +1,5 @@
+"""Equipment, its units, and its availability over a window, as GraphQL types."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""Reservations, their lines, and shortages (why a booking does not fit), as GraphQL types."""
+
 from __future__ import annotations
 
 import uuid

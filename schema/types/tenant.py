@@ -1,3 +1,5 @@
+"""The ``Tenant`` type: a rental company as its users see it."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,3 +1,5 @@
+"""Users and their roles, and platform operators, as GraphQL types."""
+
 from __future__ import annotations
 
 import uuid
