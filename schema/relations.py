@@ -84,10 +84,10 @@ def _converter(field_type: object) -> Callable[[Any], Any]:
     if isinstance(field_type, StrawberryList):
         item = _converter(field_type.of_type)
         return lambda values: None if values is None else [item(value) for value in values]
-    from_row = getattr(field_type, "from_row", None)
-    if from_row is None:
+    if not callable(getattr(field_type, "from_row", None)):
         return _same  # a leaf: the fetched value is the answer
-    return lambda row: None if row is None else from_row(row)
+    target: Any = field_type
+    return lambda row: None if row is None else target.from_row(row)
 
 
 def relation(*, key: str, fetch: Fetch, validate: Validate | None = None) -> Callable[[F], F]:
