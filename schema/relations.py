@@ -1,6 +1,7 @@
 """Relations declared once: the field's resolver and its list-at-once form come from one declaration.
 
-A relation is a field whose value is read by a key held in the parent's row::
+A relation is a field whose value is read by a key held in the parent's ``row``
+(a table row, or the record a value type such as ``Shortage`` shows)::
 
     @strawberry.field(description="The items booked, in the order given.")
     @relation(key="id", fetch=LINES_OF_RESERVATIONS)
