@@ -7,18 +7,19 @@ the request's context; their cache never outlives it or crosses tenants.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import and_
 from sqlmodel import col
 
 from db.scoped import records, scoped_records
-from db.tables import Equipment, EquipmentUnit, Operator, Reservation, ReservationLine, Tenant, User
+from db.tables import Equipment, EquipmentUnit, Operator, Reservation, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_from, holds_statement, usage
@@ -74,6 +75,90 @@ class GroupLoader(BatchLoader[K, list[V]], Generic[K, V]):
         return [groups[key] for key in keys]
 
 
+Fetch = Callable[["Loaders", list[Any], Mapping[str, Any], Collection[str] | None], Awaitable[Sequence[Any]]]
+"""``(loaders, keys, arguments, columns) -> one value per key``, in the keys' order.
+
+The batch read behind a relation (``schema/relations.py``). Keys may repeat and may
+be ``None`` (its value is ``None``). ``columns``: the columns the caller reads of
+each row (``None``: all of them); a value is a row, a list of rows or ``None``
+(for a leaf field, the value itself).
+"""
+
+
+class FetchLoader(BatchLoader[Any, Any]):
+    """A relation's loader within one request: each tick's keys in one ``fetch``, all columns."""
+
+    def __init__(self, loaders: Loaders, fetch: Fetch, arguments: Mapping[str, Any]) -> None:
+        super().__init__()
+        self._loaders = loaders
+        self._fetch = fetch
+        self._arguments = arguments
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[Any]:
+        return list(await self._fetch(self._loaders, list(keys), self._arguments, None))
+
+
+class ListFetcher:
+    """A relation's lists of keys within one request: the lists asked for in one tick share one ``fetch``.
+
+    List-at-once completion (``schema/projection.py``) asks for a whole list of
+    parents' keys at a time; where graphql-core completes the parent objects one by
+    one (a level it could not project), each of their lists arrives separately, in
+    the same tick. Keys are not wrapped one by one as a dataloader would: a lone
+    list goes to ``fetch`` as it is.
+    """
+
+    def __init__(
+        self, loaders: Loaders, fetch: Fetch, arguments: Mapping[str, Any], columns: Collection[str]
+    ) -> None:
+        self._loaders = loaders
+        self._fetch = fetch
+        self._arguments = arguments
+        self._columns = columns
+        self._loop = asyncio.get_running_loop()
+        self._pending: list[tuple[list[Any], asyncio.Future[list[Any]]]] = []
+        # The loop keeps only weak references to tasks: these keep running fetches alive.
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def values(self, keys: list[Any]) -> list[Any]:
+        """One value per key, in the keys' order."""
+        future: asyncio.Future[list[Any]] = self._loop.create_future()
+        self._pending.append((keys, future))
+        if len(self._pending) == 1:
+            self._loop.call_soon(self._dispatch)
+        return await future
+
+    def _dispatch(self) -> None:
+        pending, self._pending = self._pending, []
+        task = self._loop.create_task(self._run(pending))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, pending: list[tuple[list[Any], asyncio.Future[list[Any]]]]) -> None:
+        try:
+            if len(pending) == 1:
+                ((keys, future),) = pending
+                values = list(await self._fetch(self._loaders, keys, self._arguments, self._columns))
+                if not future.done():
+                    future.set_result(values)
+                return
+            every = list(dict.fromkeys(key for keys, _ in pending for key in keys))
+            found = dict(
+                zip(
+                    every,
+                    await self._fetch(self._loaders, every, self._arguments, self._columns),
+                    strict=True,
+                )
+            )
+            for keys, future in pending:
+                if not future.done():
+                    future.set_result([found[key] for key in keys])
+        except Exception as error:
+            for _, future in pending:
+                if not future.done():
+                    future.set_exception(error)
+
+
 class Loaders:
     """The loaders of one request."""
 
@@ -82,6 +167,36 @@ class Loaders:
         self._tenant_id = context.tenant_id
         self._visibility = visibility_of(context.principal)
         self._arrays = not context.services.database.is_sqlite
+
+    @cached_property
+    def _fetch_loaders(self) -> dict[tuple[Fetch, tuple[tuple[str, Any], ...]], FetchLoader]:
+        return {}
+
+    def for_fetch(self, fetch: Fetch, arguments: Mapping[str, Any]) -> FetchLoader:
+        """The request's loader of ``fetch`` under these arguments.
+
+        Relations declared with the same fetch share it (a reservation's customer and
+        its creator are users read in one statement); arguments must be hashable.
+        """
+        key = (fetch, tuple(arguments.items()))
+        loader = self._fetch_loaders.get(key)
+        if loader is None:
+            loader = self._fetch_loaders[key] = FetchLoader(self, fetch, arguments)
+        return loader
+
+    @cached_property
+    def _list_fetchers(
+        self,
+    ) -> dict[tuple[Fetch, tuple[tuple[str, Any], ...], frozenset[str]], ListFetcher]:
+        return {}
+
+    def for_lists(self, fetch: Fetch, arguments: Mapping[str, Any], columns: frozenset[str]) -> ListFetcher:
+        """The request's fetcher of whole lists of keys with ``fetch``, these arguments and columns."""
+        key = (fetch, tuple(arguments.items()), columns)
+        fetcher = self._list_fetchers.get(key)
+        if fetcher is None:
+            fetcher = self._list_fetchers[key] = ListFetcher(self, fetch, arguments, columns)
+        return fetcher
 
     async def _rows(self, statement: Any, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         return await self._context.rows(statement, params)
@@ -138,6 +253,11 @@ class Loaders:
             return []
         statement = statements.tenants_by_id(with_keys(columns, "id"), self._arrays)
         return await self._rows(statement, {statements.KEYS: list(ids)})
+
+    async def units_by_id(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self.rows_by_id(EquipmentUnit, ids, columns)
 
     async def units_of_equipment(
         self, equipment_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
@@ -232,27 +352,6 @@ class Loaders:
         return KeyedLoader(fetch, lambda row: row.id)
 
     @cached_property
-    def units_by_equipment(self) -> GroupLoader[uuid.UUID, EquipmentUnit]:
-        async def fetch(ids: list[uuid.UUID]) -> Iterable[EquipmentUnit]:
-            rows: Sequence[EquipmentUnit] = await self.units_of_equipment(ids)
-            return rows
-
-        return GroupLoader(fetch, lambda row: row.equipment_id)
-
-    @cached_property
-    def lines_by_reservation(self) -> GroupLoader[uuid.UUID, ReservationLine]:
-        async def fetch(ids: list[uuid.UUID]) -> Iterable[ReservationLine]:
-            rows: Sequence[ReservationLine] = await self.lines_of_reservations(ids)
-            return rows
-
-        return GroupLoader(fetch, lambda row: row.reservation_id)
-
-    @cached_property
-    def reservations_by_equipment(self) -> BatchLoader[EquipmentWindow, list[Reservation]]:
-        """Reservations with a line of the equipment, overlapping the key's window if it has one."""
-        return ReservationsByEquipmentLoader(self)
-
-    @cached_property
     def availability(self) -> AvailabilityLoader:
         return AvailabilityLoader(self._context)
 
@@ -330,30 +429,6 @@ class Loaders:
     def share_by_id(self) -> KeyedLoader[uuid.UUID, DesignShare]:
         scope = self._visibility.conditions(DesignShare)
         return KeyedLoader(self._design_rows(DesignShare, col(DesignShare.id), scope), lambda row: row.id)
-
-
-EquipmentWindow = tuple[uuid.UUID, datetime | None, datetime | None]
-
-
-class ReservationsByEquipmentLoader(BatchLoader[EquipmentWindow, list[Reservation]]):
-    def __init__(self, loaders: Loaders) -> None:
-        super().__init__()
-        self._loaders = loaders
-
-    async def batch_load_fn(self, keys: Sequence[EquipmentWindow]) -> list[list[Reservation]]:
-        tenant_id = self._loaders._tenant_id
-        found: dict[EquipmentWindow, list[Reservation]] = {key: [] for key in keys}
-        if tenant_id is None:
-            return [found[key] for key in keys]
-        windows: dict[tuple[datetime | None, datetime | None], list[uuid.UUID]] = {}
-        for equipment_id, starts, ends in keys:
-            windows.setdefault((starts, ends), []).append(equipment_id)
-        for (starts, ends), equipment_ids in windows.items():
-            rows = await self._loaders.reservations_of_equipment(equipment_ids, starts, ends)
-            grouped = group_by_equipment(rows, equipment_ids)
-            for equipment_id, group in zip(equipment_ids, grouped, strict=True):
-                found[(equipment_id, starts, ends)] = cast(list[Reservation], group)
-        return [found[key] for key in keys]
 
 
 def group_by_equipment(rows: Sequence[Any], equipment_ids: Sequence[uuid.UUID]) -> list[list[Any]]:

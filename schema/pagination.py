@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 
 from resolvers.pagination import MAX_PAGE_SIZE, Page, PageArgs
-from schema.projection import batched
+from schema.relations import from_parent
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
@@ -87,15 +87,9 @@ class Connection(Generic[NodeT]):
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list has (all pages, with the filter applied).")
+    @from_parent
     async def total_count(self) -> int:
         return await self._count()
-
-
-@batched(Connection, "total_count", key=lambda parent: parent)
-async def _total_counts(
-    context: object, keys: list[Connection[Any]], arguments: dict[str, Any], columns: frozenset[str]
-) -> list[int]:
-    return [await connection._count() for connection in keys]
 
 
 def to_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Connection[NodeT]:

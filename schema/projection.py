@@ -8,19 +8,22 @@ fields, so that machinery alone costs more than the SQL behind it.
 ``ProjectingExecutor`` looks at each field's selection before completing it. When
 every field below it is either
 
-* a plain attribute (a Strawberry field without a resolver), or
-* a field registered with ``@batched``: an async function that answers the field
-  for a whole list of parents at once (through the request's tenant-scoped
-  dataloaders, as the field's resolver does),
+* a plain attribute (a Strawberry field without a resolver): of an object a
+  resolver built, or read from a row through its type's ``@row_type`` readers
+  (``schema/rows.py``, the same readers its ``from_row`` uses),
+* a relation (``schema/relations.py``): the same ``fetch`` its resolver loads
+  through, called once for all parents, keyed by the same column of each
+  parent's row, or
+* a ``@from_parent`` field of an object a resolver built,
 
 and carries no field extension (``permission_classes`` are one: a permission runs
 only in the field's resolver, so a field with one is never completed here),
 
-the subtree is completed here in one pass per level: each batched field is one
-call for all parents, each leaf goes through its type's own ``serialize``, and
-each object becomes a dict in the order graphql-core would produce. Any other
-selection (resolvers not registered, interfaces, unions, nested lists of lists)
-leaves that field to graphql-core, which then tries again one level down.
+the subtree is completed here in one pass per level: each relation is one fetch
+for all parents, each leaf goes through its type's own ``serialize``, and each
+object becomes a dict in the order graphql-core would produce. Any other
+selection (other resolvers, interfaces, unions, nested lists of lists) leaves
+that field to graphql-core, which then tries again one level down.
 
 Errors keep their meaning: arguments are coerced and validated before anything
 is fetched, and a selection whose arguments are invalid is left to the regular
@@ -31,13 +34,13 @@ was being completed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from graphql import (
-    GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -53,82 +56,11 @@ from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.arguments import convert_arguments
 
-BatchFetch = Callable[[Any, list[Any], dict[str, Any], frozenset[str]], Awaitable[Sequence[Any]]]
-"""``(context, keys, arguments, columns) -> one value per key``, in the keys' order.
-
-For an object field each value is a row (or list of rows, or ``None``) holding at
-least ``columns``; for a leaf field it is the value itself.
-"""
-
-Validate = Callable[[dict[str, Any]], None]
-"""Raises ``GraphQLError`` for arguments the field's resolver would refuse."""
-
-Reader = tuple[tuple[str, ...], Callable[[Any], Any]]
-"""The columns a field reads, and how it turns a row into the field's value."""
-
-
-@dataclass(frozen=True)
-class Batched:
-    fetch: BatchFetch
-    validate: Validate | None
-    key_of_object: Callable[[Any], Any]
-    key_column: str | None
-
-
-@dataclass(frozen=True)
-class RowSource:
-    """How a type's plain fields read a row of its table."""
-
-    columns: frozenset[str]
-    readers: dict[str, Reader]
-
-    def reader(self, python_name: str) -> Reader | None:
-        if python_name in self.readers:
-            return self.readers[python_name]
-        if python_name in self.columns:
-            return (python_name,), attrgetter(python_name)
-        return None
-
-
-_BATCHED: dict[tuple[type, str], Batched] = {}
-_ROW_SOURCES: dict[type, RowSource] = {}
-
-F = TypeVar("F", bound=BatchFetch)
-
-
-def batched(
-    owner: type,
-    python_name: str,
-    *,
-    key: Callable[[Any], Any],
-    key_column: str | None = None,
-    validate: Validate | None = None,
-) -> Callable[[F], F]:
-    """Register ``fetch`` as the list-at-once form of ``owner.python_name``'s resolver.
-
-    ``fetch`` gets one key per parent: ``key(parent)`` for a parent built by a
-    resolver, the parent row's ``key_column`` for a parent read here as a row (no
-    ``key_column``: only parents built by resolvers). It must answer what the
-    resolver answers, with the same scoping: it runs in place of the resolver
-    whenever the field is completed here.
-    """
-
-    def register(fetch: F) -> F:
-        _BATCHED[(owner, python_name)] = Batched(fetch, validate, key, key_column)
-        return fetch
-
-    return register
-
-
-def row_source(owner: type, model: type[Any], **readers: Reader) -> None:
-    """Let ``owner``'s plain fields be read from rows of ``model``'s table.
-
-    A field named like a column reads that column as it is; ``readers`` give the
-    others (global ids, enums), as the type's ``from_row`` converts them.
-    """
-    columns = frozenset(column.name for column in model.__table__.columns)
-    _ROW_SOURCES[owner] = RowSource(columns, readers)
+from resolvers.loaders import Fetch
+from schema.relations import is_from_parent, relation_of
+from schema.rows import RowSource, row_source_of
 
 
 class Shape(Protocol):
@@ -168,30 +100,67 @@ class ListShape:
         return [None if value is None else [next(completed) for _ in value] for value in values]
 
 
+class Values(Protocol):
+    """Where a field's raw values come from, for a list of parents at once."""
+
+    async def raw(self, context: Any, sources: list[Any]) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Typename:
+    name: str
+
+    async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
+        return [self.name] * len(sources)
+
+
+@dataclass(frozen=True)
+class Read:
+    """A plain attribute of objects, a column of rows (its reader), or a sync ``@from_parent`` field."""
+
+    read: Callable[[Any], Any]
+
+    async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
+        return list(map(self.read, sources))
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """An async ``@from_parent`` field, awaited parent by parent as graphql-core would."""
+
+    resolve: Callable[[Any], Awaitable[Any]]
+
+    async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
+        return [await self.resolve(source) for source in sources]
+
+
+@dataclass(frozen=True)
+class Related:
+    """A relation: one ``fetch`` for every parent's key (and those of sibling lists in the same tick)."""
+
+    fetch: Fetch
+    key_of: Callable[[Any], Any]
+    arguments: Mapping[str, Any]
+    columns: frozenset[str]
+
+    async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
+        keys = list(map(self.key_of, sources))
+        values: list[Any] = await context.loaders.for_lists(self.fetch, self.arguments, self.columns).values(
+            keys
+        )
+        if len(values) != len(sources):
+            raise RuntimeError("A relation's fetch returned a different number of values than parents.")
+        return values
+
+
 @dataclass(frozen=True)
 class FieldPlan:
     key: str
     shape: Shape
-    getter: Callable[[Any], Any] | None = None
-    batched: Batched | None = None
-    key_of: Callable[[Any], Any] | None = None
-    arguments: dict[str, Any] | None = None
-    columns: frozenset[str] = frozenset()
-    typename: str | None = None
+    values: Values
 
     async def raw(self, context: Any, sources: list[Any]) -> list[Any]:
-        if self.typename is not None:
-            return [self.typename] * len(sources)
-        if self.getter is not None:
-            getter = self.getter
-            return [getter(source) for source in sources]
-        assert self.batched is not None and self.key_of is not None and self.arguments is not None
-        key_of = self.key_of
-        keys = [key_of(source) for source in sources]
-        values = list(await self.batched.fetch(context, keys, self.arguments, self.columns))
-        if len(values) != len(sources):
-            raise RuntimeError("A batched field returned a different number of values than parents.")
-        return values
+        return await self.values.raw(context, sources)
 
 
 @dataclass(frozen=True)
@@ -237,12 +206,16 @@ _TYPENAME = "__typename"
 class _Compiler:
     """Turns one field's selection into a ``Shape``, or ``None`` if it cannot be projected.
 
-    ``rows``: the values are rows read by a batched field, not objects built by a
-    resolver; their type needs a ``row_source`` and their fields read columns.
+    ``rows``: the values are rows read by a relation's fetch, not objects built by a
+    resolver; their type needs a ``@row_type`` and their fields read columns.
     """
 
     def __init__(self, executor: Executor[Any]) -> None:
         self.executor = executor
+        strawberry_schema = executor.schema._strawberry_schema  # type: ignore[attr-defined]
+        # What Strawberry converts a resolver's arguments with: relations get the same values.
+        self.config = strawberry_schema.config
+        self.scalar_registry = strawberry_schema.schema_converter.scalar_registry
 
     def shape(
         self, return_type: GraphQLOutputType, details: FieldDetailsList, label: str, rows: bool
@@ -270,7 +243,7 @@ class _Compiler:
         source: RowSource | None = None
         if rows:
             type_definition = object_type.extensions.get("strawberry-definition")
-            source = _ROW_SOURCES.get(getattr(type_definition, "origin", None))  # type: ignore[arg-type]
+            source = row_source_of(getattr(type_definition, "origin", None))
             if source is None:
                 return None
         grouped, defer_usages, _ = executor.collect_subfields(object_type, details)
@@ -282,7 +255,7 @@ class _Compiler:
             node = field_details[0].node
             name = node.name.value
             if name == _TYPENAME:
-                fields.append(FieldPlan(key, LeafShape(str), typename=object_type.name))
+                fields.append(FieldPlan(key, LeafShape(str), Typename(object_type.name)))
                 continue
             field_def = object_type.fields.get(name)
             definition = field_def.extensions.get("strawberry-definition") if field_def else None
@@ -291,54 +264,59 @@ class _Compiler:
                 # a field that has any is always left to it.
                 return None
             label = f"{object_type.name}.{name}"
-            if getattr(field_def.resolve, "_is_default", False):
+            resolver = definition.base_resolver
+            if resolver is None:
                 # A plain attribute: of a resolver-built object, or a column of a row.
                 shape = self.shape(field_def.type, field_details, label, rows=False)
                 if shape is None:
                     return None
                 if source is None:
-                    fields.append(FieldPlan(key, shape, getter=attrgetter(definition.python_name)))
+                    fields.append(FieldPlan(key, shape, Read(attrgetter(definition.python_name))))
                     continue
                 reader = source.reader(definition.python_name)
                 if reader is None or not isinstance(innermost(shape), LeafShape):
                     return None  # rows carry columns, not objects
-                columns.update(reader[0])
-                fields.append(FieldPlan(key, shape, getter=reader[1]))
+                columns.update(reader.columns)
+                fields.append(FieldPlan(key, shape, Read(reader.read)))
                 continue
-            registered = _BATCHED.get((definition.origin, definition.python_name))
-            if registered is None or (rows and registered.key_column is None):
+            function = resolver.wrapped_func
+            if is_from_parent(function):
+                shape = None if rows else self.shape(field_def.type, field_details, label, rows=False)
+                if shape is None:
+                    return None  # computed from an object; a row is not one
+                computed = Awaited(function) if inspect.iscoroutinefunction(function) else Read(function)
+                fields.append(FieldPlan(key, shape, computed))
+                continue
+            declared = relation_of(function)
+            if declared is None:
                 return None
             shape = self.shape(field_def.type, field_details, label, rows=True)
             if shape is None:
                 return None
             try:
-                arguments = get_argument_values(
+                given = get_argument_values(
                     field_def,
                     node,
                     executor.variable_values,
                     field_details[0].fragment_variable_values,
                     executor.hide_suggestions,
                 )
-                if registered.validate is not None:
-                    registered.validate(arguments)
-            except GraphQLError:
-                return None  # the resolver reports it, where it always has
-            key_of: Callable[[Any], Any]
-            if rows:
-                assert registered.key_column is not None
-                columns.add(registered.key_column)
-                key_of = attrgetter(registered.key_column)
-            else:
-                key_of = registered.key_of_object
-            fields.append(
-                FieldPlan(
-                    key,
-                    shape,
-                    batched=registered,
-                    key_of=key_of,
-                    arguments=arguments,
-                    columns=columns_read(shape),
+                arguments = declared.arguments(
+                    convert_arguments(
+                        given, definition.arguments, scalar_registry=self.scalar_registry, config=self.config
+                    )
                 )
+            except Exception:
+                # Invalid arguments: the resolver converts them again and reports the
+                # error where it always has.
+                return None
+            if rows:
+                columns.add(declared.key)
+                key_of = attrgetter(declared.key)
+            else:
+                key_of = attrgetter(f"row.{declared.key}")
+            fields.append(
+                FieldPlan(key, shape, Related(declared.fetch, key_of, arguments, columns_read(shape)))
             )
         return ObjectShape(object_type.name, fields, frozenset(columns))
 
@@ -399,22 +377,3 @@ class ProjectingExecutor(StrawberryGraphQLCoreExecutionContext):
             shape = NonNullShape(shape.inner, f"{info.parent_type.name}.{info.field_name}")
         (completed,) = await shape.complete(self.context_value, [result])
         return completed
-
-
-def distinct(keys: Sequence[Any]) -> list[Any]:
-    """The keys to fetch: each once, without ``None``."""
-    return [key for key in dict.fromkeys(keys) if key is not None]
-
-
-def pick(rows: Sequence[Any], keys: Sequence[Any], column: str = "id") -> list[Any]:
-    """The row whose ``column`` is each key (``None`` for a ``None`` or unknown key)."""
-    found = {getattr(row, column): row for row in rows}
-    return [found.get(key) if key is not None else None for key in keys]
-
-
-def group(rows: Sequence[Any], keys: Sequence[Any], column: str) -> list[list[Any]]:
-    """The rows whose ``column`` is each key, in the rows' order."""
-    groups: dict[Any, list[Any]] = {key: [] for key in keys}
-    for row in rows:
-        groups[getattr(row, column)].append(row)
-    return [groups[key] for key in keys]

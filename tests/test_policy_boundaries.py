@@ -24,9 +24,6 @@ NOT_VISIBILITY = {
     # staff, who see every design: a key someone else used is a conflict.
     ("resolvers/designs.py", "_by_idempotency_key"),
 }
-# Modules whose asserts only narrow the type of a row a foreign key guarantees; they
-# are left to the rewrite of relation resolvers, which must not add any.
-ASSERTS_TOLERATED = ("schema/types/", "schema/projection.py")
 
 
 def modules() -> Iterator[tuple[str, ast.Module]]:
@@ -108,7 +105,6 @@ def test_no_assert_statements_in_the_application_packages() -> None:
     found = [
         f"{name}:{node.lineno}: {ast.unparse(node)}"
         for name, tree in modules()
-        if not name.startswith(ASSERTS_TOLERATED)
         for node in ast.walk(tree)
         if isinstance(node, ast.Assert)
     ]

@@ -18,11 +18,15 @@ from strawberry.permission import BasePermission, PermissionExtension
 import web.graphql
 from app import create_app
 from auth.services import Services
+from db.tables import User as UserRow
 from schema import projection
+from schema.rows import row_type
 from schema.schema import _TYPES, Mutation, Query
 from schema.types.equipment import Equipment
+from schema.types.user import Role, User
 from tests.api import Api, TenantUsers
-from tests.booking import at, create_equipment, line, reserve
+from tests.booking import CREATE_RESERVATION, at, create_equipment, line, reserve
+from tests.designs import CLONE_DESIGN, RESERVE_DESIGN, create_design, item, mutate, save_version, share
 
 EVERYTHING = """
 query Everything($from: DateTime, $to: DateTime, $withUnits: Boolean!, $first: Int) {
@@ -52,8 +56,8 @@ fragment ReservationParts on Reservation {
 }
 """
 
-# ``availability`` and ``designVersion`` have no list-at-once form: the levels around
-# them are completed field by field, the lists below them in one pass.
+# ``availability`` has no list-at-once form: the level around it is completed field
+# by field, the lists below it in one pass.
 MIXED = """
 query Mixed($from: DateTime!, $to: DateTime!) {
   equipment(first: 20) {
@@ -155,12 +159,14 @@ async def test_fields_without_a_list_form_leave_their_level_to_graphql_core(
     body = await both(api, plain_api, MIXED, {"from": at(0), "to": at(48)}, admin_token)
     assert "errors" not in body, body["errors"]
     assert body["data"]["me"]["tenant"]["slug"] == "esr"
-    # The equipment list (availability) and its reservations (designVersion) are completed
-    # field by field; availability, the lines under them and the top-level reservation
-    # connection in one pass each.
+    # The equipment list (availability) is completed field by field; availability, the
+    # reservations under each equipment and the top-level reservation connection in
+    # one pass each.
     assert "EquipmentConnection" not in projected_types
     assert "EquipmentEdge" not in projected_types
-    assert {"EquipmentAvailability", "ReservationLine", "ReservationConnection"} <= set(projected_types)
+    assert {"EquipmentAvailability", "Reservation", "ReservationLine", "ReservationConnection"} <= set(
+        projected_types
+    )
 
 
 @pytest.mark.usefixtures("bookings")
@@ -305,3 +311,169 @@ async def test_a_field_permission_holds_whether_or_not_the_field_is_projected(
     body = await projected_api.post(ALLOWED_FIELDS, token=admin_token)
     assert "errors" not in body, body["errors"]
     assert {"EquipmentConnection", "Reservation", "ReservationLine"} <= set(projected_types)
+
+
+# Every relation of the design types, and the equipment, units and users they reach.
+DESIGNS = """
+query Designs($first: Int) {
+  designs(first: $first) {
+    totalCount
+    edges { node {
+      id name description status createdAt updatedAt
+      owner { id email name role tenant { slug name timezone } }
+      currentVersion { ...Version }
+      versions { ...Version }
+      clonedFrom { name currentVersion { number items { equipment { units { serialNumber equipment { code } } } } } }
+      shares { id expiresAt createdAt revokedAt design { name } }
+    } }
+  }
+}
+
+fragment Version on DesignVersion {
+  id number configuration note createdAt
+  createdBy { email }
+  design { name status }
+  items { quantity notes equipment { id code tracking } }
+}
+"""
+
+RESERVATIONS = """
+query Reservations {
+  reservations(first: 50) { edges { node {
+    number
+    designVersion { number design { name } items { quantity equipment { name } } }
+    lines { quantity unit { serialNumber status equipment { name } } }
+    customer { email tenant { slug } }
+  } } }
+}
+"""
+
+AVAILABILITY = """
+query Availability($from: DateTime!, $to: DateTime!) {
+  availability(from: $from, to: $to) { total held available equipment { name units { serialNumber } } }
+}
+"""
+
+# Refused for want of stock, so it writes nothing and both apps answer alike.
+OVERBOOK = CREATE_RESERVATION.replace(
+    "shortages { requested available missing equipment { name } unit { serialNumber } reservations { number } }",
+    "shortages { requested available missing equipment { name units { serialNumber } } unit { serialNumber } }",
+)
+
+
+@pytest.fixture
+async def designs(
+    api: Api, admin_token: str, customer_token: str, bookings: None
+) -> dict[str, dict[str, Any]]:
+    """A design with two versions, a share, a clone and a reservation made from it; a customer's own design."""
+    deck = await create_equipment(api, admin_token, name="Stage deck", code="DECK-1", quantity=6)
+    light = await create_equipment(
+        api, admin_token, name="Spot", code="SPOT", tracking="SERIALIZED", units=[{"serialNumber": "S-1"}]
+    )
+    stage = await create_design(api, admin_token, "Stage", items=[item(deck, 2, "front")])
+    saved = await save_version(api, admin_token, stage["id"], [item(deck, 3), item(light, 1, "rig")], 1)
+    assert saved["__typename"] == "SaveDesignVersionSuccess", saved
+    await share(api, admin_token, stage["id"], expiresAt=at(500))
+    clone = await mutate(api, CLONE_DESIGN, admin_token, designId=stage["id"], name="Stage copy")
+    assert clone["__typename"] == "DesignSuccess", clone
+    reserved = await mutate(
+        api, RESERVE_DESIGN, admin_token, designId=stage["id"], title="Show", startsAt=at(200), endsAt=at(204)
+    )
+    assert reserved["__typename"] == "CreateReservationSuccess", reserved
+    own = await create_design(api, customer_token, "My party", items=[item(deck, 1)])
+    return {"deck": deck, "light": light, "stage": stage, "own": own}
+
+
+@pytest.mark.usefixtures("designs")
+@pytest.mark.parametrize("role", ["admin", "customer"])
+async def test_design_relations_read_the_same(
+    api: Api,
+    plain_api: Api,
+    admin_token: str,
+    customer_token: str,
+    role: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = admin_token if role == "admin" else customer_token
+    projected_types = _count_projections(monkeypatch)
+    body = await both(api, plain_api, DESIGNS, {"first": 5}, token)
+    assert "errors" not in body, body["errors"]
+    names = {edge["node"]["name"] for edge in body["data"]["designs"]["edges"]}
+    # Customers see only their own designs.
+    assert names == ({"Stage", "Stage copy", "My party"} if role == "admin" else {"My party"})
+    assert projected_types[0] == "DesignConnection"
+    assert {"Design", "DesignVersion", "DesignItem", "DesignShare", "User", "Tenant", "Equipment"} <= set(
+        projected_types
+    )
+    if role == "admin":
+        # Reached through the clone's original, which customers have none of.
+        assert "EquipmentUnit" in projected_types
+
+
+@pytest.mark.usefixtures("designs")
+@pytest.mark.parametrize("role", ["admin", "customer"])
+async def test_reservation_relations_read_the_same(
+    api: Api,
+    plain_api: Api,
+    admin_token: str,
+    customer_token: str,
+    role: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = admin_token if role == "admin" else customer_token
+    projected_types = _count_projections(monkeypatch)
+    body = await both(api, plain_api, RESERVATIONS, {}, token)
+    assert "errors" not in body, body["errors"]
+    reservations = [edge["node"] for edge in body["data"]["reservations"]["edges"]]
+    from_design = [node["designVersion"] for node in reservations if node["designVersion"] is not None]
+    # The staff reservation made from the design is not the customer's to see.
+    assert from_design == (
+        [{"number": 2, "design": {"name": "Stage"}, "items": from_design[0]["items"]}]
+        if role == "admin"
+        else []
+    )
+    assert projected_types[0] == "ReservationConnection"
+    assert {"Reservation", "ReservationLine", "EquipmentUnit", "User", "Tenant"} <= set(projected_types)
+    if role == "admin":
+        assert {"DesignVersion", "Design", "DesignItem"} <= set(projected_types)
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_value_types_read_the_same(
+    api: Api, plain_api: Api, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projected_types = _count_projections(monkeypatch)
+    body = await both(api, plain_api, AVAILABILITY, {"from": at(0), "to": at(48)}, admin_token)
+    assert "errors" not in body, body["errors"]
+    assert {"EquipmentAvailability", "Equipment", "EquipmentUnit"} <= set(projected_types)
+    equipment = await api.data("{ equipment(first: 10) { edges { node { id name } } } }", token=admin_token)
+    wall = next(
+        edge["node"] for edge in equipment["equipment"]["edges"] if edge["node"]["name"] == "LED wall"
+    )
+    request = {"input": {"title": "Too big", "startsAt": at(0), "endsAt": at(4), "lines": [line(wall, 50)]}}
+    refused = await both(api, plain_api, OVERBOOK, request, admin_token)
+    [shortage] = refused["data"]["createReservation"]["shortages"]
+    assert (shortage["requested"], shortage["missing"], shortage["equipment"]["name"]) == (50, 42, "LED wall")
+    assert "Shortage" in projected_types
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_one_reader_table_answers_both_paths(
+    api: Api, plain_api: Api, admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The converter the resolvers build objects with is the one rows are projected with."""
+    query = """
+    { reservations(first: 20) { edges { node { number customer { name } createdBy { name } } } } }
+    """
+    monkeypatch.setattr(User, "__row_source__", User.__row_source__)
+    monkeypatch.setattr(User, "from_row", User.__dict__["from_row"])
+    row_type(UserRow, role=Role, name=lambda name: f"<{name}>")(User)
+    body = await both(api, plain_api, query, {}, admin_token)
+    names = [
+        node[field]["name"]
+        for node in (edge["node"] for edge in body["data"]["reservations"]["edges"])
+        for field in ("customer", "createdBy")
+        if node[field] is not None
+    ]
+    assert names
+    assert all(name.startswith("<") and name.endswith(">") for name in names)

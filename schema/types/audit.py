@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -12,6 +12,7 @@ from db.tables import AuditEvent as AuditRow
 from resolvers.audit import AuditFilter as AuditFilterValue
 from schema.context import Info
 from schema.node import Node, from_global_id, pk_of, to_global_id
+from schema.rows import FromRow, Reader, row_type
 from schema.types.user import User
 
 # Table names in the trail → the GraphQL type their ids are exposed as.
@@ -30,8 +31,17 @@ TYPE_OF_TABLE = {
 }
 
 
+def _type_name(table: str) -> str:
+    return TYPE_OF_TABLE.get(table, table)
+
+
+def _target_id(row: AuditRow) -> strawberry.ID | None:
+    return to_global_id(_type_name(row.target_type), row.target_id) if row.target_id is not None else None
+
+
+@row_type(AuditRow, target_type=_type_name, target_id=Reader(("target_type", "target_id"), _target_id))
 @strawberry.type(description="One recorded change: who did what to which object, old → new.")
-class AuditEvent(Node):
+class AuditEvent(FromRow[AuditRow], Node):
     action: str = strawberry.field(
         description="What happened, e.g. `reservation.updated` or `session.revoked`."
     )
@@ -48,21 +58,6 @@ class AuditEvent(Node):
     )
     created_at: datetime = strawberry.field(description="When it happened.")
     row: strawberry.Private[AuditRow]
-
-    @classmethod
-    def from_row(cls, row: AuditRow) -> AuditEvent:
-        type_name = TYPE_OF_TABLE.get(row.target_type, row.target_type)
-        return cls(
-            id=to_global_id("AuditEvent", row.id),
-            action=row.action,
-            target_type=type_name,
-            target_id=to_global_id(type_name, row.target_id) if row.target_id is not None else None,
-            actor_kind=row.actor_kind,
-            changes=cast(JSON, row.changes),
-            request_id=row.request_id,
-            created_at=row.created_at,
-            row=row,
-        )
 
     @strawberry.field(description="The user who made the change; null for operators and anonymous sign-ins.")
     async def actor(self, info: Info) -> User | None:

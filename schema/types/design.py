@@ -17,7 +17,18 @@ from db.tables import DesignVersion as VersionRow
 from resolvers.design_shares import SharedItem, SharedVersion, SharedView, is_active
 from resolvers.list_caps import MAX_DESIGN_SHARES_LISTED, MAX_DESIGN_VERSIONS_LISTED
 from schema.context import Info
-from schema.node import Node, to_global_id
+from schema.fetches import (
+    CURRENT_VERSIONS,
+    DESIGNS,
+    EQUIPMENT,
+    ITEMS_OF_VERSIONS,
+    SHARES_OF_DESIGNS,
+    USERS,
+    VERSIONS_OF_DESIGNS,
+)
+from schema.node import Node
+from schema.relations import relation
+from schema.rows import FromRow, row_type
 from schema.types.equipment import Equipment
 from schema.types.user import User
 
@@ -36,10 +47,11 @@ class DesignStatus(Enum):
     )
 
 
+@row_type(DesignRow, status=DesignStatus)
 @strawberry.type(
     description="A saved event setup (say, a marquee with its lighting and furniture) with versions."
 )
-class Design(Node):
+class Design(FromRow[DesignRow], Node):
     name: str = strawberry.field(description="Name of the design.")
     description: str = strawberry.field(description="Free-form description.")
     status: DesignStatus = strawberry.field(description="DRAFT, PUBLISHED or ARCHIVED.")
@@ -47,47 +59,27 @@ class Design(Node):
     updated_at: datetime = strawberry.field(description="When it or its versions last changed.")
     row: strawberry.Private[DesignRow]
 
-    @classmethod
-    def from_row(cls, row: DesignRow) -> Design:
-        return cls(
-            id=to_global_id("Design", row.id),
-            row=row,
-            name=row.name,
-            description=row.description,
-            status=DesignStatus(row.status),
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-
     @strawberry.field(description="Who owns the design.")
-    async def owner(self, info: Info) -> User:
-        row = await info.context.loaders.user_by_id.load(self.row.owner_id)
-        assert row is not None, "the owner is a user of the same tenant (foreign key)"
-        return User.from_row(row)
+    @relation(key="owner_id", fetch=USERS)
+    async def owner(self, info: Info) -> User: ...
 
+    # Before the first save there is no current version: the fetch finds none.
     @strawberry.field(
         description="The newest version; null before the first save. Pass its `number` as `expectedVersion`."
     )
-    async def current_version(self, info: Info) -> DesignVersion | None:
-        if self.row.current_version_number == 0:
-            return None
-        row = await info.context.loaders.current_version_by_design.load(self.row.id)
-        return DesignVersion.from_row(row) if row is not None else None
+    @relation(key="id", fetch=CURRENT_VERSIONS)
+    async def current_version(self, info: Info) -> DesignVersion | None: ...
 
     @strawberry.field(
         description=f"The saved versions, newest first: at most {MAX_DESIGN_VERSIONS_LISTED} "
         "(older ones by `node(id:)`)."
     )
-    async def versions(self, info: Info) -> list[DesignVersion]:
-        rows = await info.context.loaders.versions_by_design.load(self.row.id)
-        return [DesignVersion.from_row(row) for row in rows[:MAX_DESIGN_VERSIONS_LISTED]]
+    @relation(key="id", fetch=VERSIONS_OF_DESIGNS)
+    async def versions(self, info: Info) -> list[DesignVersion]: ...
 
     @strawberry.field(description="The design this one was cloned from; null if none or not visible to you.")
-    async def cloned_from(self, info: Info) -> Design | None:
-        if self.row.cloned_from_id is None:
-            return None
-        row = await info.context.loaders.design_by_id.load(self.row.cloned_from_id)
-        return Design.from_row(row) if row is not None else None
+    @relation(key="cloned_from_id", fetch=DESIGNS)
+    async def cloned_from(self, info: Info) -> Design | None: ...
 
     @strawberry.field(description="The version of `clonedFrom` that this design's version 1 copied.")
     async def cloned_from_version(self, info: Info) -> DesignVersion | None:
@@ -104,13 +96,13 @@ class Design(Node):
         description=f"Share links made for this design, newest first: at most {MAX_DESIGN_SHARES_LISTED} "
         "(tokens are never shown again)."
     )
-    async def shares(self, info: Info) -> list[DesignShare]:
-        rows = await info.context.loaders.shares_by_design.load(self.row.id)
-        return [DesignShare.from_row(row) for row in rows[:MAX_DESIGN_SHARES_LISTED]]
+    @relation(key="id", fetch=SHARES_OF_DESIGNS)
+    async def shares(self, info: Info) -> list[DesignShare]: ...
 
 
+@row_type(VersionRow)
 @strawberry.type(description="One saved state of a design. Versions never change; saving makes a new one.")
-class DesignVersion(Node):
+class DesignVersion(FromRow[VersionRow], Node):
     number: int = strawberry.field(description="1 for the first save of the design, then 2, 3, …")
     configuration: JSON = strawberry.field(
         description="The setup as a JSON object (layout, dimensions, options — whatever the client stores)."
@@ -119,79 +111,46 @@ class DesignVersion(Node):
     created_at: datetime = strawberry.field(description="When it was saved.")
     row: strawberry.Private[VersionRow]
 
-    @classmethod
-    def from_row(cls, row: VersionRow) -> DesignVersion:
-        return cls(
-            id=to_global_id("DesignVersion", row.id),
-            row=row,
-            number=row.number,
-            configuration=JSON(row.configuration),
-            note=row.note,
-            created_at=row.created_at,
-        )
-
     @strawberry.field(description="The equipment this version needs, in the order given.")
-    async def items(self, info: Info) -> list[DesignItem]:
-        rows = await info.context.loaders.items_by_version.load(self.row.id)
-        return [DesignItem.from_row(row) for row in rows]
+    @relation(key="id", fetch=ITEMS_OF_VERSIONS)
+    async def items(self, info: Info) -> list[DesignItem]: ...
 
     @strawberry.field(description="Who saved it.")
-    async def created_by(self, info: Info) -> User | None:
-        if self.row.created_by_id is None:
-            return None
-        row = await info.context.loaders.user_by_id.load(self.row.created_by_id)
-        return User.from_row(row) if row is not None else None
+    @relation(key="created_by_id", fetch=USERS)
+    async def created_by(self, info: Info) -> User | None: ...
 
     @strawberry.field(description="The design it belongs to.")
-    async def design(self, info: Info) -> Design:
-        row = await info.context.loaders.design_by_id.load(self.row.design_id)
-        assert row is not None, "a visible version belongs to a visible design"
-        return Design.from_row(row)
+    @relation(key="design_id", fetch=DESIGNS)
+    async def design(self, info: Info) -> Design: ...
 
 
+@row_type(ItemRow)
 @strawberry.type(description="A quantity of one equipment in a design version.")
-class DesignItem:
+class DesignItem(FromRow[ItemRow]):
     quantity: int = strawberry.field(description="How many.")
     notes: str = strawberry.field(description="Notes for this item, e.g. where it goes.")
     row: strawberry.Private[ItemRow]
 
-    @classmethod
-    def from_row(cls, row: ItemRow) -> DesignItem:
-        return cls(quantity=row.quantity, notes=row.notes, row=row)
-
     @strawberry.field(description="The equipment needed.")
-    async def equipment(self, info: Info) -> Equipment:
-        row = await info.context.loaders.equipment_by_id.load(self.row.equipment_id)
-        assert row is not None, "items reference the tenant's equipment (foreign key)"
-        return Equipment.from_row(row)
+    @relation(key="equipment_id", fetch=EQUIPMENT)
+    async def equipment(self, info: Info) -> Equipment: ...
 
 
+@row_type(ShareRow)
 @strawberry.type(description="A read-only link to a design. Its token is shown once, when it is made.")
-class DesignShare(Node):
+class DesignShare(FromRow[ShareRow], Node):
     expires_at: datetime | None = strawberry.field(description="When the link stops working; null: never.")
     created_at: datetime = strawberry.field(description="When the link was made.")
     revoked_at: datetime | None = strawberry.field(description="When it was revoked; null while not revoked.")
     row: strawberry.Private[ShareRow]
-
-    @classmethod
-    def from_row(cls, row: ShareRow) -> DesignShare:
-        return cls(
-            id=to_global_id("DesignShare", row.id),
-            row=row,
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
 
     @strawberry.field(description="The link works now: neither revoked nor expired.")
     def active(self) -> bool:
         return is_active(self.row, utcnow())
 
     @strawberry.field(description="The design it shows.")
-    async def design(self, info: Info) -> Design:
-        row = await info.context.loaders.design_by_id.load(self.row.design_id)
-        assert row is not None, "a visible share belongs to a visible design"
-        return Design.from_row(row)
+    @relation(key="design_id", fetch=DESIGNS)
+    async def design(self, info: Info) -> Design: ...
 
 
 @strawberry.type(description="An item as a share link shows it: what and how many, nothing about stock.")

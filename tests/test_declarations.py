@@ -1,0 +1,147 @@
+"""Row conversions and relations are checked when they are declared, not when a query first reaches them.
+
+``@row_type`` (``schema/rows.py``) and ``@relation`` (``schema/relations.py``) are
+the one description both engines read; a field missing from it, a misspelt
+reader or a relation keyed by a column that does not exist fails at import.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import strawberry
+
+from db.tables import Tenant as TenantRow
+from schema import schema as built_schema
+from schema.context import Info
+from schema.fetches import USERS
+from schema.node import Node, to_global_id
+from schema.relations import from_parent, relation
+from schema.rows import FromRow, Reader, row_source_of, row_type
+from schema.types.tenant import Tenant
+from schema.types.user import User
+
+
+def test_a_plain_field_without_a_reader_or_a_column_fails() -> None:
+    @strawberry.type
+    class Probe(FromRow[TenantRow], Node):
+        slug: str
+        nickname: str
+        row: strawberry.Private[TenantRow]
+
+    with pytest.raises(TypeError, match=r"Probe\.nickname has no reader and tenant has no column 'nickname'"):
+        row_type(TenantRow)(Probe)
+
+
+def test_a_reader_naming_no_plain_field_fails() -> None:
+    @strawberry.type
+    class Probe(FromRow[TenantRow], Node):
+        slug: str
+        row: strawberry.Private[TenantRow]
+
+        @strawberry.field
+        def name(self) -> str:
+            return "computed"
+
+    # A misspelt field, and a field that has a resolver of its own.
+    with pytest.raises(TypeError, match=r"readers for \['slag'\]"):
+        row_type(TenantRow, slag=str.upper)(Probe)
+    with pytest.raises(TypeError, match=r"readers for \['name'\]"):
+        row_type(TenantRow, name=str.upper)(Probe)
+
+
+def test_a_reader_of_columns_the_table_lacks_fails() -> None:
+    @strawberry.type
+    class Probe(FromRow[TenantRow], Node):
+        slug: str
+        row: strawberry.Private[TenantRow]
+
+    with pytest.raises(TypeError, match=r"Probe\.slug reads \['short_name'\]"):
+        row_type(TenantRow, slug=Reader(("short_name",), lambda row: row.short_name))(Probe)
+
+
+def test_a_relation_keyed_by_no_column_fails() -> None:
+    @strawberry.type
+    class Probe(FromRow[TenantRow], Node):
+        slug: str
+        row: strawberry.Private[TenantRow]
+
+        @strawberry.field
+        @relation(key="owner_id", fetch=USERS)
+        async def owner(self, info: Info) -> User | None: ...
+
+    with pytest.raises(
+        TypeError, match=r"Probe\.owner is keyed by 'owner_id', which is not a column of tenant"
+    ):
+        row_type(TenantRow)(Probe)
+
+
+def test_a_row_type_keeps_its_row_and_is_registered_above_strawberry() -> None:
+    @strawberry.type
+    class Rowless(FromRow[TenantRow], Node):
+        slug: str
+
+    with pytest.raises(TypeError, match="keeps no row"):
+        row_type(TenantRow)(Rowless)
+
+    class Undecorated(FromRow[TenantRow]):
+        slug: str
+
+    with pytest.raises(TypeError, match=r"goes above @strawberry\.type"):
+        row_type(TenantRow)(Undecorated)
+    with pytest.raises(TypeError, match="register it with @row_type"):
+        Undecorated.from_row(TenantRow(slug="x", name="X"))
+
+
+def test_stubs_take_self_and_info() -> None:
+    async def no_info(self: object) -> None: ...
+
+    with pytest.raises(TypeError, match=r"takes \(self, info"):
+        relation(key="id", fetch=USERS)(no_info)
+
+    def with_arguments(self: object, first: int) -> int:
+        return first
+
+    with pytest.raises(TypeError, match="take only self"):
+        from_parent(with_arguments)
+
+
+def test_from_row_reads_the_declared_table() -> None:
+    row = TenantRow(
+        id=uuid.uuid4(), slug="esr", name="ESR", timezone="Europe/Berlin", created_at=datetime.now(UTC)
+    )
+    tenant = Tenant.from_row(row)
+    assert (tenant.id, tenant.slug, tenant.name, tenant.timezone, tenant.created_at) == (
+        to_global_id("Tenant", row.id),
+        "esr",
+        "ESR",
+        "Europe/Berlin",
+        row.created_at,
+    )
+    assert tenant.row is row
+
+
+def test_every_type_built_from_rows_is_registered() -> None:
+    """A ``FromRow`` type the schema publishes has its readers (else ``from_row`` refuses)."""
+    published = [
+        getattr(concrete.definition, "origin", None)
+        for concrete in built_schema.schema_converter.type_map.values()
+    ]
+    row_types = [cls for cls in published if isinstance(cls, type) and issubclass(cls, FromRow)]
+    assert {cls.__name__ for cls in row_types} >= {
+        "AuditEvent",
+        "Design",
+        "DesignItem",
+        "DesignShare",
+        "DesignVersion",
+        "Equipment",
+        "EquipmentUnit",
+        "Operator",
+        "Reservation",
+        "ReservationLine",
+        "Tenant",
+        "User",
+    }
+    assert all(row_source_of(cls) is not None for cls in row_types)
