@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import scoped
 from db.tables import AuditEvent
+from resolvers.context import Context
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.reservation_queries import require_aware
 

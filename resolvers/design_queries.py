@@ -10,10 +10,10 @@ from enum import StrEnum
 from sqlalchemy import func, or_
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import LIKE_ESCAPE, escape_like, scoped
 from db.tables import Design, DesignStatus, Reservation
 from resolvers.booking import LineRequest
+from resolvers.context import Context
 from resolvers.design_rules import design_visibility, find_design, items_of, refuse_archived, tenant_user
 from resolvers.design_rules import version_by_number as find_version
 from resolvers.errors import InvalidInput

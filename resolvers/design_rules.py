@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.principal import Principal
 from db.json_values import json_problem
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus, Role
+from resolvers.context import Context
 from resolvers.errors import Conflict, Forbidden, NotFound, Validator
 from resolvers.reservations import MAX_IDEMPOTENCY_KEY, MAX_LINE_QUANTITY
 from resolvers.validation import name_problem

@@ -16,11 +16,11 @@ from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
+from resolvers.context import Context
 from resolvers.design_rules import can_see, find_design, refuse_archived, tenant_user
 from resolvers.errors import InvalidInput, NotFound
 from resolvers.instants import instant_problem

@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.principal import Principal
 from db.clock import utcnow
 from db.json_values import readable_json
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
+from resolvers.context import Context
 from resolvers.design_rules import (
     ItemRequest,
     check_equipment,

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from auth.context import Context
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.availability import Buffers, Hold, Interval, load_holds, overlaps, peak, total_stock
 from resolvers.booking import lock_equipment
+from resolvers.context import Context
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable, Validator
 from resolvers.instants import LATEST_YEAR
 from resolvers.list_caps import MAX_UNITS_PER_EQUIPMENT

@@ -25,7 +25,7 @@ from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.batch_loader import BatchLoader
 
 if TYPE_CHECKING:
-    from auth.context import Context
+    from resolvers.context import Context
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -35,7 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel.sql.expression import SelectOfScalar
 
-from auth.context import Context
+from resolvers.context import Context
 from resolvers.validation import unstorable
 
 R = TypeVar("R")

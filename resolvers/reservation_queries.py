@@ -12,10 +12,10 @@ from graphql import GraphQLError
 from sqlalchemy import exists
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
 from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.context import Context
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.instants import instant_problem
 from resolvers.pagination import Page, PageArgs, paginate

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from auth.context import Context
 from auth.principal import Principal
 from db.clock import utcnow
 from db.tables import Reservation, ReservationLine, ReservationStatus, Role, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
+from resolvers.context import Context
 from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
 from resolvers.instants import instant_problem
 from resolvers.validation import name_problem

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from auth.context import Context
 from auth.passwords import password_problem
 from db.audit import record
 from db.scoped import column
 from db.tables import Role, Tenant, User
 from resolvers import throttle
+from resolvers.context import Context
 from resolvers.errors import Forbidden, InvalidInput, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import SignedIn, start_session

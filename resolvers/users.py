@@ -10,11 +10,11 @@ from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.passwords import password_problem
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Role, Tenant, User
+from resolvers.context import Context
 from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import revoke_subject_sessions

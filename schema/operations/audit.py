@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.permissions import role_at_least
 from db.tables import Role
 from resolvers.audit import AuditFilter, list_audit_events
 from schema.context import Info
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import role_at_least
 from schema.types.audit import AuditEvent, AuditFilterArg
 
 

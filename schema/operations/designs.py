@@ -4,7 +4,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import signed_in_user
 from resolvers import design_shares as shares
 from resolvers import designs as resolve
 from resolvers.design_queries import DesignFilter as DesignFilterValue
@@ -13,6 +12,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import signed_in_user
 from schema.types.common import SortDirection
 from schema.types.design import Design, DesignShare, DesignVersion, SharedDesign
 from schema.types.design_inputs import (

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role, Tracking
 from resolvers import equipment as resolve
 from resolvers.equipment import EquipmentDraft, EquipmentSort
@@ -16,6 +15,7 @@ from schema.errors import errors_as_data
 from schema.limits.lists import MaxItems
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit
 from schema.types.equipment_inputs import (

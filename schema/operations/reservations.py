@@ -4,7 +4,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role
 from resolvers import reservations as resolve
 from resolvers.reservation_queries import ReservationFilter as ReservationFilterValue
@@ -13,6 +12,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.reservation import Reservation
 from schema.types.reservation_inputs import (

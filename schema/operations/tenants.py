@@ -4,11 +4,11 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import operator_only, signed_in_user
 from resolvers import tenants as resolve
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import operator_only, signed_in_user
 from schema.types.auth import LoginSuccess, RegisterTenantResult
 from schema.types.tenant import Tenant
 from schema.types.tenant_inputs import (

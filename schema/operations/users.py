@@ -4,7 +4,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least
 from db.tables import Role as RoleValue
 from resolvers import users as resolve
 from resolvers.users import UserChanges, UserSort
@@ -13,6 +12,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import After, Before, Connection, First, Last, page_args, to_connection
+from schema.permissions import role_at_least
 from schema.types.common import SortDirection
 from schema.types.user import Role, User
 from schema.types.user_inputs import (

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from auth.context import Context
 from db.tables import Equipment as EquipmentRow
 from db.tables import EquipmentStatus as EquipmentStatusValue
 from db.tables import EquipmentUnit as UnitRow
 from db.tables import Tracking as TrackingValue
 from db.tables import UnitStatus as UnitStatusValue
 from resolvers.availability import Usage
+from resolvers.context import Context
 from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS, MAX_HOLDERS_LISTED
 from resolvers.loaders import AvailabilityKey, group_by_equipment
 from resolvers.pagination import BadPageRequest

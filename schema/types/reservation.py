@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import strawberry
 
-from auth.context import Context
 from db.tables import EquipmentUnit as UnitRow
 from db.tables import Reservation as ReservationRow
 from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
+from resolvers.context import Context
 from resolvers.errors import Shortage as ShortageValue
 from resolvers.list_caps import MAX_HOLDERS_LISTED
 from schema.context import Info

@@ -7,10 +7,10 @@ from typing import Any
 
 import strawberry
 
-from auth.context import Context
 from db.tables import Operator as OperatorRow
 from db.tables import Role as RoleValue
 from db.tables import User as UserRow
+from resolvers.context import Context
 from schema.context import Info
 from schema.node import Node, to_global_id
 from schema.projection import batched, distinct, pick, row_source
