@@ -32,6 +32,7 @@ from db.reads import Reads
 from db.session_check import ENDED_MESSAGE, SessionCheck, SessionEnded
 from resolvers.caller import TenantCaller, tenant_caller
 from resolvers.loaders import Loaders
+from resolvers.transactions import actor_of
 
 T = TypeVar("T")
 # The cheapest read: opening it runs the caller's session check.
@@ -95,12 +96,7 @@ class Context:
 
     def actor(self) -> Actor:
         """Who the audit trail names for changes made in this request."""
-        principal = self.principal
-        if principal is None:
-            return Actor(None, "anonymous", self.request_id)
-        return Actor(
-            principal.subject_id, "operator" if principal.acting_operator else "user", self.request_id
-        )
+        return actor_of(self.principal, self.request_id)
 
     async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """The rows of a read, in the request's read transaction; reads take turns on it.

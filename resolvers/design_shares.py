@@ -20,10 +20,11 @@ from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
-from resolvers.context import Context
-from resolvers.design_rules import can_see, find_design, refuse_archived, tenant_user
+from resolvers.caller import TenantCaller
+from resolvers.design_rules import can_see, find_design, refuse_archived
 from resolvers.errors import InvalidInput, NotFound
 from resolvers.instants import instant_problem
+from resolvers.transactions import Transactions
 
 
 def share_token(tenant_id: uuid.UUID, share_id: uuid.UUID, secret: str) -> str:
@@ -54,28 +55,39 @@ def new_share(
 
 
 async def share_design(
-    context: Context, design_id: uuid.UUID | None, expires_at: datetime | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    design_id: uuid.UUID | None,
+    expires_at: datetime | None,
+    *,
+    share_id: uuid.UUID | None = None,
+    secret: str | None = None,
 ) -> tuple[DesignShare, str]:
-    principal, tenant_id = tenant_user(context)
+    """A share link to a design the caller sees; ``share_id``/``secret`` are fixed only by the demo seed."""
+    principal, tenant_id = caller.principal, caller.tenant_id
     if expires_at is not None:
         problem = instant_problem(expires_at)
         if problem is not None:
             raise InvalidInput({"expiresAt": problem})
         if expires_at <= utcnow():
             raise InvalidInput({"expiresAt": "Must be in the future."})
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         design = await find_design(session, principal, design_id, field="designId")
         refuse_archived(design, "share it")
-        share, token = new_share(tenant_id, design.id, principal.user_id, expires_at)
+        share, token = new_share(
+            tenant_id, design.id, principal.user_id, expires_at, secret=secret, share_id=share_id
+        )
         session.add(share)
         await session.flush()
         return share, token
 
 
-async def revoke_share(context: Context, share_id: uuid.UUID | None) -> DesignShare:
+async def revoke_share(
+    transactions: Transactions, caller: TenantCaller, share_id: uuid.UUID | None
+) -> DesignShare:
     """Revoke at once; revoking a revoked link changes nothing."""
-    principal, tenant_id = tenant_user(context)
-    async with context.transaction() as session:
+    principal, tenant_id = caller.principal, caller.tenant_id
+    async with transactions.transaction() as session:
         share = None
         if share_id is not None:
             statement = (

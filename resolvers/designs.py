@@ -16,7 +16,7 @@ from auth.principal import Principal
 from db.clock import utcnow
 from db.json_values import readable_json
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
-from resolvers.context import Context
+from resolvers.caller import TenantCaller
 from resolvers.design_rules import (
     ItemRequest,
     check_equipment,
@@ -24,7 +24,6 @@ from resolvers.design_rules import (
     items_of,
     owner_of,
     refuse_archived,
-    tenant_user,
     validate_configuration,
     validate_idempotency_key,
     validate_items,
@@ -32,7 +31,9 @@ from resolvers.design_rules import (
     version_by_number,
 )
 from resolvers.errors import Conflict, InvalidInput, Validator
+from resolvers.transactions import Transactions
 from resolvers.validation import MAX_NAME_LENGTH
+from settings import Settings
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,9 @@ class DesignChanges:
     status: DesignStatus | None = None
 
 
-def _validate_version(context: Context, problems: Validator, draft: VersionDraft) -> None:
+def _validate_version(settings: Settings, problems: Validator, draft: VersionDraft) -> None:
     validate_configuration(problems, draft.configuration)
-    validate_items(context, problems, draft.items)
+    validate_items(settings, problems, draft.items)
     validate_texts(problems, note=draft.note)
 
 
@@ -104,10 +105,10 @@ async def _insert_version(
     return version
 
 
-async def _by_idempotency_key(context: Context, principal: Principal, key: str) -> Design | None:
+async def _by_idempotency_key(transactions: Transactions, principal: Principal, key: str) -> Design | None:
     """The design an earlier call with ``key`` created; someone else's key is a conflict, not a leak."""
     tenant_id = principal.tenant_id
-    async with context.session() as session:
+    async with transactions.session() as session:
         statement = select(Design).where(
             col(Design.tenant_id) == tenant_id, col(Design.idempotency_key) == key
         )
@@ -118,26 +119,31 @@ async def _by_idempotency_key(context: Context, principal: Principal, key: str) 
 
 
 async def _create(
-    context: Context,
+    transactions: Transactions,
     principal: Principal,
     key: str | None,
     build: Callable[[AsyncSession], Awaitable[Design]],
 ) -> Design:
     """Run ``build(session)`` in a transaction, returning the first result for a repeated ``key``."""
-    if key is not None and (earlier := await _by_idempotency_key(context, principal, key)) is not None:
+    if key is not None and (earlier := await _by_idempotency_key(transactions, principal, key)) is not None:
         return earlier
     try:
-        async with context.transaction() as session:
+        async with transactions.transaction() as session:
             return await build(session)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
-        if key is not None and (earlier := await _by_idempotency_key(context, principal, key)) is not None:
+        if (
+            key is not None
+            and (earlier := await _by_idempotency_key(transactions, principal, key)) is not None
+        ):
             return earlier
         raise
 
 
-async def create_design(context: Context, draft: DesignDraft) -> Design:
-    principal, tenant_id = tenant_user(context)
+async def create_design(
+    transactions: Transactions, caller: TenantCaller, settings: Settings, draft: DesignDraft
+) -> Design:
+    principal, tenant_id = caller.principal, caller.tenant_id
     owner_id = owner_of(principal)
     with_version = draft.configuration is not None or draft.items is not None
     version = VersionDraft(
@@ -149,7 +155,7 @@ async def create_design(context: Context, draft: DesignDraft) -> Design:
     validate_texts(problems, name=draft.name, description=draft.description)
     validate_idempotency_key(problems, draft.idempotency_key)
     if with_version:
-        _validate_version(context, problems, version)
+        _validate_version(settings, problems, version)
     elif draft.note:
         problems.add("note", "A note belongs to a version: give a configuration or items too.")
     problems.raise_if_any()
@@ -170,21 +176,26 @@ async def create_design(context: Context, draft: DesignDraft) -> Design:
             await _insert_version(session, design, 1, version, owner_id)
         return design
 
-    return await _create(context, principal, draft.idempotency_key, build)
+    return await _create(transactions, principal, draft.idempotency_key, build)
 
 
 async def save_version(
-    context: Context, design_id: uuid.UUID | None, draft: VersionDraft, expected_version: int | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    settings: Settings,
+    design_id: uuid.UUID | None,
+    draft: VersionDraft,
+    expected_version: int | None,
 ) -> tuple[Design, DesignVersion]:
     """Save version n + 1 — only if the design is still at the ``expected_version`` n the client saw."""
-    principal, tenant_id = tenant_user(context)
+    principal, tenant_id = caller.principal, caller.tenant_id
     expected = expected_version or 0
     problems = Validator()
-    _validate_version(context, problems, draft)
+    _validate_version(settings, problems, draft)
     problems.check(expected >= 0, "expectedVersion", "Must be 0 or more.")
     problems.raise_if_any()
     try:
-        async with context.transaction() as session:
+        async with transactions.transaction() as session:
             design = await find_design(session, principal, design_id, field="designId", lock=True)
             refuse_archived(design, "save a version")
             if design.current_version_number != expected:
@@ -216,12 +227,14 @@ def _moved_on(design: Design, expected: int) -> Conflict:
     )
 
 
-async def update_design(context: Context, design_id: uuid.UUID | None, changes: DesignChanges) -> Design:
-    principal, _ = tenant_user(context)
+async def update_design(
+    transactions: Transactions, caller: TenantCaller, design_id: uuid.UUID | None, changes: DesignChanges
+) -> Design:
+    principal = caller.principal
     problems = Validator()
     validate_texts(problems, name=changes.name, description=changes.description)
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         design = await find_design(session, principal, design_id, field="id", lock=True)
         if changes.status == DesignStatus.PUBLISHED and design.current_version_number == 0:
             raise InvalidInput({"status": "Save a version before publishing the design."})
@@ -236,20 +249,23 @@ async def update_design(context: Context, design_id: uuid.UUID | None, changes: 
         return design
 
 
-async def archive_design(context: Context, design_id: uuid.UUID | None) -> Design:
+async def archive_design(
+    transactions: Transactions, caller: TenantCaller, design_id: uuid.UUID | None
+) -> Design:
     """Archive: hidden from share links and no longer reservable; set it back to DRAFT to revive it."""
-    return await update_design(context, design_id, DesignChanges(status=DesignStatus.ARCHIVED))
+    return await update_design(transactions, caller, design_id, DesignChanges(status=DesignStatus.ARCHIVED))
 
 
 async def clone_design(
-    context: Context,
+    transactions: Transactions,
+    caller: TenantCaller,
     design_id: uuid.UUID | None,
     version_number: int | None,
     name: str | None,
     idempotency_key: str | None = None,
 ) -> Design:
     """A new DRAFT owned by the caller whose version 1 copies the chosen (default: current) version."""
-    principal, tenant_id = tenant_user(context)
+    principal, tenant_id = caller.principal, caller.tenant_id
     owner_id = owner_of(principal)
     problems = Validator()
     validate_texts(problems, name=name)
@@ -289,4 +305,4 @@ async def clone_design(
             await _insert_version(session, copy, 1, draft, owner_id, source_version_id=version.id)
         return copy
 
-    return await _create(context, principal, idempotency_key, build)
+    return await _create(transactions, principal, idempotency_key, build)

@@ -25,5 +25,8 @@ class AuditQuery:
         filter: AuditFilterArg = None,
     ) -> Connection[AuditEvent]:
         value = filter.to_value() if filter is not None else AuditFilter()
-        page = await list_audit_events(info.context, value, page_args(first, after, last, before))
+        context = info.context
+        page = await list_audit_events(
+            context, context.caller(), value, page_args(first, after, last, before)
+        )
         return to_connection(page, AuditEvent.from_row)

@@ -53,7 +53,8 @@ class TenantMutation:
             CreateTenantInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> CreateTenantResult:
-        tenant, admin = await resolve.create_tenant(info.context, to_new_tenant(input))
+        context = info.context
+        tenant, admin = await resolve.create_tenant(context, context.services.passwords, to_new_tenant(input))
         return CreateTenantSuccess(
             tenant=Tenant.from_row(tenant), admin=User.from_row(admin) if admin is not None else None
         )

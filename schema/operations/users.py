@@ -50,8 +50,10 @@ class UserQuery:
         ] = None,
     ) -> Connection[User]:
         order = order_by or UserOrder()
+        context = info.context
         page = await resolve.list_users(
-            info.context,
+            context,
+            context.caller(),
             filter=filter.to_value() if filter is not None else UserFilterValue(),
             sort=UserSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
@@ -71,8 +73,11 @@ class UserMutation:
         info: Info,
         input: Annotated[CreateUserInput, strawberry.argument(description="What to do; see the input type.")],
     ) -> UserResult:
+        context = info.context
         row = await resolve.create_user(
-            info.context,
+            context,
+            context.caller(),
+            context.services.passwords,
             email=input.email,
             name=input.name,
             role=RoleValue[input.role.name],
@@ -94,7 +99,8 @@ class UserMutation:
         changes = UserChanges(
             email=input.email, name=input.name, role=_role(input.role), is_active=input.is_active
         )
-        row = await resolve.update_user(info.context, pk_of(input.id, "User"), changes)
+        context = info.context
+        row = await resolve.update_user(context, context.caller(), pk_of(input.id, "User"), changes)
         return UserSuccess(user=User.from_row(row))
 
     @strawberry.mutation(
@@ -109,5 +115,6 @@ class UserMutation:
             DeactivateUserInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> UserResult:
-        row = await resolve.deactivate_user(info.context, pk_of(input.id, "User"))
+        context = info.context
+        row = await resolve.deactivate_user(context, context.caller(), pk_of(input.id, "User"))
         return UserSuccess(user=User.from_row(row))
