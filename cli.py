@@ -61,7 +61,7 @@ async def _warn_about_serving_role(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings) -> list[str]:
-    from db.seed import seed_demo
+    from resolvers.demo.seed import seed_demo
 
     services = _services(settings)
     try:
@@ -72,7 +72,7 @@ async def _seed(settings: Settings) -> list[str]:
 
 async def _prepare_development(settings: Settings) -> bool:
     """Migrate, and seed demo data into an empty database; True when it seeded."""
-    from db.seed import is_empty
+    from resolvers.demo.seed import is_empty
 
     await _migrate(settings)
     services = _services(settings)
@@ -86,7 +86,7 @@ async def _prepare_development(settings: Settings) -> bool:
 
 
 def _print_banner(host: str, port: int) -> None:
-    from db.seed import demo_sign_ins
+    from resolvers.demo.seed import demo_sign_ins
 
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     print(f"\nRigbook GraphiQL: http://{shown_host}:{port}/graphql\n")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from auth.services import Services
-from db.demo_designs import demo_share_token, seed_demo_designs
 from db.tables import Equipment, Tracking
+from resolvers.demo.designs import demo_share_token, seed_demo_designs
 from tests.api import Api, TenantUsers, make_tenant_with_users
 from tests.designs import shared
 

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from auth.services import Services
 from db.clock import utcnow
-from db.demo_catalogue import CATALOGUES
-from db.seed import DEMO_TENANTS, demo_sign_ins, seed_demo
 from db.tables import Equipment, EquipmentUnit, Reservation, ReservationLine, Tenant, User
 from resolvers.availability import overlaps
+from resolvers.demo.catalogue import CATALOGUES
+from resolvers.demo.seed import DEMO_TENANTS, demo_sign_ins, seed_demo
 from tests.api import Api
 from tests.booking import CREATE_RESERVATION, step
 

@@ -14,8 +14,6 @@ from sqlmodel import select
 from auth.passwords import Passwords
 from db.clock import utcnow
 from db.database import Database
-from db.demo_catalogue import BOOKINGS, CATALOGUES, DemoBooking, DemoItem
-from db.demo_designs import seed_demo_designs
 from db.tables import (
     Equipment,
     EquipmentUnit,
@@ -30,6 +28,8 @@ from db.tables import (
     User,
 )
 from resolvers.booking import LineRequest, find_shortages, lock_lines
+from resolvers.demo.catalogue import BOOKINGS, CATALOGUES, DemoBooking, DemoItem
+from resolvers.demo.designs import seed_demo_designs
 
 OPERATOR_EMAIL = "operator@rigbook.example"
 OPERATOR_PASSWORD = "Operator2025!"
@@ -47,7 +47,7 @@ HISTORY: dict[str, tuple[S, ...]] = {
 
 
 class DemoDataError(RuntimeError):
-    """The demo tables in ``db.demo_catalogue`` contradict themselves (a bug in the data)."""
+    """The demo tables in ``resolvers.demo.catalogue`` contradict themselves (a bug in the data)."""
 
 
 @dataclass(frozen=True)
