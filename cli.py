@@ -65,7 +65,7 @@ async def _seed(settings: Settings) -> list[str]:
 
     services = _services(settings)
     try:
-        return await seed_demo(services.database, services.passwords)
+        return await seed_demo(services)
     finally:
         await services.database.dispose()
 
