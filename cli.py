@@ -168,24 +168,18 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
 
 
 async def _create_operator(settings: Settings, email: str, name: str, password: str) -> str | None:
-    from sqlmodel import select
+    """``None`` once the operator exists, else what is wrong with the input."""
+    from resolvers.errors import InvalidInput
+    from resolvers.operators import create_operator
+    from resolvers.transactions import Standalone
 
-    from auth.passwords import password_problem
-    from db.tables import Operator
-    from resolvers.validation import email_problem, normalize_email
-
-    email = normalize_email(email)
-    problem = email_problem(email) or password_problem(password, email=email)
-    if problem:
-        return problem
     services = _services(settings)
     try:
-        async with services.database.transaction(None) as session:
-            if (await session.scalars(select(Operator.id).where(Operator.email == email))).first():
-                return "an operator with this email exists already"
-            session.add(
-                Operator(email=email, name=name, password_hash=await services.passwords.hash(password))
-            )
+        await create_operator(
+            Standalone(services.database), services.passwords, email=email, name=name, password=password
+        )
+    except InvalidInput as error:
+        return "; ".join(f"{field}: {message}" for field, message in error.fields.items())
     finally:
         await services.database.dispose()
     return None
