@@ -167,8 +167,8 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_operator(settings: Settings, email: str, name: str, password: str) -> str | None:
-    """``None`` once the operator exists, else what is wrong with the input."""
+async def _create_operator(settings: Settings, email: str, name: str, password: str) -> list[str]:
+    """What is wrong with the input, one problem a line; none once the operator exists."""
     from resolvers.errors import InvalidInput
     from resolvers.operators import create_operator
     from resolvers.transactions import Standalone
@@ -179,19 +179,20 @@ async def _create_operator(settings: Settings, email: str, name: str, password: 
             Standalone(services.database), services.passwords, email=email, name=name, password=password
         )
     except InvalidInput as error:
-        return "; ".join(f"{field}: {message}" for field, message in error.fields.items())
+        return [f"{field}: {message}" for field, message in error.fields.items()]
     finally:
         await services.database.dispose()
-    return None
+    return []
 
 
 def cmd_create_operator(args: argparse.Namespace) -> int:
     settings = Settings()
     password = os.environ.get("RIGBOOK_OPERATOR_PASSWORD") or getpass.getpass("Password: ")
     asyncio.run(_migrate(settings))
-    problem = asyncio.run(_create_operator(settings, args.email, args.name, password))
-    if problem:
+    problems = asyncio.run(_create_operator(settings, args.email, args.name, password))
+    for problem in problems:
         print(f"cannot create operator: {problem}", file=sys.stderr)
+    if problems:
         return 1
     print(f"operator {args.email} created")
     return 0
