@@ -61,18 +61,18 @@ async def _warn_about_serving_role(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings) -> list[str]:
-    from db.seed import seed_demo
+    from resolvers.demo.seed import seed_demo
 
     services = _services(settings)
     try:
-        return await seed_demo(services.database, services.passwords)
+        return await seed_demo(services)
     finally:
         await services.database.dispose()
 
 
 async def _prepare_development(settings: Settings) -> bool:
     """Migrate, and seed demo data into an empty database; True when it seeded."""
-    from db.seed import is_empty
+    from resolvers.demo.seed import is_empty
 
     await _migrate(settings)
     services = _services(settings)
@@ -86,7 +86,7 @@ async def _prepare_development(settings: Settings) -> bool:
 
 
 def _print_banner(host: str, port: int) -> None:
-    from db.seed import demo_sign_ins
+    from resolvers.demo.seed import demo_sign_ins
 
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     print(f"\nRigbook GraphiQL: http://{shown_host}:{port}/graphql\n")
@@ -167,37 +167,32 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_operator(settings: Settings, email: str, name: str, password: str) -> str | None:
-    from sqlmodel import select
+async def _create_operator(settings: Settings, email: str, name: str, password: str) -> list[str]:
+    """What is wrong with the input, one problem a line; none once the operator exists."""
+    from resolvers.errors import InvalidInput
+    from resolvers.operators import create_operator
+    from resolvers.transactions import Standalone
 
-    from auth.passwords import password_problem
-    from db.tables import Operator
-    from resolvers.validation import email_problem, normalize_email
-
-    email = normalize_email(email)
-    problem = email_problem(email) or password_problem(password, email=email)
-    if problem:
-        return problem
     services = _services(settings)
     try:
-        async with services.database.transaction(None) as session:
-            if (await session.scalars(select(Operator.id).where(Operator.email == email))).first():
-                return "an operator with this email exists already"
-            session.add(
-                Operator(email=email, name=name, password_hash=await services.passwords.hash(password))
-            )
+        await create_operator(
+            Standalone(services.database), services.passwords, email=email, name=name, password=password
+        )
+    except InvalidInput as error:
+        return [f"{field}: {message}" for field, message in error.fields.items()]
     finally:
         await services.database.dispose()
-    return None
+    return []
 
 
 def cmd_create_operator(args: argparse.Namespace) -> int:
     settings = Settings()
     password = os.environ.get("RIGBOOK_OPERATOR_PASSWORD") or getpass.getpass("Password: ")
     asyncio.run(_migrate(settings))
-    problem = asyncio.run(_create_operator(settings, args.email, args.name, password))
-    if problem:
+    problems = asyncio.run(_create_operator(settings, args.email, args.name, password))
+    for problem in problems:
         print(f"cannot create operator: {problem}", file=sys.stderr)
+    if problems:
         return 1
     print(f"operator {args.email} created")
     return 0

@@ -1,6 +1,6 @@
 """The audit trail, written in the same transaction as the change it records.
 
-Sessions opened for a caller (``Context.transaction``) carry an ``Actor`` in
+Transactions opened for a caller (``resolvers/transactions.py``) carry an ``Actor`` in
 ``session.info``; before each flush, every inserted, changed or deleted
 tenant-owned row becomes an ``AuditEvent`` with its changed fields old → new.
 Secrets (hashes, tokens) are never copied, and the changes are stored in the form

@@ -41,7 +41,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from db.clock import utcnow
 from db.compiled_reads import ReadCompiler
-from db.reads import KeptConnections, PostgresReads, Reads, SqliteReads, StatementListener
+from db.reads import KeptConnections, PostgresReads, ReadPool, Reads, SqliteReads, StatementListener
 from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin, sqlite_check
 
 TENANT_INFO_KEY = "tenant_id"
@@ -161,12 +161,13 @@ class Database:
         # Connections kept between request reads (``db/reads.py``): half the pool, the
         # rest is always there for writes.
         self.kept_reads = KeptConnections(pool_size // 2)
+        self._read_pool = ReadPool(self.engine, self.read_compiler, self.kept_reads, self.statement_sent)
 
     def reads(self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None) -> Reads:
         """The reads of one request, in one read-only transaction opened on first use."""
         if self.is_sqlite:
-            return SqliteReads(self, tenant_id, check)
-        return PostgresReads(self, tenant_id, check)
+            return SqliteReads(self.engine, tenant_id, check)
+        return PostgresReads(self._read_pool, tenant_id, check)
 
     def statement_sent(self, sql: str) -> None:
         """Reads that bypass SQLAlchemy's execution report their statements here."""

@@ -24,19 +24,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 
 from db.clock import utcnow
+from db.compiled_reads import ReadCompiler
 from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin_call, sqlite_check
-
-if TYPE_CHECKING:
-    from db.database import Database
 
 StatementListener = Callable[[str], None]
 """Told the SQL of every statement a read sends (tests count them)."""
@@ -111,11 +110,22 @@ class KeptConnections:
         return len(self._idle)
 
 
+@dataclass(frozen=True)
+class ReadPool:
+    """What reads use of the process's database (``db/database.py`` builds it once)."""
+
+    engine: AsyncEngine
+    compiler: ReadCompiler
+    kept: KeptConnections
+    # Reads that bypass SQLAlchemy's execution report their statements here.
+    statement_sent: StatementListener
+
+
 class PostgresReads:
     def __init__(
-        self, database: Database, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
+        self, pool: ReadPool, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
     ) -> None:
-        self._database = database
+        self._pool = pool
         self._tenant_id = tenant_id
         self._check = check
         self._pooled: PoolProxiedConnection | None = None
@@ -123,16 +133,16 @@ class PostgresReads:
 
     async def _begin(self) -> asyncpg.Connection:
         begin = begin_sql(self._tenant_id, self._check)
-        kept = self._database.kept_reads
+        kept = self._pool.kept
         for attempt in range(2):
             # The second attempt always takes a connection fresh from the pool.
-            pooled = (kept.take() if not attempt else None) or await self._database.engine.raw_connection()
+            pooled = (kept.take() if not attempt else None) or await self._pool.engine.raw_connection()
             driver: asyncpg.Connection = pooled.driver_connection
             try:
                 await driver.execute(begin)
             except Exception as error:
                 if is_session_ended(error):
-                    self._database.statement_sent(begin)
+                    self._pool.statement_sent(begin)
                     # A refusal, not a fault: the connection is sound once rolled back.
                     await self._give_back(pooled, driver)
                     raise SessionEnded() from None
@@ -148,15 +158,15 @@ class PostgresReads:
                 await discard(pooled)
                 raise
             self._pooled, self._driver = pooled, driver
-            self._database.statement_sent(begin)
+            self._pool.statement_sent(begin)
             return driver
         raise AssertionError("unreachable")
 
     async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         require_select(statement)
         driver = self._driver or await self._begin()
-        read, sql, arguments = self._database.read_compiler.prepare(statement, params)
-        self._database.statement_sent(sql)
+        read, sql, arguments = self._pool.compiler.prepare(statement, params)
+        self._pool.statement_sent(sql)
         records = await driver.fetch(sql, *arguments, record_class=read.record_class)
         return read.rows(records)
 
@@ -175,7 +185,7 @@ class PostgresReads:
             # A connection whose state is unknown never goes back to the pool.
             await discard(pooled)
             raise
-        if not self._database.kept_reads.keep(pooled):
+        if not self._pool.kept.keep(pooled):
             await greenlet_spawn(pooled.close)
 
 
@@ -187,9 +197,9 @@ async def discard(pooled: PoolProxiedConnection) -> None:
 
 class SqliteReads:
     def __init__(
-        self, database: Database, tenant_id: uuid.UUID | None = None, check: SessionCheck | None = None
+        self, engine: AsyncEngine, tenant_id: uuid.UUID | None = None, check: SessionCheck | None = None
     ) -> None:
-        self._database = database
+        self._engine = engine
         self._tenant_id = tenant_id
         self._check = check
         self._connection: AsyncConnection | None = None
@@ -200,7 +210,7 @@ class SqliteReads:
         return (await connection.execute(statement, dict(params) if params else None)).all()
 
     async def _begin(self) -> AsyncConnection:
-        connection = await self._database.engine.connect()
+        connection = await self._engine.connect()
         try:
             if self._check is not None:
                 found = await connection.execute(sqlite_check(self._tenant_id, self._check, utcnow()))

@@ -8,11 +8,12 @@ from datetime import datetime
 
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import scoped
 from db.tables import AuditEvent
+from resolvers.caller import TenantCaller
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.reservation_queries import require_aware
+from resolvers.transactions import Snapshot
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,13 @@ class AuditFilter:
     until: datetime | None = None
 
 
-async def list_audit_events(context: Context, filter: AuditFilter, args: PageArgs) -> Page[AuditEvent]:
+async def list_audit_events(
+    snapshot: Snapshot, caller: TenantCaller, filter: AuditFilter, args: PageArgs
+) -> Page[AuditEvent]:
     """Newest first."""
     require_aware("filter.from", filter.since)
     require_aware("filter.to", filter.until)
-    statement = scoped(AuditEvent, context.caller().tenant_id)
+    statement = scoped(AuditEvent, caller.tenant_id)
     if filter.actor_given:
         statement = statement.where(col(AuditEvent.actor_id) == filter.actor_id)
     if filter.target_given:
@@ -42,4 +45,4 @@ async def list_audit_events(context: Context, filter: AuditFilter, args: PageArg
     if filter.until is not None:
         statement = statement.where(col(AuditEvent.created_at) < filter.until)
     sort = [col(AuditEvent.created_at), col(AuditEvent.id)]
-    return await paginate(context, statement, sort=sort, descending=True, args=args)
+    return await paginate(snapshot, statement, sort=sort, descending=True, args=args)

@@ -9,7 +9,6 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.passwords import MAX_PASSWORD_LENGTH, password_problem
 from auth.principal import Principal
 from auth.tokens import RefreshTokenParts
@@ -20,6 +19,7 @@ from db.scoped import records
 from db.tables import Operator, Role, Tenant, User
 from resolvers import throttle
 from resolvers.caller import platform_operator, signed_in
+from resolvers.context import Context
 from resolvers.errors import InvalidCredentials, InvalidToken, NotFound, Validator
 from resolvers.sessions import (
     SignedIn,

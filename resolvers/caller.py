@@ -1,6 +1,6 @@
 """The caller as business code sees them: one accessor, refusing with a typed error.
 
-Field permissions (``auth/permissions.py``) refuse a request before a resolver runs;
+Field permissions (``schema/permissions.py``) refuse a request before a resolver runs;
 this accessor is the resolver's own check, so that no code path depends on a
 permission having run (or on an ``assert``, which ``python -O`` removes).
 """

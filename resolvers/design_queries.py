@@ -10,15 +10,17 @@ from enum import StrEnum
 from sqlalchemy import func, or_
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import LIKE_ESCAPE, escape_like, scoped
 from db.tables import Design, DesignStatus, Reservation
 from resolvers.booking import LineRequest
+from resolvers.caller import TenantCaller
 from resolvers.design_rules import find_design, items_of, refuse_archived
 from resolvers.design_rules import version_by_number as find_version
 from resolvers.errors import InvalidInput
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.reservations import ReservationDraft, create_reservation
+from resolvers.transactions import Snapshot, Transactions
+from settings import Settings
 
 
 class DesignSort(StrEnum):
@@ -36,9 +38,14 @@ class DesignFilter:
 
 
 async def list_designs(
-    context: Context, *, filter: DesignFilter, sort: DesignSort, descending: bool, args: PageArgs
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    *,
+    filter: DesignFilter,
+    sort: DesignSort,
+    descending: bool,
+    args: PageArgs,
 ) -> Page[Design]:
-    caller = context.caller()
     statement = scoped(Design, caller.tenant_id).where(*caller.visibility.conditions(Design))
     if filter.search:
         pattern = f"%{escape_like(filter.search.strip().lower())}%"
@@ -55,7 +62,7 @@ async def list_designs(
         statement = statement.where(col(Design.owner_id) == filter.owner_id)
     sort_column = col(getattr(Design, sort.value))
     return await paginate(
-        context, statement, sort=[sort_column, col(Design.id)], descending=descending, args=args
+        snapshot, statement, sort=[sort_column, col(Design.id)], descending=descending, args=args
     )
 
 
@@ -72,10 +79,11 @@ class DesignReservationRequest:
     idempotency_key: str | None = None
 
 
-async def reserve_design(context: Context, request: DesignReservationRequest) -> Reservation:
+async def reserve_design(
+    transactions: Transactions, caller: TenantCaller, settings: Settings, request: DesignReservationRequest
+) -> Reservation:
     """One reservation whose lines are the version's items, under the same no-overbooking rules."""
-    caller = context.caller()
-    async with context.session() as session:
+    async with transactions.session() as session:
         design = await find_design(session, caller, request.design_id, field="designId")
         refuse_archived(design, "reserve it")
         version = await find_version(session, design, request.version)
@@ -99,4 +107,4 @@ async def reserve_design(context: Context, request: DesignReservationRequest) ->
         design_version_id=version.id,
     )
     # Versions never change, so reading them outside the booking transaction is safe.
-    return await create_reservation(context, draft)
+    return await create_reservation(transactions, caller, settings, draft)

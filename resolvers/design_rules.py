@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from db.json_values import json_problem
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus
 from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, Forbidden, NotFound, Validator
 from resolvers.reservations import MAX_IDEMPOTENCY_KEY, MAX_LINE_QUANTITY
 from resolvers.validation import name_problem
+from settings import Settings
 
 MAX_DESCRIPTION = 5000
 MAX_NOTE = 2000
@@ -117,9 +117,9 @@ def validate_configuration(problems: Validator, configuration: object) -> None:
     problems.add("configuration", json_problem(configuration, max_bytes=MAX_CONFIGURATION_BYTES))
 
 
-def validate_items(context: Context, problems: Validator, items: Sequence[ItemRequest]) -> None:
+def validate_items(settings: Settings, problems: Validator, items: Sequence[ItemRequest]) -> None:
     # A version must be reservable in one go, so it obeys the reservation line limit.
-    limit = context.services.settings.max_reservation_lines
+    limit = settings.max_reservation_lines
     if len(items) > limit:
         problems.add("items", f"At most {limit} items per version.")
         return

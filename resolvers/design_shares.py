@@ -16,14 +16,15 @@ from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
+from resolvers.caller import TenantCaller
 from resolvers.design_rules import find_design, refuse_archived
 from resolvers.errors import InvalidInput, NotFound
 from resolvers.instants import instant_problem
+from resolvers.transactions import Transactions
 
 
 def share_token(tenant_id: uuid.UUID, share_id: uuid.UUID, secret: str) -> str:
@@ -54,29 +55,38 @@ def new_share(
 
 
 async def share_design(
-    context: Context, design_id: uuid.UUID | None, expires_at: datetime | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    design_id: uuid.UUID | None,
+    expires_at: datetime | None,
+    *,
+    share_id: uuid.UUID | None = None,
+    secret: str | None = None,
 ) -> tuple[DesignShare, str]:
-    caller = context.caller()
+    """A share link to a design the caller sees; ``share_id``/``secret`` are fixed only by the demo seed."""
     if expires_at is not None:
         problem = instant_problem(expires_at)
         if problem is not None:
             raise InvalidInput({"expiresAt": problem})
         if expires_at <= utcnow():
             raise InvalidInput({"expiresAt": "Must be in the future."})
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         design = await find_design(session, caller, design_id, field="designId")
         refuse_archived(design, "share it")
-        share, token = new_share(caller.tenant_id, design.id, caller.user_id, expires_at)
+        share, token = new_share(
+            caller.tenant_id, design.id, caller.user_id, expires_at, secret=secret, share_id=share_id
+        )
         session.add(share)
         await session.flush()
         return share, token
 
 
-async def revoke_share(context: Context, share_id: uuid.UUID | None) -> DesignShare:
+async def revoke_share(
+    transactions: Transactions, caller: TenantCaller, share_id: uuid.UUID | None
+) -> DesignShare:
     """Revoke at once; revoking a revoked link changes nothing."""
-    caller = context.caller()
     tenant_id = caller.tenant_id
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         share = None
         if share_id is not None:
             statement = (

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
 from db.clock import utcnow
 from db.json_values import readable_json
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
@@ -31,7 +30,9 @@ from resolvers.design_rules import (
     version_by_number,
 )
 from resolvers.errors import Conflict, InvalidInput, Validator
+from resolvers.transactions import Transactions
 from resolvers.validation import MAX_NAME_LENGTH
+from settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class DesignChanges:
     status: DesignStatus | None = None
 
 
-def _validate_version(context: Context, problems: Validator, draft: VersionDraft) -> None:
+def _validate_version(settings: Settings, problems: Validator, draft: VersionDraft) -> None:
     validate_configuration(problems, draft.configuration)
-    validate_items(context, problems, draft.items)
+    validate_items(settings, problems, draft.items)
     validate_texts(problems, note=draft.note)
 
 
@@ -103,9 +104,9 @@ async def _insert_version(
     return version
 
 
-async def _by_idempotency_key(context: Context, caller: TenantCaller, key: str) -> Design | None:
+async def _by_idempotency_key(transactions: Transactions, caller: TenantCaller, key: str) -> Design | None:
     """The design an earlier call with ``key`` created; someone else's key is a conflict, not a leak."""
-    async with context.session() as session:
+    async with transactions.session() as session:
         statement = select(Design).where(
             col(Design.tenant_id) == caller.tenant_id, col(Design.idempotency_key) == key
         )
@@ -117,26 +118,27 @@ async def _by_idempotency_key(context: Context, caller: TenantCaller, key: str) 
 
 
 async def _create(
-    context: Context,
+    transactions: Transactions,
     caller: TenantCaller,
     key: str | None,
     build: Callable[[AsyncSession], Awaitable[Design]],
 ) -> Design:
     """Run ``build(session)`` in a transaction, returning the first result for a repeated ``key``."""
-    if key is not None and (earlier := await _by_idempotency_key(context, caller, key)) is not None:
+    if key is not None and (earlier := await _by_idempotency_key(transactions, caller, key)) is not None:
         return earlier
     try:
-        async with context.transaction() as session:
+        async with transactions.transaction() as session:
             return await build(session)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
-        if key is not None and (earlier := await _by_idempotency_key(context, caller, key)) is not None:
+        if key is not None and (earlier := await _by_idempotency_key(transactions, caller, key)) is not None:
             return earlier
         raise
 
 
-async def create_design(context: Context, draft: DesignDraft) -> Design:
-    caller = context.caller()
+async def create_design(
+    transactions: Transactions, caller: TenantCaller, settings: Settings, draft: DesignDraft
+) -> Design:
     tenant_id = caller.tenant_id
     owner_id = owner_of(caller)
     with_version = draft.configuration is not None or draft.items is not None
@@ -149,7 +151,7 @@ async def create_design(context: Context, draft: DesignDraft) -> Design:
     validate_texts(problems, name=draft.name, description=draft.description)
     validate_idempotency_key(problems, draft.idempotency_key)
     if with_version:
-        _validate_version(context, problems, version)
+        _validate_version(settings, problems, version)
     elif draft.note:
         problems.add("note", "A note belongs to a version: give a configuration or items too.")
     problems.raise_if_any()
@@ -170,22 +172,26 @@ async def create_design(context: Context, draft: DesignDraft) -> Design:
             await _insert_version(session, design, 1, version, owner_id)
         return design
 
-    return await _create(context, caller, draft.idempotency_key, build)
+    return await _create(transactions, caller, draft.idempotency_key, build)
 
 
 async def save_version(
-    context: Context, design_id: uuid.UUID | None, draft: VersionDraft, expected_version: int | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    settings: Settings,
+    design_id: uuid.UUID | None,
+    draft: VersionDraft,
+    expected_version: int | None,
 ) -> tuple[Design, DesignVersion]:
     """Save version n + 1 — only if the design is still at the ``expected_version`` n the client saw."""
-    caller = context.caller()
     tenant_id = caller.tenant_id
     expected = expected_version or 0
     problems = Validator()
-    _validate_version(context, problems, draft)
+    _validate_version(settings, problems, draft)
     problems.check(expected >= 0, "expectedVersion", "Must be 0 or more.")
     problems.raise_if_any()
     try:
-        async with context.transaction() as session:
+        async with transactions.transaction() as session:
             design = await find_design(session, caller, design_id, field="designId", lock=True)
             refuse_archived(design, "save a version")
             if design.current_version_number != expected:
@@ -217,12 +223,13 @@ def _moved_on(design: Design, expected: int) -> Conflict:
     )
 
 
-async def update_design(context: Context, design_id: uuid.UUID | None, changes: DesignChanges) -> Design:
-    caller = context.caller()
+async def update_design(
+    transactions: Transactions, caller: TenantCaller, design_id: uuid.UUID | None, changes: DesignChanges
+) -> Design:
     problems = Validator()
     validate_texts(problems, name=changes.name, description=changes.description)
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         design = await find_design(session, caller, design_id, field="id", lock=True)
         if changes.status == DesignStatus.PUBLISHED and design.current_version_number == 0:
             raise InvalidInput({"status": "Save a version before publishing the design."})
@@ -237,20 +244,22 @@ async def update_design(context: Context, design_id: uuid.UUID | None, changes: 
         return design
 
 
-async def archive_design(context: Context, design_id: uuid.UUID | None) -> Design:
+async def archive_design(
+    transactions: Transactions, caller: TenantCaller, design_id: uuid.UUID | None
+) -> Design:
     """Archive: hidden from share links and no longer reservable; set it back to DRAFT to revive it."""
-    return await update_design(context, design_id, DesignChanges(status=DesignStatus.ARCHIVED))
+    return await update_design(transactions, caller, design_id, DesignChanges(status=DesignStatus.ARCHIVED))
 
 
 async def clone_design(
-    context: Context,
+    transactions: Transactions,
+    caller: TenantCaller,
     design_id: uuid.UUID | None,
     version_number: int | None,
     name: str | None,
     idempotency_key: str | None = None,
 ) -> Design:
     """A new DRAFT owned by the caller whose version 1 copies the chosen (default: current) version."""
-    caller = context.caller()
     tenant_id = caller.tenant_id
     owner_id = owner_of(caller)
     problems = Validator()
@@ -291,4 +300,4 @@ async def clone_design(
             await _insert_version(session, copy, 1, draft, owner_id, source_version_id=version.id)
         return copy
 
-    return await _create(context, caller, idempotency_key, build)
+    return await _create(transactions, caller, idempotency_key, build)

@@ -13,14 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from auth.context import Context
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.booking import ensure_bookings_fit, lock_equipment
+from resolvers.caller import TenantCaller
 from resolvers.errors import InvalidInput, NotFound, Validator
 from resolvers.list_caps import MAX_UNITS_PER_EQUIPMENT
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.transactions import Snapshot, Transactions
 from resolvers.validation import name_problem
 
 MAX_CODE = 64
@@ -111,12 +112,18 @@ def equipment_statement(tenant_id: uuid.UUID, filter: EquipmentFilter) -> Select
 
 
 async def list_equipment(
-    context: Context, *, filter: EquipmentFilter, sort: EquipmentSort, descending: bool, args: PageArgs
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    *,
+    filter: EquipmentFilter,
+    sort: EquipmentSort,
+    descending: bool,
+    args: PageArgs,
 ) -> Page[Equipment]:
-    statement = equipment_statement(context.caller().tenant_id, filter)
+    statement = equipment_statement(caller.tenant_id, filter)
     sort_column = col(getattr(Equipment, sort.value))
     return await paginate(
-        context, statement, sort=[sort_column, col(Equipment.id)], descending=descending, args=args
+        snapshot, statement, sort=[sort_column, col(Equipment.id)], descending=descending, args=args
     )
 
 
@@ -184,8 +191,10 @@ async def _code_taken(
     return (await session.scalars(statement)).first() is not None
 
 
-async def create_equipment(context: Context, draft: EquipmentDraft) -> Equipment:
-    tenant_id = context.caller().tenant_id
+async def create_equipment(
+    transactions: Transactions, caller: TenantCaller, draft: EquipmentDraft
+) -> Equipment:
+    tenant_id = caller.tenant_id
     fields = draft.fields
     problems = Validator()
     _validate_fields(fields, problems, creating=True)
@@ -199,7 +208,7 @@ async def create_equipment(context: Context, draft: EquipmentDraft) -> Equipment
     else:
         problems.check(not draft.units, "units", "Only serialized equipment has units.")
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         code = (fields.code or "").strip()
         if await _code_taken(session, tenant_id, code):
             raise InvalidInput({"code": "Is already used by other equipment."})
@@ -245,13 +254,17 @@ async def _locked(
 
 
 async def update_equipment(
-    context: Context, equipment_id: uuid.UUID | None, fields: EquipmentFields, tracking: Tracking | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    equipment_id: uuid.UUID | None,
+    fields: EquipmentFields,
+    tracking: Tracking | None,
 ) -> Equipment:
-    tenant_id = context.caller().tenant_id
+    tenant_id = caller.tenant_id
     problems = Validator()
     _validate_fields(fields, problems, creating=False)
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         equipment = await _locked(session, tenant_id, equipment_id, "id")
         if tracking is not None and tracking != equipment.tracking:
             problems.add("tracking", "Tracking is fixed once equipment is created.")
@@ -285,10 +298,11 @@ async def update_equipment(
         return equipment
 
 
-async def retire_equipment(context: Context, equipment_id: uuid.UUID | None) -> Equipment:
-    tenant_id = context.caller().tenant_id
-    async with context.transaction() as session:
-        equipment = await _locked(session, tenant_id, equipment_id, "id")
+async def retire_equipment(
+    transactions: Transactions, caller: TenantCaller, equipment_id: uuid.UUID | None
+) -> Equipment:
+    async with transactions.transaction() as session:
+        equipment = await _locked(session, caller.tenant_id, equipment_id, "id")
         if equipment.status != EquipmentStatus.RETIRED:
             equipment.status = EquipmentStatus.RETIRED
             await ensure_bookings_fit(session, equipment)
@@ -331,14 +345,14 @@ async def _serial_taken(
 
 
 async def add_units(
-    context: Context, equipment_id: uuid.UUID | None, units: list[NewUnit]
+    transactions: Transactions, caller: TenantCaller, equipment_id: uuid.UUID | None, units: list[NewUnit]
 ) -> tuple[Equipment, list[EquipmentUnit]]:
-    tenant_id = context.caller().tenant_id
+    tenant_id = caller.tenant_id
     problems = Validator()
     problems.check(bool(units), "units", "Add at least one unit.")
     _validate_units(units, problems, "units")
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         equipment = await _locked(session, tenant_id, equipment_id, "equipmentId")
         if equipment.tracking != Tracking.SERIALIZED:
             raise InvalidInput(
@@ -376,8 +390,10 @@ async def add_units(
         return equipment, rows
 
 
-async def update_unit(context: Context, unit_id: uuid.UUID | None, changes: UnitChanges) -> EquipmentUnit:
-    tenant_id = context.caller().tenant_id
+async def update_unit(
+    transactions: Transactions, caller: TenantCaller, unit_id: uuid.UUID | None, changes: UnitChanges
+) -> EquipmentUnit:
+    tenant_id = caller.tenant_id
     problems = Validator()
     if changes.serial_number is not None:
         serial = changes.serial_number.strip()
@@ -389,7 +405,7 @@ async def update_unit(context: Context, unit_id: uuid.UUID | None, changes: Unit
     problems.raise_if_any()
     if unit_id is None:
         raise NotFound("unit", field="id")
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         found = (
             await session.scalars(scoped(EquipmentUnit, tenant_id).where(col(EquipmentUnit.id) == unit_id))
         ).first()

@@ -27,7 +27,7 @@ from resolvers.batch_loader import BatchLoader
 from resolvers.visibility import visibility_of
 
 if TYPE_CHECKING:
-    from auth.context import Context
+    from resolvers.context import Context
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

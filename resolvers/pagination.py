@@ -35,7 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel.sql.expression import SelectOfScalar
 
-from auth.context import Context
+from resolvers.transactions import Snapshot
 from resolvers.validation import unstorable
 
 R = TypeVar("R")
@@ -183,7 +183,7 @@ def decode_cursor(cursor: str, columns: Sequence[SortColumn]) -> list[Any]:
 
 
 async def paginate(
-    context: Context,
+    snapshot: Snapshot,
     statement: SelectOfScalar[R],
     *,
     sort: Sequence[SortColumn],
@@ -210,7 +210,7 @@ async def paginate(
 
     reverse = descending != backwards
     ordered = filtered.order_by(*(column.desc() if reverse else column.asc() for column in sort))
-    rows = list(await context.rows(ordered.limit(size + 1))) if size > 0 else []
+    rows = list(await snapshot.rows(ordered.limit(size + 1))) if size > 0 else []
     has_more = len(rows) > size
     rows = rows[:size]
     if backwards:
@@ -218,7 +218,7 @@ async def paginate(
 
     async def count() -> int:
         counted = select(func.count()).select_from(statement.order_by(None).subquery())
-        return int(await context.scalar(counted) or 0)
+        return int(await snapshot.scalar(counted) or 0)
 
     return Page(
         rows=rows,

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlmodel import col, select, update
 
-from auth.context import Context
 from auth.passwords import password_problem
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
 from db.clock import utcnow
@@ -14,6 +13,7 @@ from db.ids import new_id
 from db.scoped import records
 from db.tables import PasswordReset, Tenant, User
 from resolvers import throttle
+from resolvers.context import Context
 from resolvers.errors import InvalidToken, RateLimited, Validator
 from resolvers.mail import deliver_pending, enqueue
 from resolvers.sessions import revoke_subject_sessions

@@ -12,13 +12,14 @@ from graphql import GraphQLError
 from sqlalchemy import exists
 from sqlmodel import col
 
-from auth.context import Context
 from db.scoped import scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
 from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.caller import TenantCaller
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.instants import instant_problem
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.transactions import Snapshot
 
 
 class ReservationSort(StrEnum):
@@ -54,9 +55,14 @@ def window_or_error(starts: datetime, ends: datetime) -> tuple[datetime, datetim
 
 
 async def list_reservations(
-    context: Context, *, filter: ReservationFilter, sort: ReservationSort, descending: bool, args: PageArgs
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    *,
+    filter: ReservationFilter,
+    sort: ReservationSort,
+    descending: bool,
+    args: PageArgs,
 ) -> Page[Reservation]:
-    caller = context.caller()
     tenant_id = caller.tenant_id
     require_aware("filter.from", filter.ends_after)
     require_aware("filter.to", filter.starts_before)
@@ -79,26 +85,28 @@ async def list_reservations(
         )
     sort_column = col(getattr(Reservation, sort.value))
     return await paginate(
-        context, statement, sort=[sort_column, col(Reservation.id)], descending=descending, args=args
+        snapshot, statement, sort=[sort_column, col(Reservation.id)], descending=descending, args=args
     )
 
 
 async def availability(
-    context: Context, equipment: Sequence[Equipment], window: tuple[datetime, datetime]
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    equipment: Sequence[Equipment],
+    window: tuple[datetime, datetime],
 ) -> dict[uuid.UUID, Usage]:
     """Peak held quantity per equipment in ``window``, read in one query."""
-    tenant_id = context.caller().tenant_id
     if not equipment:
         return {}
-    rows = await context.rows(holds_statement(tenant_id, equipment, window))
+    rows = await snapshot.rows(holds_statement(caller.tenant_id, equipment, window))
     return usage(equipment, holds_from(rows), window)
 
 
 async def equipment_for_availability(
-    context: Context, ids: list[uuid.UUID] | None, filter: EquipmentFilter, limit: int
+    snapshot: Snapshot, caller: TenantCaller, ids: list[uuid.UUID] | None, filter: EquipmentFilter, limit: int
 ) -> list[Equipment]:
-    statement = equipment_statement(context.caller().tenant_id, filter)
+    statement = equipment_statement(caller.tenant_id, filter)
     if ids is not None:
         statement = statement.where(col(Equipment.id).in_(ids))
     statement = statement.order_by(col(Equipment.name), col(Equipment.id)).limit(limit)
-    return list(await context.rows(statement))
+    return list(await snapshot.rows(statement))

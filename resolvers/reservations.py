@@ -11,14 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
-from auth.context import Context
 from db.clock import utcnow
 from db.tables import Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
 from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
 from resolvers.instants import instant_problem
+from resolvers.transactions import Transactions
 from resolvers.validation import name_problem
+from settings import Settings
 
 S = ReservationStatus
 MAX_NOTES = 5000
@@ -41,7 +42,7 @@ class ReservationDraft:
     design_version_id: uuid.UUID | None = field(default=None)
 
 
-def validate_window(context: Context, problems: Validator, starts_at: datetime, ends_at: datetime) -> None:
+def validate_window(settings: Settings, problems: Validator, starts_at: datetime, ends_at: datetime) -> None:
     unusable = False
     for name, value in (("startsAt", starts_at), ("endsAt", ends_at)):
         problem = instant_problem(value)
@@ -51,13 +52,13 @@ def validate_window(context: Context, problems: Validator, starts_at: datetime, 
         return
     if ends_at <= starts_at:
         problems.add("endsAt", "Must be after startsAt.")
-    limit = context.services.settings.max_reservation_days
+    limit = settings.max_reservation_days
     if ends_at - starts_at > timedelta(days=limit):
         problems.add("endsAt", f"The window may be at most {limit} days long.")
 
 
-def validate_lines(context: Context, problems: Validator, lines: list[LineRequest]) -> None:
-    limit = context.services.settings.max_reservation_lines
+def validate_lines(settings: Settings, problems: Validator, lines: list[LineRequest]) -> None:
+    limit = settings.max_reservation_lines
     if not lines:
         problems.add("lines", "Add at least one line.")
     if len(lines) > limit:
@@ -92,8 +93,10 @@ async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int(result.scalar_one())
 
 
-async def _by_idempotency_key(context: Context, tenant_id: uuid.UUID, key: str) -> Reservation | None:
-    async with context.session() as session:
+async def _by_idempotency_key(
+    transactions: Transactions, tenant_id: uuid.UUID, key: str
+) -> Reservation | None:
+    async with transactions.session() as session:
         statement = select(Reservation).where(
             col(Reservation.tenant_id) == tenant_id, col(Reservation.idempotency_key) == key
         )
@@ -123,8 +126,9 @@ def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[L
         )
 
 
-async def create_reservation(context: Context, draft: ReservationDraft) -> Reservation:
-    caller = context.caller()
+async def create_reservation(
+    transactions: Transactions, caller: TenantCaller, settings: Settings, draft: ReservationDraft
+) -> Reservation:
     tenant_id = caller.tenant_id
     staff = caller.is_staff
     customer_id = draft.customer_id
@@ -137,18 +141,18 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
 
     problems = Validator()
     validate_text(problems, draft.title, draft.notes)
-    validate_window(context, problems, draft.starts_at, draft.ends_at)
-    validate_lines(context, problems, draft.lines)
+    validate_window(settings, problems, draft.starts_at, draft.ends_at)
+    validate_lines(settings, problems, draft.lines)
     if draft.idempotency_key is not None and not 1 <= len(draft.idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         problems.add("idempotencyKey", f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
     problems.raise_if_any()
 
     if draft.idempotency_key is not None:
-        earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
+        earlier = await _by_idempotency_key(transactions, tenant_id, draft.idempotency_key)
         if earlier is not None:
             return _replayed(earlier, caller)
     try:
-        async with context.transaction() as session:
+        async with transactions.transaction() as session:
             if customer_id is not None and await session.get(User, (tenant_id, customer_id)) is None:
                 raise NotFound("customer", field="customerId")
             locked = await lock_lines(session, tenant_id, draft.lines)
@@ -187,7 +191,7 @@ async def create_reservation(context: Context, draft: ReservationDraft) -> Reser
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
         if draft.idempotency_key is not None:
-            earlier = await _by_idempotency_key(context, tenant_id, draft.idempotency_key)
+            earlier = await _by_idempotency_key(transactions, tenant_id, draft.idempotency_key)
             if earlier is not None:
                 return _replayed(earlier, caller)
         raise
@@ -272,12 +276,15 @@ CUSTOMER_TRANSITIONS = {"cancel": frozenset({S.REQUESTED})}
 
 
 async def transition(
-    context: Context, action: str, reservation_id: uuid.UUID | None, expected_version: int | None
+    transactions: Transactions,
+    caller: TenantCaller,
+    action: str,
+    reservation_id: uuid.UUID | None,
+    expected_version: int | None,
 ) -> Reservation:
     """Compare-and-swap a status change; confirming re-checks stock under the same locks."""
-    caller = context.caller()
     sources, target = TRANSITIONS[action]
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         reservation = await _lock_reservation(session, caller, reservation_id)
         if not caller.is_staff:
             allowed = CUSTOMER_TRANSITIONS.get(action)
@@ -327,16 +334,19 @@ EDITABLE = frozenset({S.REQUESTED, S.CONFIRMED})
 
 
 async def update_reservation(
-    context: Context, reservation_id: uuid.UUID | None, changes: ReservationChanges
+    transactions: Transactions,
+    caller: TenantCaller,
+    settings: Settings,
+    reservation_id: uuid.UUID | None,
+    changes: ReservationChanges,
 ) -> Reservation:
-    caller = context.caller()
     tenant_id = caller.tenant_id
     problems = Validator()
     validate_text(problems, changes.title, changes.notes)
     if changes.lines is not None:
-        validate_lines(context, problems, changes.lines)
+        validate_lines(settings, problems, changes.lines)
     problems.raise_if_any()
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         reservation = await _lock_reservation(session, caller, reservation_id)
         _check_version(reservation, changes.expected_version)
         editable = EDITABLE if caller.is_staff else frozenset({S.REQUESTED})
@@ -346,7 +356,7 @@ async def update_reservation(
             )
         starts_at = changes.starts_at or reservation.starts_at
         ends_at = changes.ends_at or reservation.ends_at
-        validate_window(context, problems, starts_at, ends_at)
+        validate_window(settings, problems, starts_at, ends_at)
         problems.raise_if_any()
         lines = changes.lines if changes.lines is not None else await _current_lines(session, reservation)
         window_changed = (starts_at, ends_at) != (reservation.starts_at, reservation.ends_at)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
-from auth.context import Context
 from auth.rate_limit import Attempt, Charge
+from resolvers.context import Context
 from resolvers.errors import RateLimited
 
 # Addresses inside one IPv6 /64 belong to one subscriber: one budget for all of them.

@@ -10,14 +10,15 @@ from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.context import Context
-from auth.passwords import password_problem
+from auth.passwords import Passwords, password_problem
 from db.clock import utcnow
 from db.scoped import escape_like, scoped
 from db.tables import Role, Tenant, User
+from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import revoke_subject_sessions
+from resolvers.transactions import Snapshot, Transactions
 from resolvers.validation import email_problem, name_problem, normalize_email
 
 
@@ -43,9 +44,15 @@ class UserChanges:
 
 
 async def list_users(
-    context: Context, *, filter: UserFilter, sort: UserSort, descending: bool, args: PageArgs
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    *,
+    filter: UserFilter,
+    sort: UserSort,
+    descending: bool,
+    args: PageArgs,
 ) -> Page[User]:
-    statement = scoped(User, context.caller().tenant_id)
+    statement = scoped(User, caller.tenant_id)
     if filter.search:
         pattern = f"%{escape_like(filter.search.strip().lower())}%"
         statement = statement.where(
@@ -59,7 +66,7 @@ async def list_users(
     if filter.is_active is not None:
         statement = statement.where(User.is_active == filter.is_active)
     sort_column = getattr(User, sort.value)
-    return await paginate(context, statement, sort=[sort_column, User.id], descending=descending, args=args)  # type: ignore[list-item]
+    return await paginate(snapshot, statement, sort=[sort_column, User.id], descending=descending, args=args)  # type: ignore[list-item]
 
 
 async def _email_taken(
@@ -71,16 +78,25 @@ async def _email_taken(
     return (await session.scalars(statement)).first() is not None
 
 
-async def create_user(context: Context, *, email: str, name: str, role: Role, password: str) -> User:
-    tenant_id = context.caller().tenant_id
+async def create_user(
+    transactions: Transactions,
+    caller: TenantCaller,
+    passwords: Passwords,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+) -> User:
+    tenant_id = caller.tenant_id
     email = normalize_email(email)
     problems = Validator()
     problems.add("email", email_problem(email))
     problems.add("name", name_problem(name, required=False))
     problems.add("password", password_problem(password, email=email))
     problems.raise_if_any()
-    password_hash = await context.services.passwords.hash(password)
-    async with context.transaction() as session:
+    password_hash = await passwords.hash(password)
+    async with transactions.transaction() as session:
         if await _email_taken(session, tenant_id, email):
             raise InvalidInput({"email": "Is already used by another user of this tenant."})
         user = User(
@@ -107,8 +123,10 @@ async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
-async def update_user(context: Context, user_id: uuid.UUID | None, changes: UserChanges) -> User:
-    tenant_id = context.caller().tenant_id
+async def update_user(
+    transactions: Transactions, caller: TenantCaller, user_id: uuid.UUID | None, changes: UserChanges
+) -> User:
+    tenant_id = caller.tenant_id
     problems = Validator()
     email = normalize_email(changes.email) if changes.email is not None else None
     if email is not None:
@@ -118,7 +136,7 @@ async def update_user(context: Context, user_id: uuid.UUID | None, changes: User
     problems.raise_if_any()
     if user_id is None:
         raise NotFound("user", field="id")
-    async with context.transaction() as session:
+    async with transactions.transaction() as session:
         await _lock_tenant(session, tenant_id)
         user = await session.get(User, (tenant_id, user_id))
         if user is None:
@@ -150,5 +168,7 @@ async def update_user(context: Context, user_id: uuid.UUID | None, changes: User
         return user
 
 
-async def deactivate_user(context: Context, user_id: uuid.UUID | None) -> User:
-    return await update_user(context, user_id, UserChanges(is_active=False))
+async def deactivate_user(
+    transactions: Transactions, caller: TenantCaller, user_id: uuid.UUID | None
+) -> User:
+    return await update_user(transactions, caller, user_id, UserChanges(is_active=False))

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.context import Context
+from resolvers.context import Context
 
 Info = strawberry.Info[Context, None]

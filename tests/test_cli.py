@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from cli import main
+from db.database import Database
+from db.tables import Operator
 
 ROOT = Path(__file__).parent.parent
 
@@ -70,6 +74,31 @@ def test_production_serve_refuses_a_weak_secret(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "RIGBOOK_JWT_SECRET" in result.stderr
+
+
+def test_create_operator_goes_through_the_operators_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'operators.db'}"
+    monkeypatch.setenv("RIGBOOK_DATABASE_URL", url)
+    monkeypatch.setenv("RIGBOOK_PASSWORD_HASH_MEMORY_KIB", "8192")
+    monkeypatch.setenv("RIGBOOK_OPERATOR_PASSWORD", "Correct-Horse-42")
+    assert main(["create-operator", "--email", " Ops@Example.COM ", "--name", "Platform Ops"]) == 0
+    assert main(["create-operator", "--email", "ops@example.com"]) == 1
+    assert "cannot create operator: email: Is already used by another operator." in capsys.readouterr().err
+    monkeypatch.setenv("RIGBOOK_OPERATOR_PASSWORD", "short")
+    assert main(["create-operator", "--email", "other@example.com"]) == 1
+    assert "cannot create operator: password: Must be at least" in capsys.readouterr().err
+
+    async def operators() -> list[tuple[str, str]]:
+        database = Database(url)
+        try:
+            async with database.session(None) as session:
+                return [(row.email, row.name) for row in (await session.scalars(select(Operator))).all()]
+        finally:
+            await database.dispose()
+
+    assert asyncio.run(operators()) == [("ops@example.com", "Platform Ops")]
 
 
 def _free_port() -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from auth.services import Services
-from db.demo_designs import demo_share_token, seed_demo_designs
 from db.tables import Equipment, Tracking
+from resolvers.demo.designs import demo_share_token, seed_demo_designs
 from tests.api import Api, TenantUsers, make_tenant_with_users
 from tests.designs import shared
 
@@ -23,8 +23,8 @@ async def test_demo_designs_skip_missing_equipment_and_are_seeded_once(api: Api,
                 tenant_id=esr.tenant.id, name="Panel", code="ESR-LED-P26", tracking=Tracking.BULK, quantity=50
             )
         )
-    tokens = await seed_demo_designs(services.database, esr.tenant.id, "esr")
-    again = await seed_demo_designs(services.database, esr.tenant.id, "esr")
+    tokens = await seed_demo_designs(services, esr.tenant.id, "esr")
+    again = await seed_demo_designs(services, esr.tenant.id, "esr")
     assert (
         tokens
         == again

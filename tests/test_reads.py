@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import col
 
-from auth.context import Context
 from auth.services import Services
 from db.database import Database
 from db.reads import begin_sql
 from db.scoped import one_of, records
 from db.tables import Tenant
+from resolvers.context import Context
 from schema.masking import is_statement_timeout
 from tests.databases import _asyncpg_dsn
 

@@ -12,10 +12,11 @@ from sqlmodel import select
 
 from auth.services import Services
 from db.clock import utcnow
-from db.demo_catalogue import CATALOGUES
-from db.seed import DEMO_TENANTS, demo_sign_ins, seed_demo
-from db.tables import Equipment, EquipmentUnit, Reservation, ReservationLine, Tenant, User
+from db.tables import Equipment, EquipmentUnit, Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.availability import overlaps
+from resolvers.demo.acting import DemoDataError
+from resolvers.demo.catalogue import BOOKINGS, CATALOGUES, DemoBooking, take
+from resolvers.demo.seed import DEMO_TENANTS, demo_sign_ins, seed_demo
 from tests.api import Api
 from tests.booking import CREATE_RESERVATION, step
 
@@ -61,10 +62,16 @@ query($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
+AUDIT = """
+query($action: String) {
+  auditEvents(first: 100, filter: {action: $action}) { totalCount edges { node { actorKind actor { email } } } }
+}
+"""
+
 
 @pytest.fixture
 async def seeded(services: Services) -> list[str]:
-    return await seed_demo(services.database, services.passwords)
+    return await seed_demo(services)
 
 
 async def sign_in(api: Api, slug: str, role: str) -> str:
@@ -255,7 +262,7 @@ async def test_new_bookings_continue_the_numbering_and_meet_the_demo_holds(
 async def test_seeding_again_adds_nothing(api: Api, services: Services, seeded: list[str]) -> None:
     assert len(seeded) == len(demo_sign_ins())
     before = await row_counts(services)
-    assert await seed_demo(services.database, services.passwords) == []
+    assert await seed_demo(services) == []
     assert await row_counts(services) == before
     assert before["Tenant"] == len(SLUGS)
     assert before["Equipment"] == sum(len(items) for items in CATALOGUES.values())
@@ -288,3 +295,37 @@ async def test_tenants_stay_isolated(api: Api, seeded: list[str]) -> None:
     }
     result = (await api.data(CREATE_RESERVATION, {"input": foreign}, token=esr))["createReservation"]
     assert result["__typename"] == "NotFoundError"
+
+
+async def test_the_demo_is_made_by_its_accounts_and_audited_as_theirs(api: Api, seeded: list[str]) -> None:
+    token = await sign_in(api, "esr", "ADMIN")
+
+    async def actors(action: str) -> list[tuple[str, str | None]]:
+        data = (await api.data(AUDIT, {"action": action}, token=token))["auditEvents"]
+        assert data["totalCount"] == len(data["edges"])
+        return [(e["node"]["actorKind"], (e["node"]["actor"] or {}).get("email")) for e in data["edges"]]
+
+    # The operator creates the tenant and its admin; the admin adds the other users.
+    assert await actors("tenant.created") == [("operator", None)]
+    users = await actors("app_user.created")
+    assert sorted(users, key=str) == sorted(
+        [("operator", None)] + [("user", "admin@esr.example")] * 3, key=str
+    )
+    assert set(await actors("equipment.created")) == {("user", "manager@esr.example")}
+    requested = sum(booking.status == "REQUESTED" for booking in BOOKINGS["esr"])
+    made_by = [email for _, email in await actors("reservation.created")]
+    assert len(made_by) == len(BOOKINGS["esr"])
+    assert made_by.count("customer@esr.example") == requested
+    assert set(made_by) == {"customer@esr.example", "staff@esr.example", "manager@esr.example"}
+
+
+async def test_demo_data_breaking_a_rule_of_the_api_is_refused(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window longer than any reservation may be: the seed refuses it as createReservation does."""
+    endless = DemoBooking(
+        "Endless festival", (-1, 8), (400, 8), ReservationStatus.CONFIRMED, (take("ESR-LED-P26", 1),)
+    )
+    monkeypatch.setitem(BOOKINGS, "esr", (*BOOKINGS["esr"], endless))
+    with pytest.raises(DemoDataError, match=r"'Endless festival'.*endsAt: The window may be at most"):
+        await seed_demo(services)

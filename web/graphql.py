@@ -23,13 +23,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from auth.context import Context, build_context
 from auth.services import Services
+from resolvers.context import Context
 from schema import schema
 from schema.limits import CostModel, QueryLimits
 from schema.limits.config import list_sizes
 from schema.masking import RETRYABLE_CODES, SERVICE_UNAVAILABLE
 from schema.pipeline import OperationNotFound, Pipeline
+from web.context import build_context
 
 # Long enough for a burst to drain from the pool or a database to restart, short
 # enough that a client does not give up.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.permissions import role_at_least
 from db.tables import Role
 from resolvers.audit import AuditFilter, list_audit_events
 from resolvers.pagination import PageArgs
 from schema.context import Info
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import role_at_least
 from schema.types.audit import AuditEvent, AuditFilterArg
 
 
@@ -26,5 +26,6 @@ class AuditQuery:
         filter: AuditFilterArg = None,
     ) -> Connection[AuditEvent]:
         value = filter.to_value() if filter is not None else AuditFilter()
-        page = await list_audit_events(info.context, value, paging)
+        context = info.context
+        page = await list_audit_events(context, context.caller(), value, paging)
         return to_connection(page, AuditEvent.from_row)

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import operator_only, signed_in_anyone, unauthenticated
 from resolvers import auth as resolve
 from resolvers import password_reset
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
+from schema.permissions import operator_only, signed_in_anyone, unauthenticated
 from schema.types.auth import (
     AssumeTenantInput,
     AssumeTenantResult,

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import signed_in_user
 from resolvers import design_shares as shares
 from resolvers import designs as resolve
 from resolvers.design_queries import DesignFilter as DesignFilterValue
@@ -16,6 +15,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import signed_in_user
 from schema.types.common import SortDirection
 from schema.types.design import Design, DesignShare, DesignVersion, SharedDesign
 from schema.types.design_inputs import (
@@ -63,15 +63,17 @@ class DesignQuery:
         ] = None,
     ) -> Connection[Design]:
         order = order_by or DesignOrder()
+        context = info.context
         page = await list_designs(
-            info.context,
+            context,
+            context.caller(),
             filter=filter.to_value() if filter is not None else DesignFilterValue(),
             sort=DesignSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
             args=paging,
         )
         # `clonedFrom` and versions' `design` often point back into the page.
-        loader = info.context.loaders.design_by_id
+        loader = context.loaders.design_by_id
         for row in page.rows:
             loader.prime(row.id, row)
         return to_connection(page, Design.from_row)
@@ -97,7 +99,10 @@ class DesignMutation:
     )
     @errors_as_data
     async def create_design(self, info: Info, input: Annotated[CreateDesignInput, InputArg]) -> DesignResult:
-        row = await resolve.create_design(info.context, input.to_draft())
+        context = info.context
+        row = await resolve.create_design(
+            context, context.caller(), context.services.settings, input.to_draft()
+        )
         return DesignSuccess(design=Design.from_row(row))
 
     @strawberry.mutation(
@@ -109,8 +114,14 @@ class DesignMutation:
     async def save_design_version(
         self, info: Info, input: Annotated[SaveDesignVersionInput, InputArg]
     ) -> SaveDesignVersionResult:
+        context = info.context
         design, version = await resolve.save_version(
-            info.context, pk_of(input.design_id, "Design"), input.to_draft(), input.expected_version
+            context,
+            context.caller(),
+            context.services.settings,
+            pk_of(input.design_id, "Design"),
+            input.to_draft(),
+            input.expected_version,
         )
         return SaveDesignVersionSuccess(
             design=Design.from_row(design), version=DesignVersion.from_row(version)
@@ -121,7 +132,10 @@ class DesignMutation:
     )
     @errors_as_data
     async def update_design(self, info: Info, input: Annotated[UpdateDesignInput, InputArg]) -> DesignResult:
-        row = await resolve.update_design(info.context, pk_of(input.id, "Design"), input.to_changes())
+        context = info.context
+        row = await resolve.update_design(
+            context, context.caller(), pk_of(input.id, "Design"), input.to_changes()
+        )
         return DesignSuccess(design=Design.from_row(row))
 
     @strawberry.mutation(
@@ -132,7 +146,8 @@ class DesignMutation:
     async def archive_design(
         self, info: Info, input: Annotated[ArchiveDesignInput, InputArg]
     ) -> DesignResult:
-        row = await resolve.archive_design(info.context, pk_of(input.id, "Design"))
+        context = info.context
+        row = await resolve.archive_design(context, context.caller(), pk_of(input.id, "Design"))
         return DesignSuccess(design=Design.from_row(row))
 
     @strawberry.mutation(
@@ -141,8 +156,14 @@ class DesignMutation:
     )
     @errors_as_data
     async def clone_design(self, info: Info, input: Annotated[CloneDesignInput, InputArg]) -> DesignResult:
+        context = info.context
         row = await resolve.clone_design(
-            info.context, pk_of(input.design_id, "Design"), input.version, input.name, input.idempotency_key
+            context,
+            context.caller(),
+            pk_of(input.design_id, "Design"),
+            input.version,
+            input.name,
+            input.idempotency_key,
         )
         return DesignSuccess(design=Design.from_row(row))
 
@@ -154,8 +175,9 @@ class DesignMutation:
     async def share_design(
         self, info: Info, input: Annotated[ShareDesignInput, InputArg]
     ) -> ShareDesignResult:
+        context = info.context
         row, token = await shares.share_design(
-            info.context, pk_of(input.design_id, "Design"), input.expires_at
+            context, context.caller(), pk_of(input.design_id, "Design"), input.expires_at
         )
         return ShareDesignSuccess(token=token, share=DesignShare.from_row(row))
 
@@ -166,7 +188,8 @@ class DesignMutation:
     async def revoke_design_share(
         self, info: Info, input: Annotated[RevokeDesignShareInput, InputArg]
     ) -> DesignShareResult:
-        row = await shares.revoke_share(info.context, pk_of(input.share_id, "DesignShare"))
+        context = info.context
+        row = await shares.revoke_share(context, context.caller(), pk_of(input.share_id, "DesignShare"))
         return DesignShareSuccess(share=DesignShare.from_row(row))
 
     @strawberry.mutation(
@@ -178,5 +201,6 @@ class DesignMutation:
     async def reserve_design(
         self, info: Info, input: Annotated[ReserveDesignInput, InputArg]
     ) -> ReserveDesignResult:
-        row = await reserve_design(info.context, input.to_request())
+        context = info.context
+        row = await reserve_design(context, context.caller(), context.services.settings, input.to_request())
         return CreateReservationSuccess(reservation=Reservation.from_row(row))

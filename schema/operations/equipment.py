@@ -8,7 +8,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role, Tracking
 from resolvers import equipment as resolve
 from resolvers.equipment import EquipmentDraft, EquipmentSort
@@ -20,6 +19,7 @@ from schema.errors import errors_as_data
 from schema.limits.lists import MaxItems
 from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit
 from schema.types.equipment_inputs import (
@@ -59,15 +59,17 @@ class EquipmentQuery:
         ] = None,
     ) -> Connection[Equipment]:
         order = order_by or EquipmentOrder()
+        context = info.context
         page = await resolve.list_equipment(
-            info.context,
+            context,
+            context.caller(),
             filter=filter_value(filter),
             sort=EquipmentSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
             args=paging,
         )
         # Lines of the page's reservations usually point back at these rows.
-        loader = info.context.loaders.equipment_by_id
+        loader = context.loaders.equipment_by_id
         for row in page.rows:
             loader.prime(row.id, row)
         return to_connection(page, Equipment.from_row)
@@ -101,10 +103,12 @@ class EquipmentQuery:
             ids = [
                 pk for pk in (pk_of(global_id, "Equipment") for global_id in equipment_ids) if pk is not None
             ]
+        context = info.context
+        caller = context.caller()
         rows = await equipment_for_availability(
-            info.context, ids, filter_value(filter), MAX_AVAILABILITY_ITEMS
+            context, caller, ids, filter_value(filter), MAX_AVAILABILITY_ITEMS
         )
-        found = await availability(info.context, rows, window)
+        found = await availability(context, caller, rows, window)
         return [EquipmentAvailability.from_usage(found[row.id]) for row in rows]
 
 
@@ -123,8 +127,9 @@ class EquipmentMutation:
             tracking=Tracking[input.tracking.name],
             units=[unit.to_value() for unit in input.units],
         )
+        context = info.context
         return EquipmentSuccess(
-            equipment=Equipment.from_row(await resolve.create_equipment(info.context, draft))
+            equipment=Equipment.from_row(await resolve.create_equipment(context, context.caller(), draft))
         )
 
     @strawberry.mutation(
@@ -136,8 +141,9 @@ class EquipmentMutation:
     async def update_equipment(
         self, info: Info, input: Annotated[UpdateEquipmentInput, InputArg]
     ) -> EquipmentResult:
+        context = info.context
         row = await resolve.update_equipment(
-            info.context, pk_of(input.id, "Equipment"), to_fields(input), input.tracking_value()
+            context, context.caller(), pk_of(input.id, "Equipment"), to_fields(input), input.tracking_value()
         )
         return EquipmentSuccess(equipment=Equipment.from_row(row))
 
@@ -149,7 +155,8 @@ class EquipmentMutation:
     async def retire_equipment(
         self, info: Info, input: Annotated[RetireEquipmentInput, InputArg]
     ) -> EquipmentResult:
-        row = await resolve.retire_equipment(info.context, pk_of(input.id, "Equipment"))
+        context = info.context
+        row = await resolve.retire_equipment(context, context.caller(), pk_of(input.id, "Equipment"))
         return EquipmentSuccess(equipment=Equipment.from_row(row))
 
     @strawberry.mutation(
@@ -160,8 +167,12 @@ class EquipmentMutation:
     async def add_equipment_units(
         self, info: Info, input: Annotated[AddEquipmentUnitsInput, InputArg]
     ) -> AddEquipmentUnitsResult:
+        context = info.context
         equipment, units = await resolve.add_units(
-            info.context, pk_of(input.equipment_id, "Equipment"), [unit.to_value() for unit in input.units]
+            context,
+            context.caller(),
+            pk_of(input.equipment_id, "Equipment"),
+            [unit.to_value() for unit in input.units],
         )
         return AddEquipmentUnitsSuccess(
             equipment=Equipment.from_row(equipment), units=[EquipmentUnit.from_row(unit) for unit in units]
@@ -176,5 +187,8 @@ class EquipmentMutation:
     async def update_equipment_unit(
         self, info: Info, input: Annotated[UpdateEquipmentUnitInput, InputArg]
     ) -> EquipmentUnitResult:
-        row = await resolve.update_unit(info.context, pk_of(input.id, "EquipmentUnit"), input.to_changes())
+        context = info.context
+        row = await resolve.update_unit(
+            context, context.caller(), pk_of(input.id, "EquipmentUnit"), input.to_changes()
+        )
         return EquipmentUnitSuccess(unit=EquipmentUnit.from_row(row))

@@ -13,11 +13,11 @@ from typing import Annotated
 
 import strawberry
 
-from auth.context import Context
-from auth.permissions import signed_in_anyone
+from resolvers.context import Context
 from resolvers.visibility import visibility_of
 from schema.context import Info
 from schema.node import Node, from_global_id
+from schema.permissions import signed_in_anyone
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation

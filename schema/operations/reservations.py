@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least, signed_in_user
 from db.tables import Role
 from resolvers import reservations as resolve
 from resolvers.pagination import PageArgs
@@ -16,6 +15,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.reservation import Reservation
 from schema.types.reservation_inputs import (
@@ -37,8 +37,9 @@ TransitionArg = Annotated[
 
 
 async def _transition(info: Info, action: str, input: ReservationTransitionInput) -> ReservationSuccess:
+    context = info.context
     row = await resolve.transition(
-        info.context, action, pk_of(input.id, "Reservation"), input.expected_version
+        context, context.caller(), action, pk_of(input.id, "Reservation"), input.expected_version
     )
     return ReservationSuccess(reservation=Reservation.from_row(row))
 
@@ -61,8 +62,10 @@ class ReservationQuery:
         ] = None,
     ) -> Connection[Reservation]:
         order = order_by or ReservationOrder()
+        context = info.context
         page = await list_reservations(
-            info.context,
+            context,
+            context.caller(),
             filter=filter.to_value() if filter is not None else ReservationFilterValue(),
             sort=ReservationSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
@@ -82,7 +85,10 @@ class ReservationMutation:
     async def create_reservation(
         self, info: Info, input: Annotated[CreateReservationInput, InputArg]
     ) -> CreateReservationResult:
-        row = await resolve.create_reservation(info.context, input.to_draft())
+        context = info.context
+        row = await resolve.create_reservation(
+            context, context.caller(), context.services.settings, input.to_draft()
+        )
         return CreateReservationSuccess(reservation=Reservation.from_row(row))
 
     @strawberry.mutation(
@@ -93,8 +99,13 @@ class ReservationMutation:
     async def update_reservation(
         self, info: Info, input: Annotated[UpdateReservationInput, InputArg]
     ) -> ReservationResult:
+        context = info.context
         row = await resolve.update_reservation(
-            info.context, pk_of(input.id, "Reservation"), input.to_changes()
+            context,
+            context.caller(),
+            context.services.settings,
+            pk_of(input.id, "Reservation"),
+            input.to_changes(),
         )
         return ReservationSuccess(reservation=Reservation.from_row(row))
 

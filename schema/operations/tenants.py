@@ -6,12 +6,12 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import operator_only, signed_in_user
 from resolvers import tenants as resolve
 from resolvers.pagination import PageArgs
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import operator_only, signed_in_user
 from schema.types.auth import LoginSuccess, RegisterTenantResult
 from schema.types.tenant import Tenant
 from schema.types.tenant_inputs import (
@@ -55,7 +55,8 @@ class TenantMutation:
             CreateTenantInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> CreateTenantResult:
-        tenant, admin = await resolve.create_tenant(info.context, to_new_tenant(input))
+        context = info.context
+        tenant, admin = await resolve.create_tenant(context, context.services.passwords, to_new_tenant(input))
         return CreateTenantSuccess(
             tenant=Tenant.from_row(tenant), admin=User.from_row(admin) if admin is not None else None
         )

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 
-from auth.permissions import role_at_least
 from db.tables import Role as RoleValue
 from resolvers import users as resolve
 from resolvers.pagination import PageArgs
@@ -16,6 +15,7 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
+from schema.permissions import role_at_least
 from schema.types.common import SortDirection
 from schema.types.user import Role, User
 from schema.types.user_inputs import (
@@ -51,8 +51,10 @@ class UserQuery:
         ] = None,
     ) -> Connection[User]:
         order = order_by or UserOrder()
+        context = info.context
         page = await resolve.list_users(
-            info.context,
+            context,
+            context.caller(),
             filter=filter.to_value() if filter is not None else UserFilterValue(),
             sort=UserSort[order.field.name],
             descending=order.direction is SortDirection.DESC,
@@ -72,8 +74,11 @@ class UserMutation:
         info: Info,
         input: Annotated[CreateUserInput, strawberry.argument(description="What to do; see the input type.")],
     ) -> UserResult:
+        context = info.context
         row = await resolve.create_user(
-            info.context,
+            context,
+            context.caller(),
+            context.services.passwords,
             email=input.email,
             name=input.name,
             role=RoleValue[input.role.name],
@@ -95,7 +100,8 @@ class UserMutation:
         changes = UserChanges(
             email=input.email, name=input.name, role=_role(input.role), is_active=input.is_active
         )
-        row = await resolve.update_user(info.context, pk_of(input.id, "User"), changes)
+        context = info.context
+        row = await resolve.update_user(context, context.caller(), pk_of(input.id, "User"), changes)
         return UserSuccess(user=User.from_row(row))
 
     @strawberry.mutation(
@@ -110,5 +116,6 @@ class UserMutation:
             DeactivateUserInput, strawberry.argument(description="What to do; see the input type.")
         ],
     ) -> UserResult:
-        row = await resolve.deactivate_user(info.context, pk_of(input.id, "User"))
+        context = info.context
+        row = await resolve.deactivate_user(context, context.caller(), pk_of(input.id, "User"))
         return UserSuccess(user=User.from_row(row))

@@ -8,9 +8,9 @@ from graphql import GraphQLError
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
-from auth.context import Context
 from auth.principal import Principal
 from db.tables.user import Role
+from resolvers.context import Context
 
 
 def unauthenticated(context: Context) -> GraphQLError:

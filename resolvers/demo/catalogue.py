@@ -1,6 +1,6 @@
 """The demo tenants' equipment and a few weeks of reservations around the day of seeding.
 
-Pure data: ``db.seed`` turns it into rows. Booking days are relative to the day of
+Pure data: ``resolvers.demo.seed`` turns it into rows. Booking days are relative to the day of
 seeding in the tenant's time zone, so the demo always has past, current and upcoming
 work. Every booking that is not CANCELED must fit the stock together with all the
 others (buffers included); the seeder checks that with the booking rules and fails

@@ -1,5 +1,8 @@
 """The per-request context: who is calling, their tenant, one read transaction, loaders.
 
+``web/context.py`` builds it from the HTTP request; resolvers read it, and hand the
+business functions only the parts they use (``resolvers/transactions.py``).
+
 Every transaction the context opens in the caller's own scope carries the caller's
 ``SessionCheck`` (``db/session_check.py``): the read transaction once, each write
 transaction again. A caller whose account was deactivated or whose sign-in session
@@ -21,16 +24,15 @@ from graphql import GraphQLError
 from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
-from starlette.requests import Request
 
 from auth.principal import Principal
 from auth.services import Services
-from auth.tokens import InvalidAccessToken
 from db.audit import ACTOR_INFO_KEY, Actor
 from db.reads import Reads
 from db.session_check import ENDED_MESSAGE, SessionCheck, SessionEnded
 from resolvers.caller import TenantCaller, tenant_caller
 from resolvers.loaders import Loaders
+from resolvers.transactions import actor_of
 
 T = TypeVar("T")
 # The cheapest read: opening it runs the caller's session check.
@@ -47,7 +49,8 @@ class Context:
     services: Services
     principal: Principal | None
     client_address: str = "unknown"
-    request: Request | None = None
+    # The request's id (``web/middleware.py``), for the audit trail.
+    request_id: str | None = None
     token_error: str | None = None
     _reads: Reads | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
@@ -87,11 +90,7 @@ class Context:
 
     def actor(self) -> Actor:
         """Who the audit trail names for changes made in this request."""
-        request_id = getattr(self.request.state, "request_id", None) if self.request is not None else None
-        principal = self.principal
-        if principal is None:
-            return Actor(None, "anonymous", request_id)
-        return Actor(principal.subject_id, "operator" if principal.acting_operator else "user", request_id)
+        return actor_of(self.principal, self.request_id)
 
     async def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """The rows of a read, in the request's read transaction; reads take turns on it.
@@ -169,30 +168,3 @@ class Context:
     async def close(self) -> None:
         self._closed = True
         await self.end_read()
-
-
-def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
-
-
-def build_context(services: Services, request: Request) -> Context:
-    """Verify the bearer token (if any) and build the request's context."""
-    principal: Principal | None = None
-    token_error: str | None = None
-    token = bearer_token(request)
-    if token is not None:
-        try:
-            principal = services.access_tokens.verify(token)
-        except InvalidAccessToken:
-            token_error = "The access token is invalid or expired."
-    return Context(
-        services=services,
-        principal=principal,
-        client_address=request.client.host if request.client else "unknown",
-        request=request,
-        token_error=token_error,
-    )

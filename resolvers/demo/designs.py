@@ -1,10 +1,13 @@
 """Demo designs for the demo tenants: a few setups with one or two versions over the demo catalogue.
 
-Items name equipment by code and are looked up at run time; a code the tenant's catalogue
-lacks is skipped, so this never fails on a catalogue that is still being written. One design
-per tenant is PUBLISHED with a share link whose token is derived from the tenant id, so
-seeding again (or ``demo_share_token``) gives the same token. That is fine for demo data
-only — real links use ``secrets.token_urlsafe(32)`` — and demo seeding is refused in production.
+Each is made as a client makes one — ``createDesign`` with version 1, ``saveDesignVersion``
+for the next, ``updateDesign`` to publish, ``shareDesign`` — by its owner (the manager, or
+the customer for their own idea). Items name equipment by code and are looked up at run
+time; a code the tenant's catalogue lacks is skipped, so this never fails on a catalogue
+that is still being written. One design per tenant is PUBLISHED with a share link whose
+token is derived from the tenant id, so seeding again (or ``demo_share_token``) gives the
+same token. That is fine for demo data only — real links use 256 random bits — and demo
+seeding is refused in production.
 """
 
 from __future__ import annotations
@@ -14,16 +17,23 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from db.clock import utcnow
-from db.database import Database
-from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, Role, User
-from resolvers.design_shares import new_share, share_token
+from auth.services import Services
+from db.tables import Design, DesignStatus, Equipment, Role, User
+from resolvers.demo.acting import Acting, demo_step
+from resolvers.design_rules import ItemRequest
+from resolvers.design_shares import share_design, share_token
+from resolvers.designs import (
+    DesignChanges,
+    DesignDraft,
+    VersionDraft,
+    create_design,
+    save_version,
+    update_design,
+)
 
 log = logging.getLogger("rigbook.seed")
 
@@ -146,74 +156,66 @@ def demo_share_token(tenant_id: uuid.UUID, design_name: str) -> str:
     return share_token(tenant_id, *_derived(tenant_id, design_name))
 
 
-async def seed_demo_designs(database: Database, tenant_id: uuid.UUID, slug: str) -> dict[str, str]:
+async def seed_demo_designs(services: Services, tenant_id: uuid.UUID, slug: str) -> dict[str, str]:
     """Add the demo designs of tenant ``slug`` that are missing; returns design name → share token."""
+    database = services.database
     tokens: dict[str, str] = {}
-    async with database.transaction(tenant_id) as session:
+    async with database.session(tenant_id) as session:
         users = {
             Role(user.role): user
             for user in (await session.scalars(select(User).where(col(User.tenant_id) == tenant_id))).all()
         }
-        staff = users.get(Role.MANAGER) or users.get(Role.ADMIN) or users.get(Role.STAFF)
-        for demo in DEMO_DESIGNS.get(slug, ()):
-            owner = users.get(Role.CUSTOMER) if demo.by_customer else staff
-            if owner is None:
-                continue
-            exists = select(Design.id).where(
-                col(Design.tenant_id) == tenant_id, col(Design.name) == demo.name
-            )
-            if (await session.scalars(exists)).first() is None:
-                await _add(session, tenant_id, owner, demo, utcnow())
-            if demo.shared:
-                tokens[demo.name] = demo_share_token(tenant_id, demo.name)
+        existing = set(
+            (await session.scalars(select(Design.name).where(col(Design.tenant_id) == tenant_id))).all()
+        )
+        codes = {code for demo in DEMO_DESIGNS.get(slug, ()) for v in demo.versions for code, _, _ in v.items}
+        statement = select(Equipment.code, Equipment.id).where(
+            col(Equipment.tenant_id) == tenant_id, col(Equipment.code).in_(codes)
+        )
+        equipment = {code: equipment_id for code, equipment_id in (await session.execute(statement)).all()}
+    staff = users.get(Role.MANAGER) or users.get(Role.ADMIN) or users.get(Role.STAFF)
+    for demo in DEMO_DESIGNS.get(slug, ()):
+        owner = users.get(Role.CUSTOMER) if demo.by_customer else staff
+        if owner is None:
+            continue
+        if demo.name not in existing:
+            await _add(services, Acting.as_user(database, owner), demo, equipment)
+        if demo.shared:
+            tokens[demo.name] = demo_share_token(tenant_id, demo.name)
     for name, token in tokens.items():
         log.info("demo share link of %r (%s): sharedDesign(token: %r)", name, slug, token)
     return tokens
 
 
-async def _add(
-    session: AsyncSession, tenant_id: uuid.UUID, owner: User, demo: DemoDesign, now: datetime
-) -> None:
-    codes = {code for version in demo.versions for code, _, _ in version.items}
-    statement = select(Equipment).where(col(Equipment.tenant_id) == tenant_id, col(Equipment.code).in_(codes))
-    equipment = {row.code: row for row in (await session.scalars(statement)).all()}
-    count = len(demo.versions)
-    created = now - timedelta(days=2 * count)
-    design = Design(
-        tenant_id=tenant_id,
+def _version(version: DemoVersion, equipment: dict[str, uuid.UUID]) -> VersionDraft:
+    found = [(code, quantity, notes) for code, quantity, notes in version.items if code in equipment]
+    items = [
+        ItemRequest(field=f"items.{index}", equipment_id=equipment[code], quantity=quantity, notes=notes)
+        for index, (code, quantity, notes) in enumerate(found)
+    ]
+    return VersionDraft(configuration=version.configuration, items=items, note=version.note)
+
+
+async def _add(services: Services, owner: Acting, demo: DemoDesign, equipment: dict[str, uuid.UUID]) -> None:
+    """The design as its owner makes it: version 1 with it, then each next version, publish, share."""
+    transactions, caller, settings = owner.transactions, owner.caller, services.settings
+    first, *more = (_version(version, equipment) for version in demo.versions)
+    draft = DesignDraft(
         name=demo.name,
         description=demo.description,
-        owner_id=owner.id,
-        status=demo.status,
-        current_version_number=count,
-        created_at=created,
-        updated_at=now - timedelta(days=2),
+        configuration=first.configuration,
+        items=first.items,
+        note=first.note,
     )
-    session.add(design)
-    await session.flush()
-    for number, version in enumerate(demo.versions, start=1):
-        row = DesignVersion(
-            tenant_id=tenant_id,
-            design_id=design.id,
-            number=number,
-            configuration=version.configuration,
-            note=version.note,
-            created_by_id=owner.id,
-            created_at=created + timedelta(days=2 * (number - 1)),
-        )
-        session.add(row)
-        await session.flush()
-        found = [
-            (equipment[code], quantity, notes) for code, quantity, notes in version.items if code in equipment
-        ]
-        session.add_all(
-            DesignItem(
-                tenant_id=tenant_id, version_id=row.id, position=p, equipment_id=e.id, quantity=q, notes=notes
-            )
-            for p, (e, q, notes) in enumerate(found)
-        )
+    what = f"design {demo.name!r}"
+    design = await demo_step(what, create_design(transactions, caller, settings, draft))
+    for number, version in enumerate(more, start=1):
+        await demo_step(what, save_version(transactions, caller, settings, design.id, version, number))
+    if demo.status != DesignStatus.DRAFT:
+        changes = DesignChanges(status=demo.status)
+        await demo_step(what, update_design(transactions, caller, design.id, changes))
     if demo.shared:
-        share_id, secret = _derived(tenant_id, demo.name)
-        share, _ = new_share(tenant_id, design.id, owner.id, None, secret=secret, share_id=share_id)
-        session.add(share)
-    await session.flush()
+        share_id, secret = _derived(caller.tenant_id, demo.name)
+        await demo_step(
+            what, share_design(transactions, caller, design.id, None, share_id=share_id, secret=secret)
+        )

@@ -1,0 +1,1 @@
+"""Demo data for development: tenants, accounts, catalogues, reservations and designs."""

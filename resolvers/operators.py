@@ -1,0 +1,36 @@
+"""Platform operators: the accounts that create and list tenants, belonging to none.
+
+No GraphQL operation creates one: ``rigbook create-operator`` and the demo seed do,
+through ``create_operator``.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from auth.passwords import Passwords, password_problem
+from db.tables import Operator
+from resolvers.errors import InvalidInput, Validator
+from resolvers.transactions import Transactions
+from resolvers.validation import email_problem, name_problem, normalize_email
+
+
+async def create_operator(
+    transactions: Transactions, passwords: Passwords, *, email: str, name: str, password: str
+) -> Operator:
+    """A new operator; ``InvalidInput`` for a bad or taken email, a bad name or a weak password."""
+    email = normalize_email(email)
+    problems = Validator()
+    problems.add("email", email_problem(email))
+    problems.add("name", name_problem(name, required=False))
+    problems.add("password", password_problem(password, email=email))
+    problems.raise_if_any()
+    await transactions.end_read()  # hashing waits; it must not keep a connection from others
+    password_hash = await passwords.hash(password)
+    async with transactions.transaction() as session:
+        if (await session.scalars(select(Operator.id).where(col(Operator.email) == email))).first():
+            raise InvalidInput({"email": "Is already used by another operator."})
+        operator = Operator(email=email, name=name.strip(), password_hash=password_hash)
+        session.add(operator)
+        await session.flush()
+        return operator
