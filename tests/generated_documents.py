@@ -4,8 +4,8 @@ Two kinds. ``whole_queries`` are what the generator makes of ``Query`` itself, w
 ids, strings, numbers and instants drawn from the seeded database instead of at
 random (so ``node(id:)`` finds rows and cursors decode). The generator seldom goes
 down a connection's ``edges`` or nests deep, so ``rooted_selections`` also draws a
-selection on each object type alone, from a copy of the schema whose ``Query`` has
-one field per type, and sets it where that type is read: under a connection's
+selection on each object type alone (from a schema whose one root field returns
+that type) and sets it where that type is read: under a connection's
 ``edges { node }``, under ``node(id:)`` with a seeded id of the type, or under the
 relation that leads to it.
 
@@ -15,7 +15,6 @@ the same documents every time (the ids in them are those of the run's seed).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import graphql
@@ -154,7 +153,7 @@ def rooted_selections(schema: GraphQLSchema, world: World) -> st.SearchStrategy[
     }
 
     @st.composite
-    def draw(draw: Callable[[st.SearchStrategy[Any]], Any]) -> tuple[str, dict[str, Any]]:
+    def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         type_name = draw(st.sampled_from(sorted(ENTRIES)))
         entry: str = draw(st.sampled_from(ENTRIES[type_name]))
         selection: str = draw(selections[type_name])
@@ -174,4 +173,4 @@ def rooted_selections(schema: GraphQLSchema, world: World) -> st.SearchStrategy[
         signature = f"({', '.join(declared)})" if declared else ""
         return f"query {type_name}{signature} {{ {body} }}", variables
 
-    return draw()
+    return documents()

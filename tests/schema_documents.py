@@ -1,12 +1,13 @@
 """Query documents derived from the schema: every field of every type, through every relation.
 
-``relation_documents`` walks the object types from each root field of ``Query``
-and writes one document per path of relations that visits no type twice (the
-path stops at the first type it meets again): at each level the document selects
-``__typename``, every leaf field, every small object (one of leaves only, such as
-``PageInfo``) and the next relation of the path. A field added to the schema is
-then selected without anyone writing a document for it; a field whose required
-arguments ``ARGUMENTS`` does not know fails here until it does.
+``relation_paths`` walks the object types from each root field of ``Query``: every
+path of relations that visits no type twice (it stops at the first type it meets
+again). ``relation_documents`` writes them down, a path per document or paths
+sharing documents: at each level a document selects ``__typename``, every leaf
+field, every small object (one of leaves only, such as ``PageInfo``) and the next
+relations of its paths. A field added to the schema is then selected without
+anyone writing a document for it; a field whose required arguments ``ARGUMENTS``
+does not know fails here until it does.
 
 ``node_documents`` read an object by id, one document per type that implements
 ``Node``: its leaves and its relations one level down.
@@ -65,7 +66,7 @@ VARIABLES = {
     "token": "String!",
     "id": "ID!",
 }
-# Roots reached by ``node_document`` instead (an interface has no fields of its own to walk).
+# The root read by ``node_documents`` instead (an interface has no fields of its own to walk).
 NODE_ROOT = "node"
 
 
@@ -117,14 +118,14 @@ def relation_paths(schema: GraphQLSchema) -> list[Path]:
     paths: list[Path] = []
 
     def walk(owner: GraphQLObjectType, path: Path, seen: frozenset[str]) -> None:
-        extended = False
+        ends_here = True
         for name, _field, target in _relations(owner):
+            ends_here = False
             if target.name in seen:
                 paths.append((*path, name))
-                continue
-            extended = True
-            walk(target, (*path, name), seen | {target.name})
-        if not extended:
+            else:
+                walk(target, (*path, name), seen | {target.name})
+        if ends_here:
             paths.append(path)
 
     for name, field in query.fields.items():
@@ -175,14 +176,15 @@ def tree_document(schema: GraphQLSchema, paths: Sequence[Path]) -> str:
     return _operation(name, " ".join(level(query, tree)))
 
 
-def relation_documents(schema: GraphQLSchema, fits: Callable[[str], bool]) -> list[str]:
-    """The paths of ``relation_paths`` in as few documents as ``fits`` allows.
+def relation_documents(schema: GraphQLSchema, fits: Callable[[str], bool], *, merge: bool) -> list[str]:
+    """The paths of ``relation_paths``, one per document, or as few documents as ``fits`` allows.
 
     ``fits`` is the server's own budget (depth, fields, tokens, the cost of nested
     lists): a document past it would be refused alike by every engine and test
     nothing. A path that does not fit alone is cut to its longest prefix that does;
     what a cut leaves out is reached from other roots (tests check that every field
-    still is). Then paths with a common beginning share a document while it fits.
+    still is). With ``merge``, paths with a common beginning share a document while
+    it fits; without, each level is read through one relation only.
     """
     paths: dict[Path, None] = {}
     for path in relation_paths(schema):
@@ -190,6 +192,8 @@ def relation_documents(schema: GraphQLSchema, fits: Callable[[str], bool]) -> li
             if fits(tree_document(schema, [path[:length]])):
                 paths[path[:length]] = None
                 break
+    if not merge:
+        return [tree_document(schema, [path]) for path in paths]
     documents: list[str] = []
 
     def pack(group: list[Path], depth: int) -> None:
@@ -197,13 +201,11 @@ def relation_documents(schema: GraphQLSchema, fits: Callable[[str], bool]) -> li
         if len(group) == 1 or fits(document):
             documents.append(document)
             return
-        # Too big together: apart by the relation taken at ``depth`` (a path that
-        # ends before it goes with the first branch).
+        # Too big together: apart by the relation taken at ``depth`` (the one path
+        # that ends before it, if any, goes alone).
         branches: dict[str, list[Path]] = {}
         for path in group:
-            branches.setdefault(path[depth] if depth < len(path) else next(iter(branches), ""), []).append(
-                path
-            )
+            branches.setdefault(path[depth] if depth < len(path) else "", []).append(path)
         for branch in branches.values():
             pack(branch, depth + 1)
 

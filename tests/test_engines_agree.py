@@ -129,12 +129,16 @@ def within_limits(variables: dict[str, Any]) -> Callable[[str], bool]:
     return fits
 
 
-def path_variables(world: World) -> list[dict[str, Any]]:
-    """Short pages and a window around the bookings; then longer pages and no window."""
+def path_variables(world: World) -> list[tuple[dict[str, Any], bool]]:
+    """Short pages and a window around the bookings, one path per document; then longer
+    pages and no window, paths sharing documents."""
     common = {"page": 2, "few": 2, "from": at(-1), "to": at(8)}
     return [
-        {**common, "since": at(1), "until": at(100), "token": world.share_tokens[0]},
-        {**common, "page": 20, "few": 100, "since": None, "until": None, "token": world.share_tokens[-1]},
+        ({**common, "since": at(1), "until": at(100), "token": world.share_tokens[0]}, False),
+        (
+            {**common, "page": 20, "few": 100, "since": None, "until": None, "token": world.share_tokens[-1]},
+            True,
+        ),
     ]
 
 
@@ -142,8 +146,8 @@ async def test_every_field_through_every_relation_reads_the_same(
     engines: Engines, comparison: Comparison
 ) -> None:
     answers: list[Answer] = []
-    for variables in path_variables(engines.world):
-        for document in relation_documents(SCHEMA, within_limits(variables)):
+    for variables, merge in path_variables(engines.world):
+        for document in relation_documents(SCHEMA, within_limits(variables), merge=merge):
             by_caller = await comparison.run(document, variables)
             answers += by_caller.values()
             # Within every limit: the admin gets no error but for what only operators read.
@@ -156,7 +160,7 @@ async def test_every_field_through_every_relation_reads_the_same(
 
 async def test_every_object_reads_the_same_by_id(engines: Engines, comparison: Comparison) -> None:
     documents = node_documents(SCHEMA)
-    variables = path_variables(engines.world)[0]
+    variables, _ = path_variables(engines.world)[0]
     assert {from_global_id(global_id)[0] for global_id in engines.world.ids} == set(documents)  # type: ignore[index]
     for global_id in engines.world.ids:
         decoded = from_global_id(global_id)
