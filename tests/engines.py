@@ -102,10 +102,13 @@ def first_difference(projected: Answer, plain: Answer) -> str:
             path.append(str(index))
         else:
             break
+    where = ".".join(path) or "the top"
+    if isinstance(left, list) and isinstance(right, list):
+        where += f" ({len(left)} items projected, {len(right)} plain)"
     return (
-        f"at {'.'.join(path) or 'the top'}:\n"
-        f"  projected {orjson.dumps(left)[:700].decode()}\n"
-        f"  plain     {orjson.dumps(right)[:700].decode()}"
+        f"at {where}:\n"
+        f"  projected {orjson.dumps(left)[:700].decode(errors='replace')}\n"
+        f"  plain     {orjson.dumps(right)[:700].decode(errors='replace')}"
     )
 
 
