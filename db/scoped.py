@@ -1,4 +1,16 @@
-"""The one place where reads of tenant-owned rows get their tenant filter."""
+"""The one place where statements on tenant-owned rows get their tenant filter.
+
+Every SELECT, UPDATE and DELETE on a table with a ``tenant_id`` column names its
+tenant here: ``scoped``/``scoped_records`` for a statement that starts from one
+table, ``in_tenant`` for a condition anywhere else (a subquery, ``exists()``, an
+UPDATE or DELETE), ``same_tenant`` for a join between two tenant-owned tables and
+``tenant_of`` for a join to the ``tenant`` row itself. ``tests/test_tenant_scope.py``
+fails when a ``tenant_id`` comparison is written anywhere else.
+
+A primary-key lookup (``session.get(Model, (tenant_id, id))``) needs no condition:
+the tenant is the first half of every such key. The mail outbox names a tenant but
+is a platform queue, drained across tenants (``resolvers/mail.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +24,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from db.tables import Tenant
+
 
 class TenantOwned(Protocol):
     tenant_id: Any
@@ -20,15 +34,36 @@ class TenantOwned(Protocol):
 
 T = TypeVar("T", bound=TenantOwned)
 
+TenantKey = uuid.UUID | BindParameter[Any]
+"""A tenant's id, or the parameter that gives it at execution (reusable statements)."""
+
 
 def column(model: type[Any], name: str) -> InstrumentedAttribute[Any]:
     attribute: InstrumentedAttribute[Any] = getattr(model, name)
     return attribute
 
 
-def scoped(model: type[T], tenant_id: uuid.UUID) -> SelectOfScalar[T]:
+def in_tenant(model: type[Any], tenant_id: TenantKey) -> ColumnElement[bool]:
+    """``model.tenant_id = :tenant_id``: the tenant condition of every statement on ``model``."""
+    condition: ColumnElement[bool] = column(model, "tenant_id") == tenant_id
+    return condition
+
+
+def same_tenant(model: type[Any], other: type[Any]) -> ColumnElement[bool]:
+    """``model.tenant_id = other.tenant_id``: joins and correlated subqueries of two tenant-owned tables."""
+    condition: ColumnElement[bool] = column(model, "tenant_id") == column(other, "tenant_id")
+    return condition
+
+
+def tenant_of(model: type[Any]) -> ColumnElement[bool]:
+    """``tenant.id = model.tenant_id``: the join from a tenant-owned row to its tenant."""
+    condition: ColumnElement[bool] = column(Tenant, "id") == column(model, "tenant_id")
+    return condition
+
+
+def scoped(model: type[T], tenant_id: TenantKey) -> SelectOfScalar[T]:
     """``SELECT model WHERE tenant_id = :tenant_id``."""
-    return select(model).where(column(model, "tenant_id") == tenant_id)
+    return select(model).where(in_tenant(model, tenant_id))
 
 
 def records(model: type[Any], columns: Collection[str] | None = None) -> Select[Any]:
@@ -45,10 +80,10 @@ def records(model: type[Any], columns: Collection[str] | None = None) -> Select[
 
 
 def scoped_records(
-    model: type[T], tenant_id: uuid.UUID | BindParameter[Any], columns: Collection[str] | None = None
+    model: type[T], tenant_id: TenantKey, columns: Collection[str] | None = None
 ) -> Select[Any]:
     """``records`` of one tenant (or of the tenant given as a parameter): the row-level twin of ``scoped``."""
-    return records(model, columns).where(column(model, "tenant_id") == tenant_id)
+    return records(model, columns).where(in_tenant(model, tenant_id))
 
 
 def one_of(target: Any, values: Sequence[Any], *, array: bool) -> ColumnElement[bool]:

@@ -29,6 +29,7 @@ from sqlalchemy import Boolean, Select, Uuid, and_, bindparam, select, text
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel import col
 
+from db.scoped import in_tenant, same_tenant
 from db.tables import Operator, OperatorSignInSession, SignInSession, User
 
 SESSION_ENDED_SQLSTATE = "RB401"
@@ -92,12 +93,12 @@ def sqlite_check(tenant_id: uuid.UUID | None, check: SessionCheck, now: datetime
             .join(
                 User,
                 and_(
-                    col(User.tenant_id) == col(SignInSession.tenant_id),
+                    same_tenant(User, SignInSession),
                     col(User.id) == col(SignInSession.user_id),
                 ),
             )
             .where(
-                col(SignInSession.tenant_id) == tenant_id,
+                in_tenant(SignInSession, tenant_id),
                 col(SignInSession.id) == check.session_id,
                 col(SignInSession.user_id) == check.subject_id,
                 col(SignInSession.revoked_at).is_(None),

@@ -15,7 +15,7 @@ from auth.tokens import RefreshTokenParts
 from db.audit import record
 from db.clock import utcnow
 from db.ids import new_id
-from db.scoped import records
+from db.scoped import in_tenant, records, tenant_of
 from db.tables import Operator, Role, Tenant, User
 from resolvers import throttle
 from resolvers.caller import platform_operator, signed_in
@@ -83,7 +83,7 @@ async def _account(context: Context, tenant: str | None, email: str) -> Account 
     if tenant_id is None:
         return None
     statement = select(User.id, User.password_hash, User.is_active).where(
-        col(User.tenant_id) == tenant_id, col(User.email) == email
+        in_tenant(User, tenant_id), col(User.email) == email
     )
     async with database.session(tenant_id) as session:
         row = (await session.execute(statement)).first()
@@ -200,8 +200,8 @@ async def _signed_in_account(context: Context, principal: Principal) -> SignedIn
         row = await context.first(
             select(col(User.id), col(User.password_hash), col(User.is_active), col(User.email))
             .add_columns(col(Tenant.slug))
-            .join(Tenant, col(Tenant.id) == col(User.tenant_id))
-            .where(col(User.tenant_id) == tenant_id, col(User.id) == principal.subject_id)
+            .join(Tenant, tenant_of(User))
+            .where(in_tenant(User, tenant_id), col(User.id) == principal.subject_id)
         )
         slug = row.slug if row is not None else None
     await context.end_read()

@@ -18,6 +18,7 @@ from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db.scoped import in_tenant, same_tenant
 from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
 
 Interval = tuple[datetime, datetime]
@@ -129,7 +130,7 @@ def holds_statement(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
     )
     conditions = [
-        col(ReservationLine.tenant_id) == tenant_id,
+        in_tenant(ReservationLine, tenant_id),
         col(ReservationLine.equipment_id).in_([item.id for item in equipment]),
         col(Reservation.status).in_(HOLDING_STATUSES),
         col(Reservation.starts_at) < window[1] + reach,
@@ -149,7 +150,7 @@ def holds_statement(
         .join(
             Reservation,
             and_(
-                col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                same_tenant(Reservation, ReservationLine),
                 col(Reservation.id) == col(ReservationLine.reservation_id),
             ),
         )

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.clock import utcnow
+from db.scoped import scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.availability import Hold, Interval, Stock, load_holds, overlaps, reservation_ids
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable
@@ -56,8 +57,8 @@ async def lock_equipment(
     if not ids:
         return {}
     statement = (
-        select(Equipment)
-        .where(col(Equipment.tenant_id) == tenant_id, col(Equipment.id).in_(sorted(ids)))
+        scoped(Equipment, tenant_id)
+        .where(col(Equipment.id).in_(sorted(ids)))
         .order_by(col(Equipment.id))
         .with_for_update()
     )
@@ -79,9 +80,7 @@ async def lock_lines(
     unit_ids = {line.unit_id for line in lines if line.unit_id is not None}
     units: dict[uuid.UUID, EquipmentUnit] = {}
     if unit_ids:
-        statement = select(EquipmentUnit).where(
-            col(EquipmentUnit.tenant_id) == tenant_id, col(EquipmentUnit.id).in_(unit_ids)
-        )
+        statement = scoped(EquipmentUnit, tenant_id).where(col(EquipmentUnit.id).in_(unit_ids))
         units = {row.id: row for row in (await session.scalars(statement)).all()}
     problems: dict[str, str] = {}
     for line in lines:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.json_values import json_problem
+from db.scoped import scoped
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion, Equipment, EquipmentStatus
 from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, Forbidden, NotFound, Validator
@@ -51,7 +52,7 @@ async def find_design(
     """The caller's tenant's design, if the caller may see it; anything else is NOT_FOUND."""
     if design_id is None:
         raise NotFound("design", field=field)
-    statement = select(Design).where(col(Design.tenant_id) == caller.tenant_id, col(Design.id) == design_id)
+    statement = scoped(Design, caller.tenant_id).where(col(Design.id) == design_id)
     if lock:
         statement = statement.with_for_update()
     design = (await session.scalars(statement)).first()
@@ -72,10 +73,8 @@ async def version_by_number(
     wanted = number if number is not None else design.current_version_number
     if wanted == 0 and number is None:
         return None
-    statement = select(DesignVersion).where(
-        col(DesignVersion.tenant_id) == design.tenant_id,
-        col(DesignVersion.design_id) == design.id,
-        col(DesignVersion.number) == wanted,
+    statement = scoped(DesignVersion, design.tenant_id).where(
+        col(DesignVersion.design_id) == design.id, col(DesignVersion.number) == wanted
     )
     version = (await session.scalars(statement)).first()
     if version is None:
@@ -85,8 +84,8 @@ async def version_by_number(
 
 async def items_of(session: AsyncSession, version: DesignVersion) -> Sequence[DesignItem]:
     statement = (
-        select(DesignItem)
-        .where(col(DesignItem.tenant_id) == version.tenant_id, col(DesignItem.version_id) == version.id)
+        scoped(DesignItem, version.tenant_id)
+        .where(col(DesignItem.version_id) == version.id)
         .order_by(col(DesignItem.position))
     )
     return (await session.scalars(statement)).all()
@@ -138,7 +137,7 @@ async def check_equipment(session: AsyncSession, tenant_id: uuid.UUID, items: Se
     ids = {item.equipment_id for item in items if item.equipment_id is not None}
     if not ids:
         return
-    statement = select(Equipment).where(col(Equipment.tenant_id) == tenant_id, col(Equipment.id).in_(ids))
+    statement = scoped(Equipment, tenant_id).where(col(Equipment.id).in_(ids))
     found = {row.id: row for row in (await session.scalars(statement)).all()}
     problems = Validator()
     for item in items:

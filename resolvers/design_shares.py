@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
+from db.scoped import in_tenant, same_tenant, scoped
 from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
 from resolvers.caller import TenantCaller
 from resolvers.design_rules import find_design, refuse_archived
@@ -90,9 +91,7 @@ async def revoke_share(
         share = None
         if share_id is not None:
             statement = (
-                select(DesignShare)
-                .where(col(DesignShare.tenant_id) == tenant_id, col(DesignShare.id) == share_id)
-                .with_for_update()
+                scoped(DesignShare, tenant_id).where(col(DesignShare.id) == share_id).with_for_update()
             )
             share = (await session.scalars(statement)).first()
         design = await session.get(Design, (tenant_id, share.design_id)) if share is not None else None
@@ -142,8 +141,7 @@ async def shared_design(database: Database, token: str) -> SharedView | None:
         return None
     tenant_id = parts.tenant_id
     async with database.session(tenant_id) as session:
-        statement = select(DesignShare).where(
-            col(DesignShare.tenant_id) == tenant_id,
+        statement = scoped(DesignShare, tenant_id).where(
             col(DesignShare.id) == parts.token_id,
             col(DesignShare.token_hash) == hash_secret(parts.secret),
         )
@@ -170,8 +168,7 @@ async def shared_design(database: Database, token: str) -> SharedView | None:
 async def _current_version(
     session: AsyncSession, design: Design
 ) -> tuple[SharedVersion | None, list[SharedItem]]:
-    statement = select(DesignVersion).where(
-        col(DesignVersion.tenant_id) == design.tenant_id,
+    statement = scoped(DesignVersion, design.tenant_id).where(
         col(DesignVersion.design_id) == design.id,
         col(DesignVersion.number) == design.current_version_number,
     )
@@ -183,11 +180,11 @@ async def _current_version(
         .join(
             Equipment,
             and_(
-                col(Equipment.tenant_id) == col(DesignItem.tenant_id),
+                same_tenant(Equipment, DesignItem),
                 col(Equipment.id) == col(DesignItem.equipment_id),
             ),
         )
-        .where(col(DesignItem.tenant_id) == design.tenant_id, col(DesignItem.version_id) == version.id)
+        .where(in_tenant(DesignItem, design.tenant_id), col(DesignItem.version_id) == version.id)
         .order_by(col(DesignItem.position))
     )
     items = [SharedItem(name, category, quantity, notes) for name, category, quantity, notes in rows.all()]

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.clock import utcnow
 from db.json_values import readable_json
+from db.scoped import in_tenant, scoped
 from db.tables import Design, DesignItem, DesignStatus, DesignVersion
 from resolvers.caller import TenantCaller
 from resolvers.design_rules import (
@@ -107,9 +108,7 @@ async def _insert_version(
 async def _by_idempotency_key(transactions: Transactions, caller: TenantCaller, key: str) -> Design | None:
     """The design an earlier call with ``key`` created; someone else's key is a conflict, not a leak."""
     async with transactions.session() as session:
-        statement = select(Design).where(
-            col(Design.tenant_id) == caller.tenant_id, col(Design.idempotency_key) == key
-        )
+        statement = scoped(Design, caller.tenant_id).where(col(Design.idempotency_key) == key)
         design = (await session.scalars(statement)).first()
     # The design's creator is its owner: a retry is the same user's, whatever they may see.
     if design is not None and design.owner_id != caller.user_id:
@@ -201,7 +200,7 @@ async def save_version(
             result = await session.execute(
                 update(Design)
                 .where(
-                    col(Design.tenant_id) == tenant_id,
+                    in_tenant(Design, tenant_id),
                     col(Design.id) == design.id,
                     col(Design.current_version_number) == expected,
                 )

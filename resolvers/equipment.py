@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from db.clock import utcnow
-from db.scoped import escape_like, scoped
+from db.scoped import escape_like, in_tenant, scoped
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.booking import ensure_bookings_fit, lock_equipment
 from resolvers.caller import TenantCaller
@@ -185,7 +185,7 @@ def _validate_units(units: Sequence[NewUnit], problems: Validator, prefix: str) 
 async def _code_taken(
     session: AsyncSession, tenant_id: uuid.UUID, code: str, other_than: uuid.UUID | None = None
 ) -> bool:
-    statement = select(Equipment.id).where(col(Equipment.tenant_id) == tenant_id, col(Equipment.code) == code)
+    statement = select(Equipment.id).where(in_tenant(Equipment, tenant_id), col(Equipment.code) == code)
     if other_than is not None:
         statement = statement.where(col(Equipment.id) != other_than)
     return (await session.scalars(statement)).first() is not None
@@ -316,7 +316,7 @@ async def _available_units(session: AsyncSession, equipment: Equipment) -> int:
         select(func.count())
         .select_from(EquipmentUnit)
         .where(
-            col(EquipmentUnit.tenant_id) == equipment.tenant_id,
+            in_tenant(EquipmentUnit, equipment.tenant_id),
             col(EquipmentUnit.equipment_id) == equipment.id,
             col(EquipmentUnit.status) == UnitStatus.AVAILABLE,
         )
@@ -326,7 +326,7 @@ async def _available_units(session: AsyncSession, equipment: Equipment) -> int:
 
 async def _unit_count(session: AsyncSession, equipment: Equipment) -> int:
     statement = select(func.count()).where(
-        col(EquipmentUnit.tenant_id) == equipment.tenant_id, col(EquipmentUnit.equipment_id) == equipment.id
+        in_tenant(EquipmentUnit, equipment.tenant_id), col(EquipmentUnit.equipment_id) == equipment.id
     )
     return int((await session.scalars(statement)).one())
 
@@ -335,7 +335,7 @@ async def _serial_taken(
     session: AsyncSession, equipment: Equipment, serials: list[str], other_than: uuid.UUID | None = None
 ) -> set[str]:
     statement = select(EquipmentUnit.serial_number).where(
-        col(EquipmentUnit.tenant_id) == equipment.tenant_id,
+        in_tenant(EquipmentUnit, equipment.tenant_id),
         col(EquipmentUnit.equipment_id) == equipment.id,
         col(EquipmentUnit.serial_number).in_(serials),
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import and_
 from sqlmodel import col
 
-from db.scoped import records, scoped_records
+from db.scoped import records, same_tenant, scoped_records
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
@@ -396,7 +396,7 @@ class Loaders:
                 .join(
                     Design,
                     and_(
-                        col(Design.tenant_id) == col(DesignVersion.tenant_id),
+                        same_tenant(Design, DesignVersion),
                         col(Design.id) == col(DesignVersion.design_id),
                         col(Design.current_version_number) == col(DesignVersion.number),
                     ),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import col, select, update
+from sqlmodel import col, update
 
 from auth.passwords import password_problem
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
 from db.clock import utcnow
 from db.ids import new_id
-from db.scoped import records
+from db.scoped import in_tenant, records, scoped
 from db.tables import PasswordReset, Tenant, User
 from resolvers import throttle
 from resolvers.context import Context
@@ -38,11 +38,7 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
     if tenant_row is None:
         return
     async with context.transaction(tenant_row.id) as session:
-        user = (
-            await session.scalars(
-                select(User).where(col(User.tenant_id) == tenant_row.id, col(User.email) == email)
-            )
-        ).first()
+        user = (await session.scalars(scoped(User, tenant_row.id).where(col(User.email) == email))).first()
         if user is None or not user.is_active:
             return
         secret = new_refresh_secret()
@@ -109,7 +105,7 @@ async def reset_password(context: Context, *, token: str, new_password: str) -> 
         await session.execute(
             update(PasswordReset)
             .where(
-                col(PasswordReset.tenant_id) == tenant_id,
+                in_tenant(PasswordReset, tenant_id),
                 col(PasswordReset.user_id) == user.id,
                 col(PasswordReset.used_at).is_(None),
             )

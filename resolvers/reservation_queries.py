@@ -12,7 +12,7 @@ from graphql import GraphQLError
 from sqlalchemy import exists
 from sqlmodel import col
 
-from db.scoped import scoped
+from db.scoped import in_tenant, scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
 from resolvers.availability import Usage, holds_from, holds_statement, usage
 from resolvers.caller import TenantCaller
@@ -78,7 +78,7 @@ async def list_reservations(
     if filter.equipment_given:
         statement = statement.where(
             exists().where(
-                col(ReservationLine.tenant_id) == tenant_id,
+                in_tenant(ReservationLine, tenant_id),
                 col(ReservationLine.reservation_id) == col(Reservation.id),
                 col(ReservationLine.equipment_id) == filter.equipment_id,
             )

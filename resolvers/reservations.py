@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete
 
 from db.clock import utcnow
+from db.scoped import in_tenant, scoped
 from db.tables import Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
 from resolvers.caller import TenantCaller
@@ -97,9 +98,7 @@ async def _by_idempotency_key(
     transactions: Transactions, tenant_id: uuid.UUID, key: str
 ) -> Reservation | None:
     async with transactions.session() as session:
-        statement = select(Reservation).where(
-            col(Reservation.tenant_id) == tenant_id, col(Reservation.idempotency_key) == key
-        )
+        statement = scoped(Reservation, tenant_id).where(col(Reservation.idempotency_key) == key)
         return (await session.scalars(statement)).first()
 
 
@@ -204,9 +203,7 @@ async def _lock_reservation(
     if reservation_id is None:
         raise NotFound("reservation", field="id")
     statement = (
-        select(Reservation)
-        .where(col(Reservation.tenant_id) == caller.tenant_id, col(Reservation.id) == reservation_id)
-        .with_for_update()
+        scoped(Reservation, caller.tenant_id).where(col(Reservation.id) == reservation_id).with_for_update()
     )
     reservation = (await session.scalars(statement)).first()
     if reservation is None or not caller.visibility.may_see(Reservation, reservation):
@@ -224,11 +221,8 @@ def _check_version(reservation: Reservation, expected_version: int | None) -> No
 
 async def _current_lines(session: AsyncSession, reservation: Reservation) -> list[LineRequest]:
     statement = (
-        select(ReservationLine)
-        .where(
-            col(ReservationLine.tenant_id) == reservation.tenant_id,
-            col(ReservationLine.reservation_id) == reservation.id,
-        )
+        scoped(ReservationLine, reservation.tenant_id)
+        .where(col(ReservationLine.reservation_id) == reservation.id)
         .order_by(col(ReservationLine.position))
     )
     return [
@@ -378,7 +372,7 @@ async def update_reservation(
         if changes.lines is not None:
             await session.execute(
                 delete(ReservationLine).where(
-                    col(ReservationLine.tenant_id) == tenant_id,
+                    in_tenant(ReservationLine, tenant_id),
                     col(ReservationLine.reservation_id) == reservation.id,
                 )
             )

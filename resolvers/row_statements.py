@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from db.caches import bounded
 from db.compiled_reads import reusable
-from db.scoped import one_of_param, records, scoped_records
+from db.scoped import in_tenant, one_of_param, records, same_tenant, scoped_records
 from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
 from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS
 from resolvers.visibility import owned_by
@@ -90,12 +90,12 @@ def reservations_of_equipment(
         .join(
             Reservation,
             and_(
-                col(Reservation.tenant_id) == col(ReservationLine.tenant_id),
+                same_tenant(Reservation, ReservationLine),
                 col(Reservation.id) == col(ReservationLine.reservation_id),
             ),
         )
         .where(
-            col(ReservationLine.tenant_id) == tenant,
+            in_tenant(ReservationLine, tenant),
             one_of_param(col(ReservationLine.equipment_id), KEYS, array=array),
         )
     )

@@ -25,6 +25,7 @@ from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secr
 from db.audit import ACTOR_INFO_KEY, Actor, record
 from db.clock import utcnow
 from db.ids import new_id
+from db.scoped import in_tenant
 from db.tables import (
     Operator,
     OperatorRefreshToken,
@@ -59,7 +60,7 @@ def _token_model(tenant_id: uuid.UUID | None) -> type[RefreshToken] | type[Opera
 def _scope(tenant_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     if tenant_id is None:
         return []
-    return [RefreshToken.tenant_id == tenant_id]  # type: ignore[list-item]
+    return [in_tenant(RefreshToken, tenant_id)]
 
 
 def _owner_column(tenant_id: uuid.UUID | None) -> Any:
@@ -75,7 +76,7 @@ async def _revoke_sessions(
 ) -> None:
     """End the sign-in sessions matching ``conditions``: their access tokens stop working now."""
     model = _session_model(tenant_id)
-    scope = [col(SignInSession.tenant_id) == tenant_id] if tenant_id is not None else []
+    scope = [in_tenant(SignInSession, tenant_id)] if tenant_id is not None else []
     await session.execute(
         update(model).where(*conditions, *scope, col(model.revoked_at).is_(None)).values(revoked_at=utcnow())
     )

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from auth.passwords import Passwords, password_problem
 from db.clock import utcnow
-from db.scoped import escape_like, scoped
+from db.scoped import escape_like, in_tenant, scoped
 from db.tables import Role, Tenant, User
 from resolvers.caller import TenantCaller
 from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
@@ -72,7 +72,7 @@ async def list_users(
 async def _email_taken(
     session: AsyncSession, tenant_id: uuid.UUID, email: str, *, other_than: uuid.UUID | None = None
 ) -> bool:
-    statement = select(User.id).where(User.tenant_id == tenant_id, User.email == email)
+    statement = select(User.id).where(in_tenant(User, tenant_id), User.email == email)
     if other_than is not None:
         statement = statement.where(User.id != other_than)
     return (await session.scalars(statement)).first() is not None
@@ -118,7 +118,7 @@ async def _active_admins(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     statement = (
         select(func.count())
         .select_from(User)
-        .where(col(User.tenant_id) == tenant_id, col(User.role) == Role.ADMIN, col(User.is_active).is_(True))
+        .where(in_tenant(User, tenant_id), col(User.role) == Role.ADMIN, col(User.is_active).is_(True))
     )
     return int((await session.execute(statement)).scalar_one())
 

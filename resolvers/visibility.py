@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select
 
 from auth.principal import Principal
-from db.scoped import column
+from db.scoped import column, in_tenant
 from db.tables import Design, DesignItem, DesignShare, DesignVersion, Reservation, Role, User
 
 OWNER_COLUMNS: Mapping[type, str] = {
@@ -124,7 +124,7 @@ class Visibility:
             return [owned_by(model, self.user_id) if self.user_id is not None else false()]
         key, parent = VISIBLE_THROUGH[model]
         visible = select(column(parent, "id")).where(
-            column(parent, "tenant_id") == self.tenant_id, *self.conditions(parent)
+            in_tenant(parent, self.tenant_id), *self.conditions(parent)
         )
         return [column(model, key).in_(visible)]
 

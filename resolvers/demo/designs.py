@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from auth.services import Services
+from db.scoped import in_tenant, scoped
 from db.tables import Design, DesignStatus, Equipment, Role, User
 from resolvers.demo.acting import Acting, demo_step
 from resolvers.design_rules import ItemRequest
@@ -161,16 +162,11 @@ async def seed_demo_designs(services: Services, tenant_id: uuid.UUID, slug: str)
     database = services.database
     tokens: dict[str, str] = {}
     async with database.session(tenant_id) as session:
-        users = {
-            Role(user.role): user
-            for user in (await session.scalars(select(User).where(col(User.tenant_id) == tenant_id))).all()
-        }
-        existing = set(
-            (await session.scalars(select(Design.name).where(col(Design.tenant_id) == tenant_id))).all()
-        )
+        users = {Role(user.role): user for user in (await session.scalars(scoped(User, tenant_id))).all()}
+        existing = set((await session.scalars(select(Design.name).where(in_tenant(Design, tenant_id)))).all())
         codes = {code for demo in DEMO_DESIGNS.get(slug, ()) for v in demo.versions for code, _, _ in v.items}
         statement = select(Equipment.code, Equipment.id).where(
-            col(Equipment.tenant_id) == tenant_id, col(Equipment.code).in_(codes)
+            in_tenant(Equipment, tenant_id), col(Equipment.code).in_(codes)
         )
         equipment = {code: equipment_id for code, equipment_id in (await session.execute(statement)).all()}
     staff = users.get(Role.MANAGER) or users.get(Role.ADMIN) or users.get(Role.STAFF)

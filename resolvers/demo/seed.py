@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from auth.services import Services
 from db.clock import utcnow
 from db.database import Database
+from db.scoped import scoped
 from db.tables import (
     EquipmentUnit,
     Operator,
@@ -217,7 +218,7 @@ async def _add_catalogue(manager: Acting, items: tuple[DemoItem, ...]) -> Stock:
         equipment[item.code] = row.id
     codes = {equipment_id: code for code, equipment_id in equipment.items()}
     async with manager.transactions.session() as session:
-        statement = select(EquipmentUnit).where(col(EquipmentUnit.tenant_id) == manager.caller.tenant_id)
+        statement = scoped(EquipmentUnit, manager.caller.tenant_id)
         units = {
             (codes[unit.equipment_id], unit.serial_number): unit.id
             for unit in (await session.scalars(statement)).all()
