@@ -132,6 +132,11 @@ def row_type(model: type[Any], /, **readers: Reader | Callable[[Any], Any]) -> C
         definition = getattr(cls, "__strawberry_definition__", None)
         if definition is None or not issubclass(cls, FromRow):
             raise TypeError(f"@row_type goes above @strawberry.type, on a FromRow type: {cls.__name__}")
+        if "from_row" in vars(cls):
+            # A second description of the conversion, which one path could follow and not the other.
+            raise TypeError(
+                f"{cls.__name__} defines its own from_row: its @row_type readers are the conversion."
+            )
         columns = columns_of(model)
         table = model.__tablename__
         private = {field.python_name for field in definition.fields if _is_private(field)}

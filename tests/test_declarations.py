@@ -145,3 +145,20 @@ def test_every_type_built_from_rows_is_registered() -> None:
         "User",
     }
     assert all(row_source_of(cls) is not None for cls in row_types)
+
+
+def test_a_hand_written_converter_beside_the_readers_fails() -> None:
+    """A ``from_row`` of its own would be a second description of the conversion: refused."""
+
+    @strawberry.type
+    class Probe(FromRow[TenantRow], Node):
+        slug: str
+        name: str
+        row: strawberry.Private[TenantRow]
+
+        @classmethod
+        def from_row(cls, row: TenantRow) -> Probe:
+            return cls(id=to_global_id("Probe", row.id), slug=row.slug, name=row.name or row.slug, row=row)
+
+    with pytest.raises(TypeError, match=r"Probe defines its own from_row"):
+        row_type(TenantRow)(Probe)
