@@ -132,8 +132,9 @@ def row_type(model: type[Any], /, **readers: Reader | Callable[[Any], Any]) -> C
         definition = getattr(cls, "__strawberry_definition__", None)
         if definition is None or not issubclass(cls, FromRow):
             raise TypeError(f"@row_type goes above @strawberry.type, on a FromRow type: {cls.__name__}")
-        if "from_row" in vars(cls):
-            # A second description of the conversion, which one path could follow and not the other.
+        if "from_row" in vars(cls) and "__row_source__" not in vars(cls):
+            # A second description of the conversion, which one path could follow and not the other
+            # (a type registered before carries the from_row its readers made: it may be again).
             raise TypeError(
                 f"{cls.__name__} defines its own from_row: its @row_type readers are the conversion."
             )
