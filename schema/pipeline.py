@@ -47,6 +47,7 @@ from schema.limits.cost import cost_report, priced_operation, too_costly
 from schema.limits.list_lengths import ArgumentSite, argument_sites, long_lists, operation_root
 from schema.limits.parsing import parse_within_budget
 from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, limit_errors
+from schema.limits.shape import ShapeCounter
 from schema.limits.suggestions import without_suggestion
 from schema.limits.variables import variables_problem
 from schema.masking import masked
@@ -62,6 +63,10 @@ KEPT_DOCUMENTS_TEXT = 512 * 1024
 # Shapes are kept for a few sets of variables per document, and only for small ones.
 VARIABLE_SETS_KEPT = 16
 LONGEST_KEPT_VARIABLES = 1024
+# A set of shapes takes ~600 bytes per field its document selects (a fragment spread ten
+# times compiles ten times), whatever the text, and the variables are the client's to
+# vary: the kept sets hold at most this many fields in all, ~40 MB.
+KEPT_SHAPE_FIELDS = 64 * 1024
 
 
 class OperationNotFound(Exception):
@@ -88,9 +93,11 @@ class PreparedDocument:
     costs: dict[str | None, int] = field(default_factory=dict)
     """Cost by operation name, for operations whose page sizes are all written in the document."""
     shapes: OrderedDict[tuple[str | None, bytes], Shapes] = field(default_factory=OrderedDict)
+    """Projection shapes by operation name and variables (``schema/projection.py``)."""
     list_arguments: dict[str | None, tuple[ArgumentSite, ...]] = field(default_factory=dict)
     """The arguments that can hold lists, by operation name (``schema/limits/list_lengths.py``)."""
-    """Projection shapes by operation name and variables (``schema/projection.py``)."""
+    fields: int = 0
+    """Fields the document selects, each fragment spread's again: the most a set of its shapes holds."""
 
 
 class Pipeline:
@@ -121,6 +128,9 @@ class Pipeline:
         self.executor = ProjectingExecutor if projection else StrawberryGraphQLCoreExecutionContext
         self._documents: OrderedDict[str, PreparedDocument] = OrderedDict()
         self._kept_text = 0
+        # Every kept set of shapes, least recently used first, across documents.
+        self._shape_sets: OrderedDict[tuple[str, str | None, bytes], PreparedDocument] = OrderedDict()
+        self._kept_shape_fields = 0
         track(self)
 
     def cache_sizes(self) -> Iterator[CacheSize]:
@@ -131,6 +141,7 @@ class Pipeline:
             sum(len(prepared.shapes) for prepared in documents.values()),
             DOCUMENTS_KEPT * VARIABLE_SETS_KEPT,
         )
+        yield CacheSize("schema.pipeline.shape_fields", self._kept_shape_fields, KEPT_SHAPE_FIELDS)
 
     def prepare(self, query: str) -> PreparedDocument:
         """Parse and validate ``query``, or find it done already."""
@@ -144,8 +155,10 @@ class Pipeline:
             documents[query] = prepared
             self._kept_text += len(query)
             while len(documents) > DOCUMENTS_KEPT or self._kept_text > KEPT_DOCUMENTS_TEXT:
-                dropped, _ = documents.popitem(last=False)
+                dropped, dropped_document = documents.popitem(last=False)
                 self._kept_text -= len(dropped)
+                for key in list(dropped_document.shapes):
+                    self._forget_shapes(dropped, key)
         return prepared
 
     def _prepare(self, query: str) -> PreparedDocument:
@@ -159,7 +172,12 @@ class Pipeline:
             self.schema, document, self.rules, hide_suggestions=hide
         )
         coded = tuple(with_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED) for error in errors)
-        return PreparedDocument(document, coded, literal_text_problem(document, self.limits.max_text_length))
+        counter = ShapeCounter(self.schema, document, frozenset())
+        operations = [item for item in document.definitions if isinstance(item, OperationDefinitionNode)]
+        fields = 0 if errors else sum(counter.operation(operation).fields for operation in operations)
+        return PreparedDocument(
+            document, coded, literal_text_problem(document, self.limits.max_text_length), fields=fields
+        )
 
     async def execute(
         self,
@@ -226,8 +244,8 @@ class Pipeline:
         variables: Mapping[str, Any] | None,
     ) -> Shapes | None:
         """The shapes this execution may share with others of the same document and variables."""
-        if len(query) > LONGEST_KEPT_DOCUMENT:
-            return None  # a document parsed for this request alone
+        if self._documents.get(query) is not prepared or prepared.fields > KEPT_SHAPE_FIELDS:
+            return None  # a document parsed for this request alone, or one too big to keep shapes of
         try:
             given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
         except orjson.JSONEncodeError:
@@ -237,11 +255,25 @@ class Pipeline:
         key = (operation_name, given)
         kept = prepared.shapes
         shapes = kept.get(key)
-        if shapes is None:
-            shapes = kept[key] = {}
-            if len(kept) > VARIABLE_SETS_KEPT:
-                kept.popitem(last=False)
+        if shapes is not None:
+            kept.move_to_end(key)
+            self._shape_sets.move_to_end((query, *key))
+            return shapes
+        shapes = kept[key] = {}
+        self._shape_sets[(query, *key)] = prepared
+        self._kept_shape_fields += prepared.fields
+        if len(kept) > VARIABLE_SETS_KEPT:
+            self._forget_shapes(query, next(iter(kept)))
+        while self._kept_shape_fields > KEPT_SHAPE_FIELDS:
+            oldest, oldest_operation, oldest_variables = next(iter(self._shape_sets))
+            self._forget_shapes(oldest, (oldest_operation, oldest_variables))
         return shapes
+
+    def _forget_shapes(self, query: str, key: tuple[str | None, bytes]) -> None:
+        """Drop the shapes of ``query`` under ``key`` (operation name and variables)."""
+        prepared = self._shape_sets.pop((query, *key))
+        self._kept_shape_fields -= prepared.fields
+        del prepared.shapes[key]
 
     def _sites(
         self, prepared: PreparedDocument, document: DocumentNode, operation: OperationDefinitionNode

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import strawberry
 from sqlalchemy import Select, literal_column, select
 from sqlalchemy.util import LRUCache
 
@@ -25,6 +26,8 @@ from db import caches
 from db.compiled_reads import REUSABLE_KEPT, reusable
 from db.scoped import scoped_records
 from db.tables import Equipment
+from schema import projection
+from schema.pipeline import VARIABLE_SETS_KEPT, Pipeline
 from tests.api import Api, TenantUsers
 from tests.booking import create_equipment, line, reserve
 
@@ -54,6 +57,7 @@ LISTED = {
     "db.compiled_reads.reusable",
     "schema.pipeline.documents",
     "schema.pipeline.shape_sets",
+    "schema.pipeline.shape_fields",
     "auth.tokens.verified",
 }
 
@@ -181,3 +185,82 @@ async def test_a_reusable_statement_is_kept_while_listed_and_let_go_once_evicted
     gc.collect()
     assert kept() is None
     assert_within_bounds({name for name in LISTED if name.startswith("db.compiled_reads.")})
+
+
+# Projection shapes are kept per document and set of variables. Their size follows the
+# fields a document selects, not its text, and a stranger picks the variables: the
+# memory they take must be bounded in all, not only per document.
+KEPT_SHAPE_FIELDS_AT_MOST = 64 * 1024  # ~40 MB of compiled shapes at ~600 bytes a field
+
+CELL_FIELDS = [f"f{index}" for index in range(24)]
+
+
+@strawberry.type
+class Cell:
+    f0: int
+    f1: int
+    f2: int
+    f3: int
+    f4: int
+    f5: int
+    f6: int
+    f7: int
+    f8: int
+    f9: int
+    f10: int
+    f11: int
+    f12: int
+    f13: int
+    f14: int
+    f15: int
+    f16: int
+    f17: int
+    f18: int
+    f19: int
+    f20: int
+    f21: int
+    f22: int
+    f23: int
+    next: Cell | None
+
+
+def _cell(depth: int) -> Cell:
+    values = dict.fromkeys(CELL_FIELDS, 1)
+    return Cell(**values, next=_cell(depth - 1) if depth > 0 else None)
+
+
+@strawberry.type
+class CellQuery:
+    @strawberry.field
+    def cells(self, n: int) -> list[Cell]:
+        return [_cell(3) for _ in range(n)]
+
+
+def _fields_in(shape: object) -> int:
+    """The fields compiled into a shape, all levels down."""
+    if isinstance(shape, projection.NonNullShape | projection.ListShape):
+        return _fields_in(shape.inner)
+    if isinstance(shape, projection.ObjectShape):
+        return sum(1 + _fields_in(field.shape) for field in shape.fields)
+    return 0
+
+
+async def test_shapes_kept_for_many_documents_and_variables_hold_a_bounded_number_of_fields() -> None:
+    pipeline = Pipeline(strawberry.Schema(query=CellQuery))
+    level = " ".join(CELL_FIELDS)
+    for document_index in range(60):
+        # ~100 fields, ~500 characters: far under the documents' text budget.
+        document = (
+            f"query Q{document_index}($n: Int!) {{ cells(n: $n) {{ {level} next {{ {level} "
+            f"next {{ {level} next {{ {level} }} }} }} }} }}"
+        )
+        for n in range(1, 1 + VARIABLE_SETS_KEPT):
+            result = await pipeline.execute(document, variables={"n": n})
+            assert result.errors is None, result.errors
+    kept = [
+        _fields_in(shape)
+        for prepared in pipeline._documents.values()
+        for shapes in prepared.shapes.values()
+        for shape in shapes.values()
+    ]
+    assert sum(kept) <= KEPT_SHAPE_FIELDS_AT_MOST
