@@ -66,7 +66,7 @@ def test_peers_and_scenarios_are_checked() -> None:
 
 
 def test_the_default_nested_document_is_unchanged_by_its_page_size_variants() -> None:
-    assert scenarios.NESTED == scenarios.nested_query(100)
+    assert scenarios.nested_query(100) == scenarios.NESTED
     assert "equipment(first: 100)" in scenarios.NESTED
     assert scenarios.SCENARIOS["nested"].query == scenarios.NESTED
     assert scenarios.nested_scenario(10).name == "nested-first10"
