@@ -89,6 +89,12 @@ def _show(args: argparse.Namespace) -> int:
         if index:
             print()
         print(f"== {name} ({results['meta']['started_at']}) {results['meta'].get('label', '')}")
+        if "rows" in results:  # written by `scale`
+            from bench.scale import table
+
+            for line in table(results["rows"]):
+                print(line)
+            continue
         for line in report.table(results):
             print(line)
         for line in report.ratio_lines(results):

@@ -300,3 +300,13 @@ def test_scale_covers_every_point_of_the_table() -> None:
         "reserve, 500 tenants",
     ):
         assert wanted in labels
+
+
+def test_show_prints_run_and_scale_results_again(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import main
+
+    assert main(["show", str(REFERENCE / "rls-w1.json"), str(REFERENCE / "scale.json")]) == 0
+
+    printed = capsys.readouterr().out
+    assert "nested: rigbook/postgraphile = " in printed
+    assert "nested, 50 reservations per item" in printed
