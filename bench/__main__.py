@@ -1,10 +1,17 @@
-"""``python -m bench seed|run``."""
+"""``python -m bench seed|run|scale|show|validation``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.config import APP_ROLE
+from bench.scenarios import DEFAULT_SCENARIOS
+
+if TYPE_CHECKING:
+    from bench.run import RunOptions
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -19,29 +26,57 @@ def _seed(args: argparse.Namespace) -> int:
     return seed(args.database_url, options, reset=args.reset)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from bench.run import RunOptions, default_output, run
+def run_options(args: argparse.Namespace) -> RunOptions:
+    """The options of ``run`` (and ``scale``), checked."""
+    from bench.run import RunOptions, default_output, parse_peers
     from bench.scenarios import parse_scenarios
-    from bench.wrk import require_wrk
 
-    require_wrk()  # before anything starts: exit with the install hint
     if args.workers < 1 or args.concurrency < 1 or args.rounds < 1 or args.duration <= 0:
         raise SystemExit("--workers, --concurrency, --rounds and --duration must be positive")
-    options = RunOptions(
+    return RunOptions(
         database_url=args.database_url,
         workers=args.workers,
         concurrency=args.concurrency,
         duration=args.duration,
         rounds=args.rounds,
-        scenarios=parse_scenarios(args.scenarios),
+        scenarios=parse_scenarios(getattr(args, "scenarios", "nested")),
         output=Path(args.output) if args.output else default_output(),
         threads=args.threads,
         warmup=args.warmup,
         keep_logs=args.keep_logs,
         label=args.label,
         app_url=args.app_url,
+        superuser=args.superuser,
+        peers=parse_peers(getattr(args, "peers", "")),
     )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bench.run import run
+    from bench.wrk import require_wrk
+
+    options = run_options(args)
+    require_wrk()  # before anything starts: exit with the install hint
     return run(options)
+
+
+def _scale(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from bench.scale import default_output, scale
+    from bench.wrk import require_wrk
+
+    options = run_options(args)
+    if not args.output:
+        options = dataclasses.replace(options, output=default_output())
+    if args.tenant_equipment < 100 or args.tenant_months < 1:
+        raise SystemExit(
+            "--tenant-equipment must be at least 100 (nested's page) and --tenant-months at least 1"
+        )
+    require_wrk()
+    return scale(
+        options, reseed=args.reseed, tenant_equipment=args.tenant_equipment, tenant_months=args.tenant_months
+    )
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -54,9 +89,16 @@ def _show(args: argparse.Namespace) -> int:
         if index:
             print()
         print(f"== {name} ({results['meta']['started_at']}) {results['meta'].get('label', '')}")
+        if "rows" in results:  # written by `scale`
+            from bench.scale import table
+
+            for line in table(results["rows"]):
+                print(line)
+            continue
         for line in report.table(results):
             print(line)
-        print(report.last_line(results))
+        for line in report.ratio_lines(results):
+            print(line)
     return 0
 
 
@@ -67,7 +109,9 @@ def _validation(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m bench", description="Rigbook benchmark harness (issue #6)")
+    root = argparse.ArgumentParser(
+        prog="python -m bench", description="Rigbook benchmark harness (issues #6 and #14)"
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     seed = commands.add_parser("seed", help="migrate and bulk-load a PostgreSQL benchmark database")
@@ -86,24 +130,31 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--reset", action="store_true", help="TRUNCATE all tenant data first")
     seed.set_defaults(handler=_seed)
 
-    run = commands.add_parser("run", help="load Rigbook and the baseline, interleaved, with wrk")
-    run.add_argument("--database-url", required=True, help="a database filled by `python -m bench seed`")
-    run.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
-    run.add_argument("--concurrency", type=int, default=10, help="open connections (default 10)")
-    run.add_argument("--duration", type=float, default=10, help="seconds per timed run (default 10)")
-    run.add_argument("--rounds", type=int, default=2, help="interleaved rounds A B A B (default 2)")
-    run.add_argument("--scenarios", default="nested,me,availability,reserve", help="comma-separated")
-    run.add_argument("--output", help="JSON results file (default bench/results/<UTC timestamp>.json)")
-    run.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    run.add_argument("--warmup", type=float, default=2, help="untimed seconds per scenario and server first")
-    run.add_argument("--keep-logs", action="store_true", help="keep server logs and wrk scripts")
-    run.add_argument("--label", default="", help="a note stored with the results (what was measured)")
+    run = commands.add_parser("run", help="load Rigbook and the baseline (and peers), interleaved, with wrk")
+    _load_arguments(run, duration=10, rounds=2, warmup=2)
     run.add_argument(
-        "--app-url",
-        help="the URL both servers connect with (default --database-url); a role without superuser "
-        "or BYPASSRLS makes row-level security apply, e.g. the rigbook_bench_app role `seed` creates",
+        "--scenarios", default=DEFAULT_SCENARIOS, help=f"comma-separated (default {DEFAULT_SCENARIOS})"
+    )
+    run.add_argument(
+        "--peers",
+        default="",
+        help="other servers to load in the same rounds, on the scenarios they share: postgraphile "
+        "(installed from npm into bench/.postgraphile/ on first use)",
     )
     run.set_defaults(handler=_run)
+
+    scale = commands.add_parser(
+        "scale", help="requests/s and CPU per request as pages, bookings and tenants grow (short runs)"
+    )
+    _load_arguments(scale, duration=5, rounds=1, warmup=1)
+    scale.add_argument("--reseed", action="store_true", help="seed the databases `scale` made again")
+    scale.add_argument(
+        "--tenant-equipment", type=int, default=200, help="equipment per tenant for the 5/500-tenant suite"
+    )
+    scale.add_argument(
+        "--tenant-months", type=int, default=1, help="months of bookings for the 5/500-tenant suite"
+    )
+    scale.set_defaults(handler=_scale)
 
     show = commands.add_parser("show", help="print the summary of earlier results files again")
     show.add_argument("files", nargs="+", help="JSON files written by `run`")
@@ -115,6 +166,39 @@ def parser() -> argparse.ArgumentParser:
     validation.add_argument("--runs", type=int, default=7, help="runs per document (the median is shown)")
     validation.set_defaults(handler=_validation)
     return root
+
+
+def _load_arguments(command: argparse.ArgumentParser, *, duration: float, rounds: int, warmup: float) -> None:
+    command.add_argument("--database-url", required=True, help="a database filled by `python -m bench seed`")
+    command.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
+    command.add_argument("--concurrency", type=int, default=10, help="open connections (default 10)")
+    command.add_argument(
+        "--duration", type=float, default=duration, help=f"seconds per timed run (default {duration:g})"
+    )
+    command.add_argument(
+        "--rounds", type=int, default=rounds, help=f"interleaved rounds A B A B (default {rounds})"
+    )
+    command.add_argument("--output", help="JSON results file (default under bench/results/, gitignored)")
+    command.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    command.add_argument(
+        "--warmup",
+        type=float,
+        default=warmup,
+        help=f"untimed seconds per scenario and server first (default {warmup:g})",
+    )
+    command.add_argument("--keep-logs", action="store_true", help="keep server logs and wrk scripts")
+    command.add_argument("--label", default="", help="a note stored with the results (what was measured)")
+    roles = command.add_mutually_exclusive_group()
+    roles.add_argument(
+        "--app-url",
+        help="the URL the servers connect with (default: --database-url as the role "
+        f"{APP_ROLE}, which `seed` and `run` create without superuser or BYPASSRLS, so row-level security applies)",
+    )
+    roles.add_argument(
+        "--superuser",
+        action="store_true",
+        help="connect the servers as --database-url's own role (a superuser bypasses row-level security)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

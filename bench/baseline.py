@@ -4,7 +4,7 @@ A minimal Starlette + asyncpg + orjson app answering ``POST /graphql`` for the
 benchmark documents only (recognised by their exact text), with hand-written SQL,
 producing the same ``data`` as Rigbook. It verifies the same JWT (HS256, same
 secret, audience, issuer and required claims) and takes the tenant from it.
-It is a yardstick, not a product: no limits, no error masking, no RLS setting.
+It is a yardstick, not a product: no limits, no error masking.
 
 Run: ``uvicorn bench.baseline:create_app --factory`` with ``BENCH_DATABASE_URL``
 (and optionally ``BENCH_JWT_SECRET``, ``BENCH_JWT_ISSUER``, ``BENCH_JWT_AUDIENCE``,
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import os
 import time
 import uuid
@@ -37,8 +38,8 @@ from bench.stock import HOLDING, HOLDS_SQL, group, held, total_stock, widest_buf
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
 STAFF_ROLES = frozenset({"ADMIN", "MANAGER", "STAFF"})
-PAGE_SIZE = 100
 MAX_AVAILABILITY_ITEMS = 100
+RESERVATION_STATUSES = ("REQUESTED", "CONFIRMED", "CHECKED_OUT", "RETURNED", "CANCELED")
 
 
 @dataclass(frozen=True)
@@ -153,13 +154,13 @@ def _moment(value: str | None, default: datetime) -> datetime:
     return datetime.fromisoformat(value) if value is not None else default
 
 
-async def nested(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str, Any]:
+async def nested(db: Db, caller: Caller, variables: dict[str, Any], *, first: int) -> dict[str, Any]:
     # A missing bound means no bound, as in Rigbook.
     starts = _moment(variables.get("from"), datetime(1, 1, 1, tzinfo=UTC))
     ends = _moment(variables.get("to"), datetime(9999, 12, 31, tzinfo=UTC))
     own = None if caller.is_staff else caller.user_id
     async with db.connect(caller) as connection:
-        page = await connection.fetch(EQUIPMENT_PAGE_SQL, caller.tenant_id, PAGE_SIZE)
+        page = await connection.fetch(EQUIPMENT_PAGE_SQL, caller.tenant_id, first)
         rows = await connection.fetch(
             NESTED_SQL, caller.tenant_id, [r["id"] for r in page], starts, ends, own
         )
@@ -219,6 +220,61 @@ async def availability(db: Db, caller: Caller, variables: dict[str, Any]) -> dic
         in_use = held(item, grouped.get(item["id"], []), window)
         result.append({"total": total, "held": in_use, "available": max(0, total - in_use)})
     return {"availability": result}
+
+
+# A page of reservations by (starts_at, id), one more than asked to know whether a next page exists.
+RESERVATIONS_SQL = """
+SELECT r.id, r.number, r.title, r.status, r.starts_at, r.ends_at, u.name, u.email
+FROM reservation r
+LEFT JOIN app_user u ON u.tenant_id = r.tenant_id AND u.id = r.customer_id
+WHERE r.tenant_id = $1 AND r.status = ANY($2::text[]) AND r.ends_at > $3
+  AND ($4::uuid IS NULL OR r.customer_id = $4)
+ORDER BY r.starts_at, r.id
+LIMIT $5
+"""
+
+
+def cursor(starts_at: datetime, pk: object) -> str:
+    """Rigbook's keyset cursor (resolvers/pagination.py): url-safe base64 of the JSON sort values."""
+    payload = orjson.dumps([starts_at.isoformat(), uuid.UUID(str(pk)).hex])
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+async def reservations(db: Db, caller: Caller, variables: dict[str, Any], *, first: int) -> dict[str, Any]:
+    statuses = variables.get("status") or list(RESERVATION_STATUSES)
+    ends_after = _moment(variables.get("from"), datetime(1, 1, 1, tzinfo=UTC))
+    own = None if caller.is_staff else caller.user_id
+    async with db.connect(caller) as connection:
+        rows = await connection.fetch(
+            RESERVATIONS_SQL, caller.tenant_id, statuses, ends_after, own, first + 1
+        )
+    page = rows[:first]
+    edges = [
+        {
+            "node": {
+                "id": global_id("Reservation", row["id"]),
+                "number": row["number"],
+                "title": row["title"],
+                "status": row["status"],
+                "startsAt": row["starts_at"].isoformat(),
+                "endsAt": row["ends_at"].isoformat(),
+                "customer": {"name": row["name"], "email": row["email"]}
+                if row["email"] is not None
+                else None,
+            }
+        }
+        for row in page
+    ]
+    last = page[-1] if page else None
+    return {
+        "reservations": {
+            "edges": edges,
+            "pageInfo": {
+                "hasNextPage": len(rows) > first,
+                "endCursor": cursor(last["starts_at"], last["id"]) if last is not None else None,
+            },
+        }
+    }
 
 
 def _conflict(message: str) -> dict[str, Any]:
@@ -302,10 +358,14 @@ async def reserve(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str
 
 Handler = Callable[[Db, Caller, dict[str, Any]], Awaitable[dict[str, Any]]]
 HANDLERS: dict[str, Handler] = {
-    scenarios.NESTED: nested,
+    **{
+        scenarios.nested_query(first): functools.partial(nested, first=first)
+        for first in scenarios.NESTED_PAGES
+    },
     scenarios.ME: me,
     scenarios.AVAILABILITY: availability,
     scenarios.RESERVE: reserve,
+    scenarios.RESERVATIONS: functools.partial(reservations, first=scenarios.RESERVATIONS_PAGE),
 }
 
 

@@ -1,4 +1,9 @@
-"""``python -m bench run``: Rigbook against the baseline, interleaved, under wrk."""
+"""``python -m bench run``: Rigbook against the baseline (and peers), interleaved, under wrk.
+
+By default both servers connect as the non-superuser role ``seed`` creates, so
+Rigbook's row-level security policies apply, as in production; ``--superuser``
+connects them as ``--database-url``'s role instead (policies bypassed).
+"""
 
 from __future__ import annotations
 
@@ -22,14 +27,21 @@ import orjson
 
 from bench import config, report
 from bench.counting import body_builder, count_statements, request_body
-from bench.scenarios import LOGIN, Fixture, Scenario, global_id
+from bench.scenarios import (
+    AVAILABILITY_SIZES,
+    LOGIN,
+    NESTED_PAGES,
+    Fixture,
+    PeerDocument,
+    Scenario,
+    global_id,
+)
 from bench.seed import month_window
 from bench.servers import ROOT, Server, baseline_server, cpu_by_pid, database_backends, rigbook_server
 from bench.wrk import LoadResult, lua_script, require_wrk, run_wrk, wrk_version
 
-AVAILABILITY_ITEMS = 50
 RESERVE_ITEMS = 200
-NESTED_PAGE = 100  # equipment(first: 100), by name
+PEERS = ("postgraphile",)
 
 
 @dataclass(frozen=True)
@@ -45,11 +57,46 @@ class RunOptions:
     warmup: float
     keep_logs: bool
     label: str = ""
-    app_url: str | None = None  # what the servers connect with; default database_url
+    app_url: str | None = None  # what the servers connect with; default the role `seed` creates
+    superuser: bool = False  # connect the servers as database_url's role (RLS bypassed)
+    peers: tuple[str, ...] = ()
 
     @property
     def server_url(self) -> str:
-        return self.app_url or self.database_url
+        if self.superuser:
+            return self.database_url
+        return self.app_url or config.with_user(self.database_url, config.APP_ROLE)
+
+
+def parse_peers(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in PEERS]
+    if unknown or len(set(names)) != len(names):
+        raise SystemExit(f"unknown or repeated peers {list(names)}; choose from {', '.join(PEERS)}")
+    return names
+
+
+@dataclass
+class Target:
+    """A server under load, with its own documents when it is a peer with another schema."""
+
+    server: Server
+    documents: dict[str, PeerDocument] | None = None  # None: the scenarios' own documents
+
+    @property
+    def name(self) -> str:
+        return self.server.name
+
+    def runs(self, scenario: Scenario) -> bool:
+        return self.documents is None or scenario.name in self.documents
+
+    def request(self, scenario: Scenario, fixture: Fixture) -> tuple[bytes, str]:
+        """The request body and the marker of a good response."""
+        if self.documents is None:
+            return request_body(scenario, scenario.variables(fixture)), scenario.marker
+        document = self.documents[scenario.name]
+        body = orjson.dumps({"query": document.query, "variables": document.variables(fixture)})
+        return body, document.marker
 
 
 def default_output() -> Path:
@@ -78,21 +125,31 @@ async def load_fixture(url: str) -> Fixture:
         )
     finally:
         await connection.close()
-    step = max(1, len(items) // AVAILABILITY_ITEMS)
-    spread = items[::step][:AVAILABILITY_ITEMS]
+    sets = {size: spread(items, size) for size in AVAILABILITY_SIZES}
     # `reserve` leaves rows behind: it books equipment the read scenarios never read
-    # (not on nested's first page, not in availability's set), so repeated runs do
+    # (not on nested's first page, not in an availability set), so repeated runs do
     # not slow the reads down.
-    read = {row["id"] for row in items[:NESTED_PAGE]} | {row["id"] for row in spread}
+    read = {row["id"] for row in items[: max(NESTED_PAGES)]}
+    read |= {row["id"] for chosen in sets.values() for row in chosen}
     bulk = [row for row in reversed(items) if row["tracking"] == "BULK" and row["id"] not in read]
     if not bulk:
         raise SystemExit("no ACTIVE BULK equipment outside the read scenarios to book in `reserve`")
     return Fixture(
         window=month_window(earliest),
-        availability_ids=[global_id("Equipment", row["id"]) for row in spread],
+        availability_sets={
+            size: [global_id("Equipment", row["id"]) for row in chosen] for size, chosen in sets.items()
+        },
         reserve_ids=[global_id("Equipment", row["id"]) for row in bulk[:RESERVE_ITEMS]],
         salt=random.randrange(10**6),
+        tenant_id=str(tenant),
+        admin_id=str(admin),
     )
+
+
+def spread(items: list[Any], size: int) -> list[Any]:
+    """``size`` items evenly spread over the catalogue (by name), as a screen of mixed items would be."""
+    step = max(1, len(items) // size)
+    return items[::step][:size]
 
 
 def post(url: str, body: bytes, token: str | None = None) -> tuple[int, Any]:
@@ -139,31 +196,55 @@ def first_difference(left: Any, right: Any, path: str = "data") -> str | None:
     return None if left == right else f"{path}: {left!r} != {right!r}"
 
 
+def first_tuple_difference(expected: list[tuple[Any, ...]], found: list[tuple[Any, ...]]) -> str | None:
+    """Where a peer's tuples first differ from Rigbook's (order included), or None."""
+    for index, (a, b) in enumerate(zip(expected, found, strict=False)):
+        if a != b:
+            return f"tuple {index}: {a!r} != {b!r}"
+    if len(expected) != len(found):
+        return f"{len(expected)} tuples != {len(found)} tuples"
+    return None
+
+
 def preflight(
-    servers: list[Server], scenarios: list[Scenario], fixture: Fixture, token: str
+    targets: list[Target], scenarios: list[Scenario], fixture: Fixture, token: str
 ) -> dict[str, dict[str, int]]:
-    """Every scenario gives the same ``data`` on both servers; fail loudly otherwise."""
+    """Every scenario gives the same ``data`` on Rigbook and the baseline, and the same tuples on
+    each peer that runs it; fail loudly otherwise."""
     sizes: dict[str, dict[str, int]] = {}
     for scenario in scenarios:
-        body = request_body(scenario, scenario.variables(fixture))
-        answers = []
-        for server in servers:
-            status, payload = post(server.url, body, token)
+        answers: dict[str, Any] = {}
+        for target in targets:
+            if not target.runs(scenario):
+                continue
+            body, _marker = target.request(scenario, fixture)
+            status, payload = post(target.server.url, body, token)
             if status != 200 or "errors" in payload or payload.get("data") is None:
-                raise SystemExit(f"{scenario.name}: {server.name} answered {status}: {str(payload)[:1000]}")
-            answers.append(scenario.normalise(payload["data"]))
-            sizes.setdefault(scenario.name, {})[server.name] = len(orjson.dumps(payload))
-        difference = first_difference(answers[0], answers[1])
+                raise SystemExit(f"{scenario.name}: {target.name} answered {status}: {str(payload)[:1000]}")
+            answers[target.name] = payload["data"]
+            sizes.setdefault(scenario.name, {})[target.name] = len(orjson.dumps(payload))
+        rigbook, baseline = (scenario.normalise(answers[name]) for name in ("rigbook", "baseline"))
+        difference = first_difference(rigbook, baseline)
         if difference is not None:
             raise SystemExit(f"MISMATCH in {scenario.name} (rigbook vs baseline): {difference}")
+        compared = ["rigbook", "baseline"]
+        for target in targets[2:]:
+            if target.documents is None or not target.runs(scenario):
+                continue
+            document = target.documents[scenario.name]
+            expected = document.expected(answers["rigbook"])
+            found = first_tuple_difference(expected, document.tuples(answers[target.name]))
+            if found is not None:
+                raise SystemExit(f"MISMATCH in {scenario.name} (rigbook vs {target.name}): {found}")
+            compared.append(f"{target.name} ({len(expected):,} tuples)")
         shown = ", ".join(f"{name} {size:,} B" for name, size in sizes[scenario.name].items())
-        print(f"  {scenario.name}: same data on both ({shown})", flush=True)
+        print(f"  {scenario.name}: same data on {', '.join(compared)} ({shown})", flush=True)
     return sizes
 
 
 def load(
-    servers: list[Server],
-    server: Server,
+    targets: list[Target],
+    target: Target,
     scenario: Scenario,
     fixture: Fixture,
     token: str,
@@ -171,17 +252,18 @@ def load(
     seconds: float,
     work_dir: Path,
 ) -> dict[str, Any]:
-    """One wrk run against ``server``, with the CPU it cost the server and PostgreSQL.
+    """One wrk run against ``target``, with the CPU it cost the server and PostgreSQL.
 
-    Both servers are idle when it starts. CPU is counted until the server is idle again,
+    Every server is idle when it starts. CPU is counted until the server is idle again,
     because it finishes the ``concurrency`` requests still in flight when wrk stops; so
     CPU per request = that CPU / (completed + concurrency).
     """
-    for each in servers:
-        each.wait_idle()
+    for each in targets:
+        each.server.wait_idle()
+    server = target.server
     database = config.database_name(options.database_url)
-    body = request_body(scenario, scenario.variables(fixture))
-    script = lua_script(scenario, body, token, fixture.reserve_ids)
+    body, marker = target.request(scenario, fixture)
+    script = lua_script(scenario, body, token, fixture.reserve_ids, marker)
     db_before = cpu_by_pid(database_backends(database))
     cpu_before = server.cpu_seconds()
     result: LoadResult = run_wrk(
@@ -241,14 +323,50 @@ def metadata(options: RunOptions) -> dict[str, Any]:
         "threads": options.threads,
         "warmup_s": options.warmup,
         "scenarios": [scenario.name for scenario in options.scenarios],
+        "targets": ["rigbook", "baseline", *options.peers],
     }
 
 
-def run(options: RunOptions) -> int:
+RLS_APPLIES_SQL = """
+SELECT NOT (r.rolsuper OR r.rolbypassrls)
+       AND EXISTS (SELECT 1 FROM pg_class WHERE relname = 'reservation' AND relrowsecurity)
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+async def prepare_database(options: RunOptions) -> bool:
+    """``rigbook migrate`` (serve does not migrate), the serving role and its grants; whether
+    row-level security applies to the servers' role."""
     from alembic.util import CommandError
 
+    from bench.seed import ensure_app_role
     from db.migrate import migrate
 
+    admin = config.sqlalchemy_url(options.database_url)
+    if not options.superuser and options.app_url is None:
+        connection = await asyncpg.connect(config.asyncpg_url(options.database_url))
+        try:
+            if not await ensure_app_role(connection, options.database_url):
+                raise SystemExit("--superuser, or --app-url with a non-superuser role of your own")
+        finally:
+            await connection.close()
+    try:
+        await migrate(config.sqlalchemy_url(options.server_url), None if options.superuser else admin)
+    except CommandError as error:  # e.g. the database is at a revision this code does not know
+        print(f"warning: could not migrate ({error}); benchmarking the schema as it is", flush=True)
+    if "postgraphile" in options.peers:
+        from bench import postgraphile
+
+        await postgraphile.prepare_database(options.database_url)
+    connection = await asyncpg.connect(config.asyncpg_url(options.server_url))
+    try:
+        return bool(await connection.fetchval(RLS_APPLIES_SQL))
+    finally:
+        await connection.close()
+
+
+def execute(options: RunOptions) -> dict[str, Any]:
+    """Start the servers, check their answers, count statements, load them; the results (no summary)."""
     require_wrk()
     load_now = os.getloadavg()[0]
     if load_now > 0.5 * (os.cpu_count() or 1):
@@ -256,38 +374,47 @@ def run(options: RunOptions) -> int:
             f"warning: load average {load_now:.1f} on {os.cpu_count()} CPUs: figures will be noisy",
             flush=True,
         )
-    try:
-        # `rigbook migrate` (serve does not migrate), granting --app-url's role its privileges.
-        asyncio.run(
-            migrate(
-                config.sqlalchemy_url(options.server_url),
-                config.sqlalchemy_url(options.database_url) if options.app_url else None,
+    node = None
+    if "postgraphile" in options.peers:
+        from bench import postgraphile
+
+        node = postgraphile.install()
+    rls = asyncio.run(prepare_database(options))
+    fixture = asyncio.run(load_fixture(options.database_url))
+    meta = metadata(options) | {"row_level_security": rls}
+    work_dir = Path(tempfile.mkdtemp(prefix="rigbook-bench-"))
+    targets = [
+        Target(rigbook_server(options.server_url, options.workers, work_dir)),
+        Target(baseline_server(options.server_url, options.workers, work_dir)),
+    ]
+    if node is not None:
+        from bench import postgraphile
+
+        meta["peer_versions"] = {"postgraphile": postgraphile.version(node)}
+        targets.append(
+            Target(
+                postgraphile.server(options.server_url, options.workers, work_dir, node),
+                postgraphile.DOCUMENTS,
             )
         )
-    except CommandError as error:  # e.g. the database is at a revision this code does not know
-        print(f"warning: could not migrate ({error}); benchmarking the schema as it is", flush=True)
-    fixture = asyncio.run(load_fixture(options.database_url))
-    meta = metadata(options)
-    work_dir = Path(tempfile.mkdtemp(prefix="rigbook-bench-"))
-    servers = [
-        rigbook_server(options.server_url, options.workers, work_dir),
-        baseline_server(options.server_url, options.workers, work_dir),
-    ]
     results: dict[str, Any] = {"meta": meta, "window": [moment.isoformat() for moment in fixture.window]}
     loads: list[dict[str, Any]] = []
     failed = True
     try:
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_ready(options.workers)
+        for target in targets:
+            target.server.start()
+        for target in targets:
+            target.server.wait_ready(options.workers)
+        ports = ", ".join(f"{target.name} on :{target.server.port}" for target in targets)
         print(
-            f"rigbook on :{servers[0].port}, baseline on :{servers[1].port}, {options.workers} worker(s) each"
+            f"{ports}; {options.workers} worker(s) each, as {meta['server_role'] or 'the default role'} "
+            f"(row-level security {'on' if rls else 'OFF'})",
+            flush=True,
         )
-        results["startup_peak_rss_mb"] = {server.name: server.memory_mb("VmHWM") for server in servers}
-        token = sign_in(servers[0].url)
+        results["startup_peak_rss_mb"] = {target.name: target.server.memory_mb("VmHWM") for target in targets}
+        token = sign_in(targets[0].server.url)
         print("pre-flight: comparing data")
-        results["response_bytes"] = preflight(servers, options.scenarios, fixture, token)
+        results["response_bytes"] = preflight(targets, options.scenarios, fixture, token)
         print("counting SQL statements per request (in-process, through a counting proxy)", flush=True)
         counts = asyncio.run(
             count_statements(options.server_url, options.scenarios, body_builder(fixture), token)
@@ -299,35 +426,43 @@ def run(options: RunOptions) -> int:
         if options.warmup > 0:
             print(f"warming up ({options.warmup:g}s per scenario and server)", flush=True)
             for scenario in options.scenarios:
-                for server in servers:
-                    load(servers, server, scenario, fixture, token, options, options.warmup, work_dir)
+                for target in targets:
+                    if target.runs(scenario):
+                        load(targets, target, scenario, fixture, token, options, options.warmup, work_dir)
         for round_number in range(1, options.rounds + 1):
             for scenario in options.scenarios:
-                for server in servers:
+                for target in targets:
+                    if not target.runs(scenario):
+                        continue
                     measured = load(
-                        servers, server, scenario, fixture, token, options, options.duration, work_dir
+                        targets, target, scenario, fixture, token, options, options.duration, work_dir
                     )
-                    measured |= {"round": round_number, "scenario": scenario.name, "target": server.name}
+                    measured |= {"round": round_number, "scenario": scenario.name, "target": target.name}
                     loads.append(measured)
                     print(report.progress_line(measured), flush=True)
         results["loads"] = loads
-        results["peak_rss_mb"] = {server.name: server.memory_mb("VmHWM") for server in servers}
-        results["final_rss_mb"] = {server.name: server.memory_mb("VmRSS") for server in servers}
+        results["peak_rss_mb"] = {target.name: target.server.memory_mb("VmHWM") for target in targets}
+        results["final_rss_mb"] = {target.name: target.server.memory_mb("VmRSS") for target in targets}
         failed = False
     finally:
-        for server in servers:
-            server.stop()
+        for target in targets:
+            target.server.stop()
         if failed or options.keep_logs:
             print(f"server logs and wrk scripts kept in {work_dir}", file=sys.stderr)
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
-
     results["summary"] = report.summarise(results, [scenario.name for scenario in options.scenarios])
+    return results
+
+
+def run(options: RunOptions) -> int:
+    results = execute(options)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print()
     for line in report.table(results):
         print(line)
     print(f"\nresults written to {options.output}")
-    print(report.last_line(results))
+    for line in report.ratio_lines(results):
+        print(line)
     return 0

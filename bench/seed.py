@@ -38,8 +38,9 @@ KINDS = (
     "Projector 10k",
 )
 SERIALIZED_EVERY = 10  # every 10th item is serialized (units with serial numbers)
-UNITS_PER_SERIALIZED = 15
-BULK_STOCK = 60
+UNITS_PER_SERIALIZED = 15  # at least; more when more reservations per item are seeded
+BULK_STOCK = 60  # likewise
+MAX_RESERVATIONS_PER_ITEM = 100
 BUFFERED_EVERY = 7  # every 7th item has prep/return buffers
 STATUS_WEIGHTS = (("CONFIRMED", 85), ("CHECKED_OUT", 3), ("REQUESTED", 6), ("CANCELED", 4), ("RETURNED", 2))
 WINDOW_HOURS = (4, 8, 12, 24, 48, 72)
@@ -52,6 +53,17 @@ class SeedOptions:
     reservations_per_item: int = 10  # per item and seeded month
     months: int = 3
     seed: int = 6
+
+    # Stock grows with the bookings an item can have at once (the defaults keep 15 and 60), so
+    # that no seeded item is ever overbooked: at most `reservations_per_item` lines of 1 (a
+    # serialized unit) or 1-3 (BULK) overlap.
+    @property
+    def units_per_serialized(self) -> int:
+        return max(UNITS_PER_SERIALIZED, self.reservations_per_item)
+
+    @property
+    def bulk_stock(self) -> int:
+        return max(BULK_STOCK, 4 * self.reservations_per_item)
 
 
 @dataclass
@@ -189,7 +201,7 @@ def build_tenant(
                 f"Benchmark item {item} ({kind}).",
                 json.dumps([kind.split()[0].lower(), "bench"]),
                 "SERIALIZED" if serialized else "BULK",
-                UNITS_PER_SERIALIZED if serialized else BULK_STOCK,
+                options.units_per_serialized if serialized else options.bulk_stock,
                 60 if buffered else 0,
                 120 if buffered else 0,
                 "ACTIVE",
@@ -199,7 +211,7 @@ def build_tenant(
         )
         items.append((equipment_id, serialized))
         if serialized:
-            for unit in range(UNITS_PER_SERIALIZED):
+            for unit in range(options.units_per_serialized):
                 rows.units.append(
                     (tenant_id, new_id(), equipment_id, f"SN-{code}-{unit:02}", "AVAILABLE", "", now, now)
                 )
@@ -239,7 +251,7 @@ def build_tenant(
             )
         )
         # At most reservations_per_item lines of an item can overlap: 1-3 each stays
-        # below BULK_STOCK, and 1 each below the serialized unit count.
+        # below the BULK stock, and 1 each below the serialized unit count.
         quantity = 1 if serialized else rng.randint(1, 3)
         rows.lines.append((tenant_id, new_id(), reservation_id, 0, equipment_id, None, quantity))
     settings = json.dumps({})
@@ -250,9 +262,8 @@ def build_tenant(
 def check_options(options: SeedOptions) -> None:
     if options.tenants < 1 or options.equipment < 1 or options.months < 1:
         raise SystemExit("--tenants, --equipment and --months must be at least 1")
-    if not 0 <= options.reservations_per_item <= UNITS_PER_SERIALIZED:
-        # Beyond the unit count, overlapping windows could overbook serialized items.
-        raise SystemExit(f"--reservations-per-item must be between 0 and {UNITS_PER_SERIALIZED}")
+    if not 0 <= options.reservations_per_item <= MAX_RESERVATIONS_PER_ITEM:
+        raise SystemExit(f"--reservations-per-item must be between 0 and {MAX_RESERVATIONS_PER_ITEM}")
 
 
 async def _existing_tenants(connection: Any) -> list[str]:

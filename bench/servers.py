@@ -107,6 +107,9 @@ class Server:
     port: int
     health_path: str
     log_path: Path
+    cwd: Path = ROOT
+    # True when the workers are the process's own children (node:cluster), not uvicorn's spawned ones.
+    forks_workers: bool = False
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
@@ -118,7 +121,7 @@ class Server:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             self.command,
-            cwd=ROOT,
+            cwd=self.cwd,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -146,8 +149,10 @@ class Server:
         return process_tree(self.process.pid)
 
     def worker_pids(self) -> list[int]:
-        """The processes serving requests: uvicorn's spawned workers, or the process itself."""
+        """The processes serving requests: uvicorn's spawned or node's forked workers, or the process itself."""
         assert self.process is not None
+        if self.forks_workers:
+            return _children().get(self.process.pid, []) or [self.process.pid]
         spawned = [pid for pid in self.pids() if "spawn_main" in cmdline(pid)]
         return spawned or [self.process.pid]
 
@@ -186,7 +191,7 @@ class Server:
             self._log.close()
 
 
-def _base_env() -> dict[str, str]:
+def base_env() -> dict[str, str]:
     # Drop RIGBOOK_* from the caller's environment: the benchmark sets what it needs.
     return {key: value for key, value in os.environ.items() if not key.startswith(("RIGBOOK_", "BENCH_"))}
 
@@ -196,7 +201,7 @@ def rigbook_server(database_url: str, workers: int, log_dir: Path) -> Server:
     port = free_port()
     script = Path(sys.executable).with_name("rigbook")
     program = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
-    env = _base_env() | {
+    env = base_env() | {
         "RIGBOOK_ENV": "production",
         "RIGBOOK_DATABASE_URL": config.sqlalchemy_url(database_url),
         "RIGBOOK_JWT_SECRET": config.JWT_SECRET,
@@ -213,7 +218,7 @@ def baseline_server(database_url: str, workers: int, log_dir: Path) -> Server:
     """The baseline under uvicorn with the same worker count and uvicorn settings as ``rigbook serve``."""
     port = free_port()
     audience, issuer = config.rigbook_jwt_audience_issuer()
-    env = _base_env() | {
+    env = base_env() | {
         "BENCH_DATABASE_URL": config.asyncpg_url(database_url),
         "BENCH_JWT_SECRET": config.JWT_SECRET,
         "BENCH_JWT_AUDIENCE": audience,

@@ -84,9 +84,12 @@ end
 """
 
 
-def lua_script(scenario: Scenario, body: bytes, token: str, reserve_ids: list[str]) -> str:
+def lua_script(
+    scenario: Scenario, body: bytes, token: str, reserve_ids: list[str], marker: str | None = None
+) -> str:
+    """The wrk script for ``scenario``: ``body`` (a peer's own document) and ``marker`` if given."""
     lines = [
-        f"local marker = {_lua_string(scenario.marker)}",
+        f"local marker = {_lua_string(marker or scenario.marker)}",
         f"local result_mark = {_lua_string(MARK)}",
         'wrk.method = "POST"',
         'wrk.headers["Content-Type"] = "application/json"',

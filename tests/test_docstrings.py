@@ -6,12 +6,15 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIPPED = {".venv", ".git"}
 
 
 def project_modules() -> list[Path]:
+    # Hidden folders hold no project code: .venv, .git, and what bench/ installs from npm
+    # (bench/.postgraphile/, whose Node package ships Python scripts of its own).
     return sorted(
-        path for path in ROOT.rglob("*.py") if not SKIPPED.intersection(path.relative_to(ROOT).parts)
+        path
+        for path in ROOT.rglob("*.py")
+        if not any(part.startswith(".") for part in path.relative_to(ROOT).parts[:-1])
     )
 
 
