@@ -8,23 +8,18 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from auth.passwords import Passwords, password_problem
+from auth.passwords import Passwords
 from db.tables import Operator
-from resolvers.errors import InvalidInput, Validator
+from resolvers.errors import InvalidInput
 from resolvers.transactions import Transactions
-from resolvers.validation import email_problem, name_problem, normalize_email
+from resolvers.validation import new_account
 
 
 async def create_operator(
     transactions: Transactions, passwords: Passwords, *, email: str, name: str, password: str
 ) -> Operator:
     """A new operator; ``InvalidInput`` for a bad or taken email, a bad name or a weak password."""
-    email = normalize_email(email)
-    problems = Validator()
-    problems.add("email", email_problem(email))
-    problems.add("name", name_problem(name, required=False))
-    problems.add("password", password_problem(password, email=email))
-    problems.raise_if_any()
+    email = new_account(email, name, password)
     await transactions.end_read()  # hashing waits; it must not keep a connection from others
     password_hash = await passwords.hash(password)
     async with transactions.transaction() as session:

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.passwords import Passwords, password_problem
+from auth.passwords import Passwords
 from db.clock import utcnow
 from db.scoped import escape_like, in_tenant, scoped
 from db.tables import Role, Tenant, User
@@ -19,7 +19,7 @@ from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import revoke_subject_sessions
 from resolvers.transactions import Snapshot, Transactions
-from resolvers.validation import email_problem, name_problem, normalize_email
+from resolvers.validation import email_problem, name_problem, new_account, normalize_email
 
 
 class UserSort(StrEnum):
@@ -89,12 +89,7 @@ async def create_user(
     password: str,
 ) -> User:
     tenant_id = caller.tenant_id
-    email = normalize_email(email)
-    problems = Validator()
-    problems.add("email", email_problem(email))
-    problems.add("name", name_problem(name, required=False))
-    problems.add("password", password_problem(password, email=email))
-    problems.raise_if_any()
+    email = new_account(email, name, password)
     password_hash = await passwords.hash(password)
     async with transactions.transaction() as session:
         if await _email_taken(session, tenant_id, email):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from auth.passwords import password_problem
+from resolvers.errors import Validator
+
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
 EMAIL_PATTERN = re.compile(
     r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
@@ -63,3 +66,14 @@ def timezone_problem(timezone: str) -> str | None:
         except (ZoneInfoNotFoundError, ValueError):
             return "Is not a known IANA time zone (for example Europe/Berlin)."
     return None
+
+
+def new_account(email: str, name: str, password: str) -> str:
+    """The normalized email of a new account (user or operator); ``InvalidInput`` naming every bad field."""
+    email = normalize_email(email)
+    problems = Validator()
+    problems.add("email", email_problem(email))
+    problems.add("name", name_problem(name, required=False))
+    problems.add("password", password_problem(password, email=email))
+    problems.raise_if_any()
+    return email
