@@ -51,9 +51,6 @@ class TenantCaller:
     def role(self) -> Role | None:
         return self.principal.role
 
-    def at_least(self, role: Role) -> bool:
-        return self.principal.has_role_at_least(role)
-
     @property
     def is_staff(self) -> bool:
         """Staff, managers and admins: they work on the whole tenant."""
