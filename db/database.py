@@ -10,7 +10,8 @@ On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
 writers queue on the database lock instead of failing halfway.
 
 A request's reads go through ``reads()`` (``db/reads.py``): one read-only
-transaction, on PostgreSQL straight on the asyncpg connection.
+transaction, on PostgreSQL straight on the asyncpg connection. On PostgreSQL,
+IN lists compile to one array parameter (``db/in_lists.py``), on every path.
 
 Connections are not pinged when they leave the pool (that costs a round trip
 per checkout). Instead every transaction connects eagerly, and one whose first
@@ -41,6 +42,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from db.clock import utcnow
 from db.compiled_reads import ReadCompiler
+from db.in_lists import use_arrays_for_in_lists
 from db.reads import KeptConnections, PostgresReads, ReadPool, Reads, SqliteReads, StatementListener
 from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin, sqlite_check
 
@@ -65,9 +67,12 @@ def _engine_for(url: str, statement_timeout_ms: int, connect_timeout: float, **k
     # Runaway statements are cancelled by the server instead of holding a connection.
     server_settings = {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
     # A server that accepts the connection but never answers costs no more than a busy pool.
-    return create_async_engine(
+    engine = create_async_engine(
         url, connect_args={"server_settings": server_settings, "timeout": connect_timeout}, **kwargs
     )
+    # IN lists as one array parameter, for every statement (``db/in_lists.py``).
+    use_arrays_for_in_lists(engine.dialect)
+    return engine
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -316,7 +316,7 @@ async def test_lists_of_values_and_parameters(
     units = records(EquipmentUnit, ["serial_number", "status"]).order_by(col(EquipmentUnit.serial_number))
     named = records(Equipment, ["id", "name", "tags"]).order_by(col(Equipment.name))
     cases: list[tuple[Executable, Mapping[str, Any] | None]] = [
-        # IN lists, rendered per execution (expanding parameters): literal and named.
+        # IN lists (one array parameter on PostgreSQL, ``db/in_lists.py``): literal and named.
         (named.where(col(Equipment.id).in_(ids)), None),
         (named.where(col(Equipment.id).in_(ids[1:])), None),
         (named.where(col(Equipment.id).in_(bindparam("ids", expanding=True))), {"ids": ids}),
