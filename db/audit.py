@@ -5,13 +5,15 @@ Transactions opened for a caller (``resolvers/transactions.py``) carry an ``Acto
 tenant-owned row becomes an ``AuditEvent`` with its changed fields old → new.
 Secrets (hashes, tokens) are never copied, and the changes are stored in the form
 every response can carry (``db/json_values.py``). Bulk statements that bypass the
-unit of work record their event explicitly with ``record``.
+unit of work record their event explicitly with ``record``; new rows inserted without
+it (``db/inserts.py``) are written with the events ``created_events`` gives them.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,19 +65,52 @@ def record(
     actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
     if actor is None:
         return
-    session.add(
-        AuditEvent(
-            tenant_id=tenant_id,
-            actor_id=actor.actor_id,
-            actor_kind=actor.kind,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            # Append-only: a value no response could carry would stay unreadable for good.
-            changes=readable_json(_plain(changes)),
-            request_id=actor.request_id,
-        )
+    session.add(_event(actor, tenant_id, action, target_type, target_id, changes))
+
+
+def _event(
+    actor: Actor,
+    tenant_id: uuid.UUID,
+    action: str,
+    target_type: str,
+    target_id: uuid.UUID | None,
+    changes: dict[str, Any],
+) -> AuditEvent:
+    return AuditEvent(
+        tenant_id=tenant_id,
+        actor_id=actor.actor_id,
+        actor_kind=actor.kind,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        # Append-only: a value no response could carry would stay unreadable for good.
+        changes=readable_json(_plain(changes)),
+        request_id=actor.request_id,
     )
+
+
+def _event_of(actor: Actor, row: SQLModel, verb: str) -> AuditEvent | None:
+    """The event recording that ``row`` was ``verb`` (created, updated, deleted), if it is audited."""
+    table = getattr(row, "__tablename__", None)
+    tenant_id = getattr(row, "tenant_id", None)
+    if table is None or table in NOT_AUDITED or tenant_id is None or not _tenant_owned(row):
+        return None
+    changes = _changes_of(row, verb)
+    if verb == "updated" and not changes:
+        return None
+    return _event(actor, tenant_id, f"{table}.{verb}", table, getattr(row, "id", None), changes)
+
+
+def created_events(session: Session, rows: Sequence[SQLModel]) -> list[AuditEvent]:
+    """The events recording ``rows`` as created, for rows written without the unit of work.
+
+    The same events the unit of work would add for them (none outside a caller's
+    transaction); the caller writes them in the same transaction as the rows.
+    """
+    actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
+    if actor is None:
+        return []
+    return [event for event in (_event_of(actor, row, "created") for row in rows) if event is not None]
 
 
 def _tenant_owned(row: SQLModel) -> bool:
@@ -109,7 +144,8 @@ def _changes_of(row: SQLModel, verb: str) -> dict[str, Any]:
 
 @event.listens_for(TenantSession, "before_flush")
 def _audit_flush(session: Session, _context: object, _instances: object) -> None:
-    if ACTOR_INFO_KEY not in session.info:
+    actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
+    if actor is None:
         return
     pending: list[tuple[SQLModel, str]] = [
         *((row, "created") for row in session.new),
@@ -117,18 +153,6 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
         *((row, "deleted") for row in session.deleted),
     ]
     for row, verb in pending:
-        table = getattr(row, "__tablename__", None)
-        tenant_id = getattr(row, "tenant_id", None)
-        if table is None or table in NOT_AUDITED or tenant_id is None or not _tenant_owned(row):
-            continue
-        changes = _changes_of(row, verb)
-        if verb == "updated" and not changes:
-            continue
-        record(
-            session,
-            tenant_id=tenant_id,
-            action=f"{table}.{verb}",
-            target_type=table,
-            target_id=getattr(row, "id", None),
-            changes=changes,
-        )
+        found = _event_of(actor, row, verb)
+        if found is not None:
+            session.add(found)

@@ -169,7 +169,9 @@ async def load_holds(
     if not equipment:
         return []
     statement = holds_statement(tenant_id, equipment, window, exclude_reservation=exclude_reservation)
-    return holds_from((await session.execute(statement)).all())
+    # Plain rows: on the session's connection, past the ORM's statement handling.
+    connection = await session.connection()
+    return holds_from((await connection.execute(statement)).all())
 
 
 def holds_from(rows: Iterable[Row[*tuple[Any, ...]]]) -> list[Hold]:

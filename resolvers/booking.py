@@ -18,12 +18,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.clock import utcnow
-from db.scoped import scoped
+from db.scoped import scoped, scoped_records
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from resolvers.availability import Hold, Interval, Stock, load_holds, overlaps, reservation_ids
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable
@@ -50,19 +52,40 @@ class LockedLines:
     units: dict[uuid.UUID, EquipmentUnit]
 
 
+# What a booking reads of each equipment: its stock (``Stock``) and whether it takes units.
+STOCK_COLUMNS = ("id", "tracking", "quantity", "status", "buffer_before", "buffer_after")
+
+E = TypeVar("E", bound=Select[Any])
+
+
+def _locking(statement: E, ids: set[uuid.UUID]) -> E:
+    """``statement`` narrowed to ``ids``, locking them in id order (so lockers never wait in a cycle)."""
+    return statement.where(col(Equipment.id).in_(sorted(ids))).order_by(col(Equipment.id)).with_for_update()
+
+
 async def lock_equipment(
     session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, Equipment]:
-    """Lock the tenant's equipment rows among ``ids``, always in id order."""
+    """Lock the tenant's equipment rows among ``ids``, as objects to change."""
     if not ids:
         return {}
-    statement = (
-        scoped(Equipment, tenant_id)
-        .where(col(Equipment.id).in_(sorted(ids)))
-        .order_by(col(Equipment.id))
-        .with_for_update()
-    )
+    statement = _locking(scoped(Equipment, tenant_id), ids)
     return {row.id: row for row in (await session.scalars(statement)).all()}
+
+
+async def lock_stock(
+    session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """Lock the tenant's equipment rows among ``ids``, read as rows of their ``STOCK_COLUMNS``.
+
+    A booking only reads the equipment: plain rows on the session's connection
+    skip the ORM's identity map and instance state.
+    """
+    if not ids:
+        return {}
+    connection = await session.connection()
+    statement = _locking(scoped_records(Equipment, tenant_id, STOCK_COLUMNS), ids)
+    return {row.id: row for row in (await connection.execute(statement)).all()}
 
 
 async def lock_lines(
@@ -74,7 +97,7 @@ async def lock_lines(
             raise NotFound("equipment", field=f"{line.field}.equipmentId")
         if line.unit_given and line.unit_id is None:
             raise NotFound("unit", field=f"{line.field}.unitId")
-    equipment = await lock_equipment(
+    equipment = await lock_stock(
         session, tenant_id, {line.equipment_id for line in lines if line.equipment_id}
     )
     unit_ids = {line.unit_id for line in lines if line.unit_id is not None}

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete
 
 from db.clock import utcnow
-from db.scoped import in_tenant, scoped
+from db.inserts import insert_new
+from db.scoped import in_tenant, scoped, scoped_records
 from db.tables import Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
 from resolvers.caller import TenantCaller
@@ -85,13 +86,20 @@ def validate_text(problems: Validator, title: str | None, notes: str | None) -> 
 
 
 async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    result = await session.execute(
+    connection = await session.connection()
+    result = await connection.execute(
         update(Tenant)
         .where(col(Tenant.id) == tenant_id)
         .values(reservation_counter=col(Tenant.reservation_counter) + 1)
         .returning(col(Tenant.reservation_counter))
     )
     return int(result.scalar_one())
+
+
+async def _user_exists(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    connection = await session.connection()
+    statement = scoped_records(User, tenant_id, ("id",)).where(col(User.id) == user_id)
+    return (await connection.execute(statement)).first() is not None
 
 
 async def _by_idempotency_key(
@@ -109,11 +117,12 @@ def _replayed(earlier: Reservation, caller: TenantCaller) -> Reservation:
     return earlier
 
 
-def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[LineRequest]) -> None:
+def _new_lines(reservation: Reservation, lines: list[LineRequest]) -> list[ReservationLine]:
+    new: list[ReservationLine] = []
     for position, line in enumerate(lines):
         if line.equipment_id is None:  # ``lock_lines`` refused it already
             raise NotFound("equipment", field=f"{line.field}.equipmentId")
-        session.add(
+        new.append(
             ReservationLine(
                 tenant_id=reservation.tenant_id,
                 reservation_id=reservation.id,
@@ -123,6 +132,7 @@ def _insert_lines(session: AsyncSession, reservation: Reservation, lines: list[L
                 quantity=line.quantity,
             )
         )
+    return new
 
 
 async def create_reservation(
@@ -152,7 +162,7 @@ async def create_reservation(
             return _replayed(earlier, caller)
     try:
         async with transactions.transaction() as session:
-            if customer_id is not None and await session.get(User, (tenant_id, customer_id)) is None:
+            if customer_id is not None and not await _user_exists(session, tenant_id, customer_id):
                 raise NotFound("customer", field="customerId")
             locked = await lock_lines(session, tenant_id, draft.lines)
             window = (draft.starts_at, draft.ends_at)
@@ -182,10 +192,7 @@ async def create_reservation(
                 created_at=now,
                 updated_at=now,
             )
-            session.add(reservation)
-            await session.flush()
-            _insert_lines(session, reservation, draft.lines)
-            await session.flush()
+            await insert_new(session, [reservation], _new_lines(reservation, draft.lines))
             return reservation
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
@@ -376,5 +383,5 @@ async def update_reservation(
                     col(ReservationLine.reservation_id) == reservation.id,
                 )
             )
-            _insert_lines(session, reservation, changes.lines)
+            await insert_new(session, _new_lines(reservation, changes.lines))
         return reservation

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from auth.services import Services
-from schema.node import to_global_id
+from schema.node import pk_of, to_global_id
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes
-from tests.booking import create_equipment, line, reserve, step
+from tests.booking import T0, at, create_equipment, line, reserve, step
 
 EVENTS = """
 query($filter: AuditEventFilter) {
@@ -43,6 +43,58 @@ async def test_a_status_change_is_recorded_with_old_and_new_values(
     assert canceled["actorKind"] == "user"
     assert canceled["targetType"] == "Reservation"
     assert canceled["requestId"]
+
+
+async def test_a_booking_records_the_reservation_and_each_line_with_every_value(
+    api: Api, admin_token: str, manager_token: str, staff_token: str, esr: TenantUsers
+) -> None:
+    wall = await create_equipment(api, manager_token, name="LED wall", code="LED", quantity=5)
+    truss = await create_equipment(api, manager_token, name="Truss", code="TR", quantity=5)
+    made = await reserve(api, staff_token, [line(wall, 2), line(truss)], notes="Load in at 8")
+    reservation = made["reservation"]
+    reservation_pk = str(pk_of(reservation["id"], "Reservation"))
+    tenant = str(esr.tenant.id)
+
+    [created] = await events(api, admin_token, targetId=reservation["id"])
+    assert created["action"] == "reservation.created"
+    assert created["actor"] == {"email": esr.staff.email}
+    assert created["requestId"]
+    changes = created["changes"]
+    stamp = changes["created_at"][1]
+    assert changes == {
+        "tenant_id": [None, tenant],
+        "id": [None, reservation_pk],
+        "number": [None, reservation["number"]],
+        "title": [None, "Gala"],
+        "customer_id": [None, None],
+        "created_by_id": [None, str(esr.staff.id)],
+        "starts_at": [None, T0.isoformat()],
+        "ends_at": [None, at(4)],
+        "status": [None, "CONFIRMED"],
+        "notes": [None, "Load in at 8"],
+        "version": [None, 1],
+        "idempotency_key": [None, None],
+        "design_version_id": [None, None],
+        "created_at": [None, stamp],
+        "updated_at": [None, stamp],
+    }
+
+    lines = await events(api, admin_token, action="reservation_line.created")
+    assert [event["requestId"] for event in lines] == [created["requestId"]] * 2
+    assert [event["actor"] for event in lines] == [{"email": esr.staff.email}] * 2
+    by_position = sorted((event["changes"] for event in lines), key=lambda found: found["position"][1])
+    for position, (equipment, quantity) in enumerate(((wall, 2), (truss, 1))):
+        found = by_position[position]
+        assert found == {
+            "tenant_id": [None, tenant],
+            "id": [None, found["id"][1]],
+            "reservation_id": [None, reservation_pk],
+            "position": [None, position],
+            "equipment_id": [None, str(pk_of(equipment["id"], "Equipment"))],
+            "unit_id": [None, None],
+            "quantity": [None, quantity],
+        }
+    assert by_position[0]["id"][1] != by_position[1]["id"][1]
 
 
 async def test_request_ids_link_events_to_requests(api: Api, admin_token: str, manager_token: str) -> None:
