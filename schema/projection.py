@@ -56,6 +56,7 @@ from graphql.execution import Executor
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
@@ -70,11 +71,49 @@ class Shape(Protocol):
     async def complete(self, context: Any, values: list[Any]) -> list[Any]: ...
 
 
+_NONE = type(None)
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _texts(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {str, _NONE}
+
+
+def _ints(values: list[Any]) -> bool:
+    """Plain ints (not bools) within GraphQL's 32-bit Int, or None."""
+    if not set(map(type, values)) <= {int, _NONE}:
+        return False
+    present = [value for value in values if value is not None]
+    return not present or (min(present) >= _INT_MIN and max(present) <= _INT_MAX)
+
+
+def _booleans(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {bool, _NONE}
+
+
+# When a built-in scalar's serializer would return every value unchanged: the type
+# checks run in C over the whole list instead of one Python call per value.
+UNCHANGED_BY: dict[Callable[[Any], Any], Callable[[list[Any]], bool]] = {
+    serialize_string: _texts,
+    serialize_id: _texts,
+    serialize_int: _ints,
+    serialize_boolean: _booleans,
+}
+
+
 @dataclass(frozen=True)
 class LeafShape:
     serialize: Callable[[Any], Any]
+    unchanged: Callable[[list[Any]], bool] | None = None
+    """Whether ``serialize`` would return each of these values as it is."""
+
+    @classmethod
+    def of(cls, serialize: Callable[[Any], Any]) -> LeafShape:
+        return cls(serialize, UNCHANGED_BY.get(serialize))
 
     async def complete(self, context: Any, values: list[Any]) -> list[Any]:
+        if self.unchanged is not None and self.unchanged(values):
+            return values
         serialize = self.serialize
         return [None if value is None else serialize(value) for value in values]
 
@@ -250,7 +289,7 @@ class _Compiler:
             inner = self.shape(item_type, details, label, rows)
             return None if inner is None else ListShape(inner)
         if is_leaf_type(return_type):
-            return LeafShape(return_type.serialize)
+            return LeafShape.of(return_type.serialize)
         if is_object_type(return_type):
             return self.object_shape(return_type, details, rows)
         return None  # interfaces and unions need a runtime type per value
