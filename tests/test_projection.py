@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLBoolean, GraphQLError, GraphQLID, GraphQLInt, GraphQLScalarType, GraphQLString
 from strawberry.permission import BasePermission, PermissionExtension
 
 import web.graphql
@@ -22,6 +23,7 @@ from db.tables import User as UserRow
 from schema import projection
 from schema.rows import row_type
 from schema.schema import _TYPES, Mutation, Query
+from schema.schema import schema as served_schema
 from schema.types.equipment import Equipment
 from schema.types.user import Role, User
 from tests.api import Api, TenantUsers
@@ -477,3 +479,42 @@ async def test_one_reader_table_answers_both_paths(
     ]
     assert names
     assert all(name.startswith("<") and name.endswith(">") for name in names)
+
+
+LEAF_CASES = [
+    (GraphQLString, ["a", None, "ü"]),
+    (GraphQLString, ["a", 7, True, 1.5]),
+    (GraphQLID, ["x", None]),
+    (GraphQLID, [5, "x"]),
+    (GraphQLInt, [1, None, -(2**31), 2**31 - 1]),
+    (GraphQLInt, [True, 2]),
+    (GraphQLInt, [2.0, 3]),
+    (GraphQLBoolean, [True, None, False]),
+    (GraphQLBoolean, [1, 0]),
+]
+
+
+@pytest.mark.parametrize(("scalar", "values"), LEAF_CASES)
+async def test_a_leaf_list_completes_as_its_serializer_would(
+    scalar: GraphQLScalarType, values: list[Any]
+) -> None:
+    shape = projection.LeafShape.of(scalar.serialize)
+    assert shape.unchanged is not None
+    expected = [None if value is None else scalar.serialize(value) for value in values]
+    completed = await shape.complete(None, values)
+    assert completed == expected
+    assert [type(value) for value in completed] == [type(value) for value in expected]
+
+
+@pytest.mark.parametrize("values", [[1, 2**31], [-(2**31) - 1], [1, "two"]])
+async def test_an_int_out_of_range_or_of_another_type_fails_as_graphql_core_fails(values: list[Any]) -> None:
+    shape = projection.LeafShape.of(GraphQLInt.serialize)
+    with pytest.raises(GraphQLError):
+        await shape.complete(None, values)
+
+
+def test_the_schemas_own_scalars_take_the_fast_path() -> None:
+    for name in ("String", "Int", "ID", "Boolean"):
+        scalar = served_schema._schema.type_map[name]
+        assert isinstance(scalar, GraphQLScalarType)
+        assert projection.LeafShape.of(scalar.serialize).unchanged is not None, name
