@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from db.scoped import in_tenant, scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
-from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.availability import Usage, holds_statement, usage
 from resolvers.caller import TenantCaller
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.instants import instant_problem
@@ -99,7 +99,7 @@ async def availability(
     if not equipment:
         return {}
     rows = await snapshot.rows(holds_statement(caller.tenant_id, equipment, window))
-    return usage(equipment, holds_from(rows), window)
+    return usage(equipment, rows, window)
 
 
 async def equipment_for_availability(
