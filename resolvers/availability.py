@@ -250,10 +250,12 @@ class Usage:
 
         Worked out when asked: most selections want only the numbers.
         """
-        buffers = Buffers.of(self.equipment)
-        window = self.window
+        before = timedelta(minutes=self.equipment.buffer_before)
+        after = timedelta(minutes=self.equipment.buffer_after)
+        first, last = self.window
+        # ``overlaps`` of each hold's buffered window with the window, as ``Stock.touching`` asks it.
         return reservation_ids(
-            hold for hold in self.holds if overlaps(buffers.widen(hold.starts_at, hold.ends_at), window)
+            hold for hold in self.holds if hold.starts_at - before < last and first < hold.ends_at + after
         )
 
 
