@@ -122,6 +122,10 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
     return _sweep(events) if events else 0
 
 
+STOCK_COLUMNS = ("id", "quantity", "status", "buffer_before", "buffer_after")
+"""What counting stock reads of an equipment row: ``total_stock``, the buffers, the holds' key."""
+
+
 def total_stock(equipment: Equipment) -> int:
     return equipment.quantity if equipment.status == EquipmentStatus.ACTIVE else 0
 
