@@ -3,16 +3,20 @@
 Holds are widened by the equipment's buffers (prep before, return after) and
 compared as half-open intervals, so back-to-back windows never collide unless a
 buffer says so. ``held`` is the peak concurrent quantity found by a sweep.
+
+Bookings count through ``Stock``. Availability asks the same question of many
+items at once and answers it with ``held_in``: the same widening, overlap and
+sweep in one pass per item, over the rows as the read returned them, and with the
+reservations behind the holds named only when a field asks for them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +26,21 @@ from db.scoped import in_tenant, same_tenant
 from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
 
 Interval = tuple[datetime, datetime]
+
+
+class HoldRow(Protocol):
+    """What the counts read of a hold: a ``Hold``, or a row of ``holds_statement`` as read."""
+
+    @property
+    def reservation_id(self) -> uuid.UUID: ...
+    @property
+    def equipment_id(self) -> uuid.UUID: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +80,50 @@ def peak(intervals: Iterable[tuple[Interval, int]], window: Interval) -> int:
         if start < end:
             events.append((start, quantity))
             events.append((end, -quantity))
-    # At the same instant, releases come before acquisitions: [10,11) and [11,12) never overlap.
-    events.sort(key=lambda event: (event[0], event[1]))
+    return _sweep(events)
+
+
+def _sweep(events: list[tuple[datetime, int]]) -> int:
+    """The highest running total of ``(instant, delta)`` events taken in time order."""
+    # Plain tuple order: at the same instant a release (negative) comes before an
+    # acquisition, so [10,11) and [11,12) never overlap.
+    events.sort()
     running = best = 0
     for _, delta in events:
         running += delta
-        best = max(best, running)
+        if running > best:
+            best = running
     return best
+
+
+def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) -> int:
+    """``Stock.of(equipment, holds).held(window)`` in one pass, without an object per hold.
+
+    Each hold is widened by the equipment's buffers and clipped to ``window``, as
+    ``Stock.of`` and ``peak`` do; a hold that ``Stock.touching`` would leave out is
+    empty once clipped, so the clipping alone decides.
+    """
+    before = timedelta(minutes=equipment.buffer_before)
+    after = timedelta(minutes=equipment.buffer_after)
+    first, last = window
+    events: list[tuple[datetime, int]] = []
+    for hold in holds:
+        start = hold.starts_at - before if before else hold.starts_at
+        end = hold.ends_at + after if after else hold.ends_at
+        # Clipped to the window, a hold that does not overlap it is empty and left out.
+        if start < first:
+            start = first
+        if end > last:
+            end = last
+        if start < end:
+            quantity = hold.quantity
+            events.append((start, quantity))
+            events.append((end, -quantity))
+    return _sweep(events) if events else 0
+
+
+STOCK_COLUMNS = ("id", "quantity", "status", "buffer_before", "buffer_after")
+"""What counting stock reads of an equipment row: ``total_stock``, the buffers, the holds' key."""
 
 
 def total_stock(equipment: Equipment) -> int:
@@ -113,7 +169,7 @@ class Stock:
         return peak(((span, hold.quantity) for span, hold in self.touching(interval)), interval)
 
 
-def reservation_ids(holds: Iterable[Hold]) -> list[uuid.UUID]:
+def reservation_ids(holds: Iterable[HoldRow]) -> list[uuid.UUID]:
     """The reservations behind ``holds``, each once, in order."""
     return list(dict.fromkeys(hold.reservation_id for hold in holds))
 
@@ -179,32 +235,56 @@ def holds_from(rows: Iterable[Row[*tuple[Any, ...]]]) -> list[Hold]:
     return [Hold(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """How much of one equipment is held during a window, and by which reservations."""
 
     equipment: Equipment
     total: int
     held: int
-    reservation_ids: list[uuid.UUID] = field(default_factory=list)
+    window: Interval
+    holds: Sequence[HoldRow] = ()
+    """The holds on this equipment that the read found (some may not touch ``window``)."""
 
     @property
     def available(self) -> int:
         return max(0, self.total - self.held)
 
+    @property
+    def reservation_ids(self) -> list[uuid.UUID]:
+        """The reservations whose buffered holds overlap the window, each once, in order.
 
-def usage(equipment: Sequence[Equipment], holds: Sequence[Hold], window: Interval) -> dict[uuid.UUID, Usage]:
-    """Peak held quantity of each equipment within ``window``."""
-    by_equipment: dict[uuid.UUID, list[Hold]] = defaultdict(list)
+        Worked out when asked: most selections want only the numbers.
+        """
+        before = timedelta(minutes=self.equipment.buffer_before)
+        after = timedelta(minutes=self.equipment.buffer_after)
+        first, last = self.window
+        # ``overlaps`` of each hold's buffered window with the window, as ``Stock.touching`` asks it.
+        return reservation_ids(
+            hold for hold in self.holds if hold.starts_at - before < last and first < hold.ends_at + after
+        )
+
+
+def usage(
+    equipment: Sequence[Equipment], holds: Iterable[HoldRow], window: Interval
+) -> dict[uuid.UUID, Usage]:
+    """Peak held quantity of each equipment within ``window``.
+
+    ``holds`` may be the rows of ``holds_statement`` as read: they are grouped and
+    counted as they are, not copied into ``Hold`` values.
+    """
+    by_equipment: dict[uuid.UUID, list[HoldRow]] = {}
     for hold in holds:
-        by_equipment[hold.equipment_id].append(hold)
+        same = by_equipment.get(hold.equipment_id)
+        if same is None:
+            by_equipment[hold.equipment_id] = [hold]
+        else:
+            same.append(hold)
     result: dict[uuid.UUID, Usage] = {}
     for item in equipment:
-        stock = Stock.of(item, by_equipment.get(item.id, []))
-        result[item.id] = Usage(
-            equipment=item,
-            total=stock.total,
-            held=stock.held(window),
-            reservation_ids=reservation_ids(hold for _, hold in stock.touching(window)),
-        )
+        found = by_equipment.get(item.id)
+        if found is None:
+            result[item.id] = Usage(item, total_stock(item), 0, window)
+        else:
+            result[item.id] = Usage(item, total_stock(item), held_in(item, found, window), window, found)
     return result

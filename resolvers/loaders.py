@@ -22,7 +22,7 @@ from db.scoped import records, same_tenant, scoped_records
 from db.tables import Equipment, EquipmentUnit, Operator, Reservation, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
-from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.availability import Usage, holds_statement, usage
 from resolvers.batch_loader import BatchLoader
 from resolvers.visibility import visibility_of
 
@@ -484,6 +484,6 @@ class AvailabilityLoader(BatchLoader[AvailabilityKey, Usage]):
         results: dict[tuple[uuid.UUID, datetime, datetime], Usage] = {}
         for window, equipment in by_window.items():
             rows = await self._context.rows(holds_statement(tenant_id, equipment, window))
-            for equipment_id, found in usage(equipment, holds_from(rows), window).items():
+            for equipment_id, found in usage(equipment, rows, window).items():
                 results[(equipment_id, *window)] = found
         return [results[(key.equipment.id, key.starts_at, key.ends_at)] for key in keys]

@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy import exists
+from sqlalchemy import Select, exists
 from sqlmodel import col
 
 from db.scoped import in_tenant, scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
-from resolvers.availability import Usage, holds_from, holds_statement, usage
+from resolvers.availability import STOCK_COLUMNS, Usage, holds_statement, usage
 from resolvers.caller import TenantCaller
 from resolvers.equipment import EquipmentFilter, equipment_statement
 from resolvers.instants import instant_problem
@@ -99,13 +100,27 @@ async def availability(
     if not equipment:
         return {}
     rows = await snapshot.rows(holds_statement(caller.tenant_id, equipment, window))
-    return usage(equipment, holds_from(rows), window)
+    return usage(equipment, rows, window)
 
 
 async def equipment_for_availability(
-    snapshot: Snapshot, caller: TenantCaller, ids: list[uuid.UUID] | None, filter: EquipmentFilter, limit: int
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    ids: list[uuid.UUID] | None,
+    filter: EquipmentFilter,
+    limit: int,
+    *,
+    whole_rows: bool = True,
 ) -> list[Equipment]:
-    statement = equipment_statement(caller.tenant_id, filter)
+    """The equipment to count, by name; only ``STOCK_COLUMNS`` unless ``whole_rows``.
+
+    Rows read without ``whole_rows`` are enough for ``availability`` and ``Usage``,
+    not for anything that shows the equipment itself.
+    """
+    statement: Select[*tuple[Any, ...]] = equipment_statement(caller.tenant_id, filter)
+    if not whole_rows:
+        # Descriptions, tags (JSON, decoded per row) and timestamps cost more to read than the count.
+        statement = statement.with_only_columns(*(col(getattr(Equipment, name)) for name in STOCK_COLUMNS))
     if ids is not None:
         statement = statement.where(col(Equipment.id).in_(ids))
     statement = statement.order_by(col(Equipment.name), col(Equipment.id)).limit(limit)

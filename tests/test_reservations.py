@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from auth.services import Services
 from schema.node import to_global_id
 from tests.api import Api, TenantUsers, error_codes
 from tests.booking import (
@@ -279,6 +283,70 @@ async def test_availability_reports_peak_held_quantity(
     [seen_by_customer] = (await api.data(AVAILABILITY, variables, token=customer_token))["availability"]
     assert seen_by_customer["reservations"] is None
     assert seen_by_customer["held"] == 1
+
+
+@contextlib.contextmanager
+def equipment_reads(services: Services) -> Iterator[list[str]]:
+    """The SQL of each read of equipment by name that the app sends, on either backend."""
+    found: list[str] = []
+
+    def heard(sql: str) -> None:
+        if "FROM equipment" in sql and "ORDER BY equipment.name" in sql:
+            found.append(sql)
+
+    def executed(_connection: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        heard(sql)
+
+    database = services.database
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", executed)
+    database.statement_listeners.append(heard)
+    try:
+        yield found
+    finally:
+        database.statement_listeners.remove(heard)
+        event.remove(engine, "before_cursor_execute", executed)
+
+
+COUNTS_ONLY = """
+query($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
+  availability(from: $from, to: $to, equipmentIds: $ids) { __typename total held available reservations { number } }
+}
+"""
+
+EQUIPMENT_IN_A_FRAGMENT = """
+query($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
+  availability(from: $from, to: $to, equipmentIds: $ids) { ...Counts }
+}
+fragment Counts on EquipmentAvailability { total held ... { available equipment @skip(if: true) { name } } }
+"""
+
+
+async def test_availability_reads_whole_equipment_rows_only_when_the_equipment_is_selected(
+    api: Api, services: Services, staff_token: str, wall: dict[str, Any]
+) -> None:
+    one = (await reserve(api, staff_token, [line(wall, 2)], 0, 2))["reservation"]
+    variables = {"from": at(0), "to": at(8), "ids": [wall["id"]]}
+    with equipment_reads(services) as reads:
+        [counts] = (await api.data(COUNTS_ONLY, variables, token=staff_token))["availability"]
+        [whole] = (await api.data(AVAILABILITY, variables, token=staff_token))["availability"]
+        [fragment] = (await api.data(EQUIPMENT_IN_A_FRAGMENT, variables, token=staff_token))["availability"]
+    numbers = {"total": 3, "held": 2, "available": 1}
+    assert counts == {
+        "__typename": "EquipmentAvailability",
+        **numbers,
+        "reservations": [{"number": one["number"]}],
+    }
+    assert whole == {
+        **numbers,
+        "equipment": {"name": "LED wall"},
+        "reservations": [{"number": one["number"]}],
+    }
+    assert fragment == numbers
+    assert len(reads) == 3
+    assert "equipment.description" not in reads[0]
+    assert "equipment.buffer_after" in reads[0]
+    assert all("equipment.description" in sql for sql in reads[1:])
 
 
 async def test_availability_rejects_naive_and_reversed_windows(api: Api, staff_token: str) -> None:

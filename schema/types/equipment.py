@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from db.tables import Equipment as EquipmentRow
 from db.tables import EquipmentStatus as EquipmentStatusValue
@@ -147,6 +148,30 @@ class EquipmentUnit(FromRow[UnitRow], Node):
     @strawberry.field(description="The equipment this unit belongs to.")
     @relation(key="equipment_id", fetch=EQUIPMENT)
     async def equipment(self, info: Info) -> Equipment: ...
+
+
+# The fields of EquipmentAvailability that read nothing of the equipment's row but its stock
+# (``resolvers/availability.py``'s ``STOCK_COLUMNS``). A field missing here reads whole rows.
+FROM_STOCK = frozenset({"__typename", "total", "held", "available", "reservations"})
+
+
+def reads_only_stock(info: Info) -> bool:
+    """Whether the selection below this field (an EquipmentAvailability) asks only for ``FROM_STOCK``.
+
+    Fragments count by the fields inside them, whatever their directives say: a
+    field that might be skipped still reads whole rows.
+    """
+    return all(_only_stock(field.selections) for field in info.selected_fields)
+
+
+def _only_stock(selections: Iterable[Selection]) -> bool:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if selection.name not in FROM_STOCK:
+                return False
+        elif not _only_stock(selection.selections):
+            return False
+    return True
 
 
 @strawberry.type(description="Stock of one equipment over a window; holds are widened by its buffers.")
