@@ -27,7 +27,15 @@ from sqlmodel import col
 from db.clock import utcnow
 from db.scoped import scoped, scoped_records
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
-from resolvers.availability import Hold, Interval, Stock, load_holds, overlaps, reservation_ids
+from resolvers.availability import (
+    STOCK_COLUMNS,
+    Hold,
+    Interval,
+    Stock,
+    load_holds,
+    overlaps,
+    reservation_ids,
+)
 from resolvers.errors import InvalidInput, NotFound, Shortage, Unavailable
 from resolvers.instants import LATEST_YEAR
 
@@ -52,8 +60,8 @@ class LockedLines:
     units: dict[uuid.UUID, EquipmentUnit]
 
 
-# What a booking reads of each equipment: its stock (``Stock``) and whether it takes units.
-STOCK_COLUMNS = ("id", "tracking", "quantity", "status", "buffer_before", "buffer_after")
+# What a booking reads of each equipment: its stock, and whether it takes units.
+BOOKING_COLUMNS = (*STOCK_COLUMNS, "tracking")
 
 E = TypeVar("E", bound=Select[Any])
 
@@ -76,7 +84,7 @@ async def lock_equipment(
 async def lock_stock(
     session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, Any]:
-    """Lock the tenant's equipment rows among ``ids``, read as rows of their ``STOCK_COLUMNS``.
+    """Lock the tenant's equipment rows among ``ids``, read as rows of their ``BOOKING_COLUMNS``.
 
     A booking only reads the equipment: plain rows on the session's connection
     skip the ORM's identity map and instance state.
@@ -84,7 +92,7 @@ async def lock_stock(
     if not ids:
         return {}
     connection = await session.connection()
-    statement = _locking(scoped_records(Equipment, tenant_id, STOCK_COLUMNS), ids)
+    statement = _locking(scoped_records(Equipment, tenant_id, BOOKING_COLUMNS), ids)
     return {row.id: row for row in (await connection.execute(statement)).all()}
 
 
