@@ -45,3 +45,25 @@ async def test_a_booking_costs_the_same_statements_for_one_line_and_five(
     assert counts[0] == counts[1]
     if not services.database.is_sqlite:
         assert counts[0] == POSTGRES_BOOKING_STATEMENTS
+
+
+async def test_a_booking_of_as_many_lines_as_allowed_is_written_whole_with_an_event_per_line(
+    api: Api, services: Services, manager_token: str, staff_token: str, admin_token: str
+) -> None:
+    most = services.settings.max_reservation_lines
+    deck = await create_equipment(api, manager_token, name="Deck", code="DECK", quantity=most)
+    values = {"title": "Festival", "startsAt": at(0), "endsAt": at(8), "lines": [line(deck)] * most}
+    made = (await api.data(RESERVE, {"input": values}, token=staff_token))["createReservation"]
+    assert made["__typename"] == "CreateReservationSuccess", made
+    reservation_id = made["reservation"]["id"]
+    lines = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on Reservation { lines { quantity } } } }",
+        {"id": reservation_id},
+        token=staff_token,
+    )
+    assert len(lines["node"]["lines"]) == most
+    trail = await api.data(
+        'query { auditEvents(first: 1, filter: {action: "reservation_line.created"}) { totalCount } }',
+        token=admin_token,
+    )
+    assert trail["auditEvents"]["totalCount"] == most
