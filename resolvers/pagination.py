@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from graphql import GraphQLError
 from sqlalchemy import (
     BigInteger,
@@ -161,10 +162,15 @@ def _decoder(column: SortColumn) -> Callable[[Any], Any]:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    payload = json.dumps(
-        [_encode_value(value) for value in values], separators=(",", ":"), ensure_ascii=False
-    )
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    """Url-safe base64 (unpadded) of the values as compact JSON with non-ASCII text kept.
+
+    orjson writes the JSON: for what a sort value is once ``_encode_value`` has had it
+    (text, integers of at most 64 bits, null), byte for byte what
+    ``json.dumps(separators=(",", ":"), ensure_ascii=False)`` writes, at a fraction
+    of the cost (tests/test_cursor_encoding.py holds it to that).
+    """
+    payload = orjson.dumps([_encode_value(value) for value in values])
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 
 def decode_cursor(cursor: str, columns: Sequence[SortColumn]) -> list[Any]:
