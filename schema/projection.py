@@ -181,11 +181,13 @@ class ObjectShape:
         columns = [
             await field.shape.complete(context, await field.raw(context, sources)) for field in self.fields
         ]
-        completed = dict(
-            zip(
-                unique, [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)], strict=True
-            )
+        # No columns when every field is skipped (``@skip``/``@include``): empty objects.
+        objects = (
+            [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+            if columns
+            else [{} for _ in sources]
         )
+        completed = dict(zip(unique, objects, strict=True))
         return [None if value is None else completed[id(value)] for value in values]
 
 

@@ -74,6 +74,16 @@ NAIVE_WINDOW = """
 query { equipment(first: 5) { edges { node { name reservations(from: "2031-05-01T00:00:00") { number } } } } }
 """
 
+# Objects whose every field is skipped are empty objects, at every level.
+ALL_SKIPPED = """
+query Skipped($skip: Boolean!) {
+  equipment(first: 5) {
+    edges { node { name @skip(if: $skip) reservations { number @include(if: false) } } }
+    pageInfo { hasNextPage @skip(if: $skip) }
+  }
+}
+"""
+
 
 @pytest.fixture
 async def bookings(api: Api, admin_token: str, esr: TenantUsers, customer_token: str) -> None:
@@ -167,6 +177,17 @@ async def test_fields_without_a_list_form_leave_their_level_to_graphql_core(
     assert {"EquipmentAvailability", "Reservation", "ReservationLine", "ReservationConnection"} <= set(
         projected_types
     )
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_objects_with_every_field_skipped_are_empty(api: Api, plain_api: Api, admin_token: str) -> None:
+    body = await both(api, plain_api, ALL_SKIPPED, {"skip": True}, admin_token)
+    assert "errors" not in body, body["errors"]
+    connection = body["data"]["equipment"]
+    assert connection["pageInfo"] == {}
+    assert connection["edges"]
+    assert all(edge["node"].keys() == {"reservations"} for edge in connection["edges"])
+    assert {} in [reservation for edge in connection["edges"] for reservation in edge["node"]["reservations"]]
 
 
 @pytest.mark.usefixtures("bookings")
