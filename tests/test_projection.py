@@ -7,22 +7,26 @@ errors included, must be identical.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
+from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLString
 from strawberry.permission import BasePermission, PermissionExtension
 
 import web.graphql
 from app import create_app
 from auth.services import Services
 from db.tables import User as UserRow
-from schema import projection
+from schema import projection, schema
 from schema.rows import row_type
 from schema.schema import _TYPES, Mutation, Query
 from schema.types.equipment import Equipment
+from schema.types.reservation import ReservationStatus
 from schema.types.user import Role, User
 from tests.api import Api, TenantUsers
 from tests.booking import CREATE_RESERVATION, at, create_equipment, line, reserve
@@ -498,3 +502,69 @@ async def test_one_reader_table_answers_both_paths(
     ]
     assert names
     assert all(name.startswith("<") and name.endswith(">") for name in names)
+
+
+class Text(str):
+    pass
+
+
+class Number(enum.IntEnum):
+    ONE = 1
+
+
+LEAF_VALUES: list[Any] = [
+    None,
+    "",
+    "text",
+    Text("a str subclass"),
+    "12",
+    True,
+    False,
+    0,
+    -1,
+    2**31 - 1,
+    -(2**31),
+    2**31,
+    -(2**31) - 1,
+    1.0,
+    1.5,
+    float("nan"),
+    Number.ONE,
+    *ReservationStatus,
+    "CONFIRMED",
+    datetime(2031, 5, 1, tzinfo=UTC),
+    [1],
+]
+
+
+def outcome(serialize: Any, value: Any) -> tuple[Any, ...]:
+    try:
+        return ("value", None if value is None else serialize(value))
+    except Exception as error:
+        return ("error", type(error), str(error))
+
+
+@pytest.mark.parametrize(
+    ("leaf_type", "shape_type"),
+    [
+        (GraphQLString, projection.UnchangedLeafShape),
+        (GraphQLID, projection.UnchangedLeafShape),
+        (GraphQLBoolean, projection.UnchangedLeafShape),
+        (GraphQLInt, projection.IntLeafShape),
+        (schema._schema.type_map["ReservationStatus"], projection.EnumLeafShape),
+        (schema._schema.type_map["DateTime"], projection.LeafShape),
+    ],
+    ids=lambda item: getattr(item, "name", ""),
+)
+async def test_leaves_complete_as_their_serialize_does(leaf_type: Any, shape_type: type[Any]) -> None:
+    shape = projection.leaf_shape(leaf_type)
+    assert type(shape) is shape_type
+    for value in LEAF_VALUES:
+        try:
+            completed: tuple[Any, ...] = ("value", (await shape.complete(None, [value]))[0])
+        except Exception as error:
+            completed = ("error", type(error), str(error))
+        expected = outcome(leaf_type.serialize, value)
+        assert completed == expected, value
+        # The same value, not only an equal one (True is not 1).
+        assert type(completed[1]) is type(expected[1]), value
