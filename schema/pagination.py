@@ -1,4 +1,10 @@
-"""Relay connection types and the pagination arguments every list field takes."""
+"""Relay connection types and the pagination arguments every list field takes.
+
+Cursors are encoded when a field asks for one: an edge keeps its row and its page,
+and ``cursor``, ``startCursor`` and ``endCursor`` are ``@from_parent`` fields, so
+both the projection and field-by-field resolution compute them from the object
+alone and a document that selects none of them encodes none.
+"""
 
 from __future__ import annotations
 
@@ -64,18 +70,44 @@ def paginated(resolver: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[
     return with_page
 
 
+@from_parent
+def _start_cursor(self: PageInfo) -> str | None:
+    return self._page.start_cursor()
+
+
+@from_parent
+def _end_cursor(self: PageInfo) -> str | None:
+    return self._page.end_cursor()
+
+
+@from_parent
+def _edge_cursor(self: Edge[Any]) -> str:
+    return self._page.cursor(self._row)
+
+
+# The resolvers are given to annotated fields (rather than written as methods) so the
+# fields keep their place in the schema.
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
     has_previous_page: bool = strawberry.field(description="More items precede this page.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item of the page.")
+    start_cursor: str | None = strawberry.field(
+        resolver=_start_cursor, description="Cursor of the first item of the page."
+    )
+    end_cursor: str | None = strawberry.field(
+        resolver=_end_cursor, description="Cursor of the last item of the page."
+    )
+    _page: strawberry.Private[Page[Any]]
 
 
 @strawberry.type(description="An item of a list with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Pass to `after`/`before` to page from this item.")
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor, description="Pass to `after`/`before` to page from this item."
+    )
     node: NodeT = strawberry.field(description="The item.")
+    _row: strawberry.Private[Any]
+    _page: strawberry.Private[Page[Any]]
 
 
 @strawberry.type(description="A page of a list, Relay-style.")
@@ -93,16 +125,10 @@ class Connection(Generic[NodeT]):
 
 
 def to_connection(page: Page[RowT], convert: Callable[[RowT], NodeT]) -> Connection[NodeT]:
-    edges = [
-        Edge(cursor=cursor, node=convert(row)) for row, cursor in zip(page.rows, page.cursors, strict=True)
-    ]
     return Connection(
-        edges=edges,
+        edges=[Edge(node=convert(row), _row=row, _page=page) for row in page.rows],
         page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            has_next_page=page.has_next_page, has_previous_page=page.has_previous_page, _page=page
         ),
         _count=page.count,
     )

@@ -20,10 +20,12 @@ and carries no field extension (``permission_classes`` are one: a permission run
 only in the field's resolver, so a field with one is never completed here),
 
 the subtree is completed here in one pass per level: each relation is one fetch
-for all parents, each leaf goes through its type's own ``serialize``, and each
-object becomes a dict in the order graphql-core would produce. Any other
-selection (other resolvers, interfaces, unions, nested lists of lists) leaves
-that field to graphql-core, which then tries again one level down.
+for all parents, each leaf goes through its type's own ``serialize`` (strings,
+ids, booleans, 32-bit ints and enum members take what it returns for them
+without the call), and each object becomes a dict in the order graphql-core
+would produce. Any other selection (other resolvers, interfaces, unions, nested
+lists of lists) leaves that field to graphql-core, which then tries again one
+level down.
 
 Errors keep their meaning: arguments are coerced and validated before anything
 is fetched, and a selection whose arguments are invalid is left to the regular
@@ -37,16 +39,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from itertools import islice
 from operator import attrgetter
 from typing import Any, Protocol
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLScalarType,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -71,51 +78,79 @@ class Shape(Protocol):
     async def complete(self, context: Any, values: list[Any]) -> list[Any]: ...
 
 
-_NONE = type(None)
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
-
-
-def _texts(values: list[Any]) -> bool:
-    return set(map(type, values)) <= {str, _NONE}
-
-
-def _ints(values: list[Any]) -> bool:
-    """Plain ints (not bools) within GraphQL's 32-bit Int, or None."""
-    if not set(map(type, values)) <= {int, _NONE}:
-        return False
-    present = [value for value in values if value is not None]
-    return not present or (min(present) >= _INT_MIN and max(present) <= _INT_MAX)
-
-
-def _booleans(values: list[Any]) -> bool:
-    return set(map(type, values)) <= {bool, _NONE}
-
-
-# When a built-in scalar's serializer would return every value unchanged: the type
-# checks run in C over the whole list instead of one Python call per value.
-UNCHANGED_BY: dict[Callable[[Any], Any], Callable[[list[Any]], bool]] = {
-    serialize_string: _texts,
-    serialize_id: _texts,
-    serialize_int: _ints,
-    serialize_boolean: _booleans,
-}
-
-
 @dataclass(frozen=True)
 class LeafShape:
     serialize: Callable[[Any], Any]
-    unchanged: Callable[[list[Any]], bool] | None = None
-    """Whether ``serialize`` would return each of these values as it is."""
-
-    @classmethod
-    def of(cls, serialize: Callable[[Any], Any]) -> LeafShape:
-        return cls(serialize, UNCHANGED_BY.get(serialize))
 
     async def complete(self, context: Any, values: list[Any]) -> list[Any]:
-        if self.unchanged is not None and self.unchanged(values):
-            return values
         serialize = self.serialize
         return [None if value is None else serialize(value) for value in values]
+
+
+# The leaf types of nearly every field answer most values without a call to their
+# ``serialize``, with what that call would return; any other value still goes to it.
+
+
+@dataclass(frozen=True)
+class UnchangedLeafShape(LeafShape):
+    """String, ID and Boolean: ``serialize`` returns a value of exactly ``kind`` as it is."""
+
+    kind: type
+
+    async def complete(self, context: Any, values: list[Any]) -> list[Any]:
+        serialize, kind = self.serialize, self.kind
+        return [
+            value if type(value) is kind else None if value is None else serialize(value) for value in values
+        ]
+
+
+@dataclass(frozen=True)
+class IntLeafShape(LeafShape):
+    """Int: ``serialize`` returns an ``int`` within 32 bits as it is."""
+
+    async def complete(self, context: Any, values: list[Any]) -> list[Any]:
+        serialize = self.serialize
+        return [
+            value
+            if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+            else None
+            if value is None
+            else serialize(value)
+            for value in values
+        ]
+
+
+@dataclass(frozen=True)
+class EnumLeafShape(LeafShape):
+    """An enum: each member's name, as ``serialize`` gave it once (Strawberry's searches the values)."""
+
+    members: type
+    names: Mapping[Any, Any]
+
+    async def complete(self, context: Any, values: list[Any]) -> list[Any]:
+        serialize, members, names = self.serialize, self.members, self.names
+        return [
+            names[value] if type(value) is members else None if value is None else serialize(value)
+            for value in values
+        ]
+
+
+def leaf_shape(leaf_type: GraphQLScalarType | GraphQLEnumType) -> LeafShape:
+    serialize = leaf_type.serialize
+    if serialize is serialize_string or serialize is serialize_id:
+        return UnchangedLeafShape(serialize, str)
+    if serialize is serialize_boolean:
+        return UnchangedLeafShape(serialize, bool)
+    if serialize is serialize_int:
+        return IntLeafShape(serialize)
+    members = getattr(leaf_type, "wrapped_cls", None)  # Strawberry's enums
+    if isinstance(leaf_type, GraphQLEnumType) and isinstance(members, type) and issubclass(members, Enum):
+        try:
+            names = {member: serialize(member) for member in members}
+        except Exception:
+            return LeafShape(serialize)  # a member it refuses: refused where it is met, as ever
+        return EnumLeafShape(serialize, members, names)
+    return LeafShape(serialize)
 
 
 @dataclass(frozen=True)
@@ -240,9 +275,10 @@ class ObjectShape:
         columns = [
             await plan.shape.complete(context, await plan.raw(context, sources)) for plan in self.fields
         ]
+        # No columns when every field is skipped (``@skip``/``@include``): empty objects.
         built = list(map(self.build, *columns)) if columns else [{} for _ in sources]
         if len(sources) == len(values):
-            return built  # each value once, none None: already in order
+            return built  # no null, no repeat: the sources are the values, in their order
         completed = dict(zip(unique, built, strict=True))
         return [None if value is None else completed[id(value)] for value in values]
 
@@ -289,7 +325,7 @@ class _Compiler:
             inner = self.shape(item_type, details, label, rows)
             return None if inner is None else ListShape(inner)
         if is_leaf_type(return_type):
-            return LeafShape.of(return_type.serialize)
+            return leaf_shape(return_type)
         if is_object_type(return_type):
             return self.object_shape(return_type, details, rows)
         return None  # interfaces and unions need a runtime type per value

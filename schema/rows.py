@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import EnumMeta
 from operator import attrgetter
 from typing import Any, Generic, Self, TypeVar
 
@@ -57,7 +58,27 @@ def _column(name: str) -> Reader:
 
 def _through(convert: Callable[[Any], Any], column: str) -> Reader:
     get = attrgetter(column)
+    if isinstance(convert, EnumMeta):
+        return Reader((column,), _enum_reader(convert, get))
     return Reader((column,), lambda row: convert(get(row)))
+
+
+def _enum_reader(members: EnumMeta, get: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``members(value)`` of the column's value: the lookup it starts with, without the call.
+
+    Calling an enum costs several times the dictionary lookup that answers it for
+    any value that is a member's; any other value is still the enum's to convert or refuse.
+    """
+    by_value = members._value2member_map_
+
+    def read(row: Any) -> Any:
+        value = get(row)
+        try:
+            return by_value[value]
+        except (KeyError, TypeError):
+            return members(value)
+
+    return read
 
 
 def _global_id(type_name: str) -> Reader:

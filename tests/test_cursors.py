@@ -20,6 +20,8 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, 
 
 from auth.services import Services
 from db.tables import AuditEvent, Design, Equipment, Operator, Reservation, Role, User
+from resolvers import pagination
+from resolvers.pagination import encode_cursor
 from schema import schema
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes, make_tenant
 
@@ -321,3 +323,73 @@ async def test_crafted_cursors_are_bad_input(
                 argument,
                 answers,
             )
+
+
+# The reservations page as the benchmark asks for it: the end cursor, no edge's cursor.
+RESERVATIONS_PAGE = """
+query Reservations($status: [ReservationStatus!], $from: DateTime) {
+  reservations(first: 50, filter: {status: $status, from: $from}) {
+    edges { node { id number title status startsAt endsAt customer { name email } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+RESERVATIONS_WITH_CURSORS = """
+query { reservations(first: 100) {
+  edges { cursor node { id } } pageInfo { hasNextPage startCursor endCursor }
+} }
+"""
+RESERVATION_AFTER = """
+query After($after: String) { reservations(first: 1, after: $after) { edges { node { id } } } }
+"""
+
+
+@pytest.fixture
+def encoded(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """The values of every cursor encoded from here on."""
+    seen: list[list[Any]] = []
+    encode = pagination.encode_cursor
+
+    def recording(values: Any) -> str:
+        seen.append(list(values))
+        return encode(values)
+
+    monkeypatch.setattr(pagination, "encode_cursor", recording)
+    return seen
+
+
+@pytest.mark.parametrize("engine", ["projected", "plain"])
+async def test_a_page_encodes_only_the_cursors_its_document_selects(
+    api: Api, plain_api: Api, tokens: list[str], encoded: list[list[Any]], engine: str
+) -> None:
+    client = api if engine == "projected" else plain_api
+    encoded.clear()
+    page = (await client.data(RESERVATIONS_PAGE, token=tokens[0]))["reservations"]
+    assert len(page["edges"]) >= ROWS
+    # One cursor, the page's end cursor (the last row's, as the next test checks).
+    assert [encode_cursor(values) for values in encoded] == [page["pageInfo"]["endCursor"]]
+
+    encoded.clear()
+    await client.data("{ reservations(first: 5) { edges { node { number } } } }", token=tokens[0])
+    assert encoded == []
+
+    encoded.clear()
+    page = (await client.data(RESERVATIONS_WITH_CURSORS, token=tokens[0]))["reservations"]
+    assert len(encoded) == len(page["edges"]) + 2
+
+
+async def test_every_edge_cursor_pages_from_its_row_on_both_engines(
+    api: Api, plain_api: Api, tokens: list[str]
+) -> None:
+    projected = (await api.data(RESERVATIONS_WITH_CURSORS, token=tokens[0]))["reservations"]
+    plain = (await plain_api.data(RESERVATIONS_WITH_CURSORS, token=tokens[0]))["reservations"]
+    assert projected == plain
+    edges = plain["edges"]
+    assert len(edges) >= ROWS
+    assert plain["pageInfo"]["startCursor"] == edges[0]["cursor"]
+    assert plain["pageInfo"]["endCursor"] == edges[-1]["cursor"]
+    everything = ids(plain)
+    for index, edge in enumerate(edges):
+        for client in (api, plain_api):
+            following = await client.data(RESERVATION_AFTER, {"after": edge["cursor"]}, token=tokens[0])
+            assert ids(following["reservations"]) == everything[index + 1 : index + 2]

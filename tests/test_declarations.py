@@ -7,8 +7,11 @@ reader or a relation keyed by a column that does not exist fails at import.
 
 from __future__ import annotations
 
+import enum
+import re
 import uuid
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import strawberry
@@ -121,6 +124,38 @@ def test_from_row_reads_the_declared_table() -> None:
         row.created_at,
     )
     assert tenant.row is row
+
+
+class Color(enum.Enum):
+    RED = "red"
+    CRIMSON = "red"  # an alias: the member is RED
+    LISTED = ("l", 1)
+
+
+def test_an_enum_reader_converts_as_calling_the_enum_does() -> None:
+    """The reader answers a member's value with the member and leaves any other value to the enum."""
+
+    @row_type(TenantRow, slug=Color)
+    @strawberry.type
+    class Painted(FromRow[TenantRow]):
+        slug: str
+        name: str
+        timezone: str
+        created_at: datetime
+        row: strawberry.Private[TenantRow]
+
+    reader = Painted.__row_source__.readers["slug"].read
+    values: list[object] = ["red", ("l", 1), "blue", None, ["red"], {"a": 1}, 1]
+    for value in values:
+        row = SimpleNamespace(slug=value, name="n", timezone="UTC", created_at=datetime.now(UTC))
+        try:
+            expected: object = Color(value)
+        except Exception as error:
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                reader(row)
+            continue
+        assert reader(row) is expected
+        assert Painted.from_row(row).slug is expected  # type: ignore[arg-type]
 
 
 def test_every_type_built_from_rows_is_registered() -> None:

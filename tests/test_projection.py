@@ -7,24 +7,26 @@ errors included, must be identical.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
-from graphql import GraphQLBoolean, GraphQLError, GraphQLID, GraphQLInt, GraphQLScalarType, GraphQLString
+from graphql import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLString
 from strawberry.permission import BasePermission, PermissionExtension
 
 import web.graphql
 from app import create_app
 from auth.services import Services
 from db.tables import User as UserRow
-from schema import projection
+from schema import projection, schema
 from schema.rows import row_type
 from schema.schema import _TYPES, Mutation, Query
-from schema.schema import schema as served_schema
 from schema.types.equipment import Equipment
+from schema.types.reservation import ReservationStatus
 from schema.types.user import Role, User
 from tests.api import Api, TenantUsers
 from tests.booking import CREATE_RESERVATION, at, create_equipment, line, reserve
@@ -74,6 +76,16 @@ query Mixed($from: DateTime!, $to: DateTime!) {
 # A naive instant is refused by the field's resolver; the error must read the same.
 NAIVE_WINDOW = """
 query { equipment(first: 5) { edges { node { name reservations(from: "2031-05-01T00:00:00") { number } } } } }
+"""
+
+# Objects whose every field is skipped are empty objects, at every level.
+ALL_SKIPPED = """
+query Skipped($skip: Boolean!) {
+  equipment(first: 5) {
+    edges { node { name @skip(if: $skip) reservations { number @include(if: false) } } }
+    pageInfo { hasNextPage @skip(if: $skip) }
+  }
+}
 """
 
 
@@ -169,6 +181,17 @@ async def test_fields_without_a_list_form_leave_their_level_to_graphql_core(
     assert {"EquipmentAvailability", "Reservation", "ReservationLine", "ReservationConnection"} <= set(
         projected_types
     )
+
+
+@pytest.mark.usefixtures("bookings")
+async def test_objects_with_every_field_skipped_are_empty(api: Api, plain_api: Api, admin_token: str) -> None:
+    body = await both(api, plain_api, ALL_SKIPPED, {"skip": True}, admin_token)
+    assert "errors" not in body, body["errors"]
+    connection = body["data"]["equipment"]
+    assert connection["pageInfo"] == {}
+    assert connection["edges"]
+    assert all(edge["node"].keys() == {"reservations"} for edge in connection["edges"])
+    assert {} in [reservation for edge in connection["edges"] for reservation in edge["node"]["reservations"]]
 
 
 @pytest.mark.usefixtures("bookings")
@@ -481,40 +504,67 @@ async def test_one_reader_table_answers_both_paths(
     assert all(name.startswith("<") and name.endswith(">") for name in names)
 
 
-LEAF_CASES = [
-    (GraphQLString, ["a", None, "ü"]),
-    (GraphQLString, ["a", 7, True, 1.5]),
-    (GraphQLID, ["x", None]),
-    (GraphQLID, [5, "x"]),
-    (GraphQLInt, [1, None, -(2**31), 2**31 - 1]),
-    (GraphQLInt, [True, 2]),
-    (GraphQLInt, [2.0, 3]),
-    (GraphQLBoolean, [True, None, False]),
-    (GraphQLBoolean, [1, 0]),
+class Text(str):
+    pass
+
+
+class Number(enum.IntEnum):
+    ONE = 1
+
+
+LEAF_VALUES: list[Any] = [
+    None,
+    "",
+    "text",
+    Text("a str subclass"),
+    "12",
+    True,
+    False,
+    0,
+    -1,
+    2**31 - 1,
+    -(2**31),
+    2**31,
+    -(2**31) - 1,
+    1.0,
+    1.5,
+    float("nan"),
+    Number.ONE,
+    *ReservationStatus,
+    "CONFIRMED",
+    datetime(2031, 5, 1, tzinfo=UTC),
+    [1],
 ]
 
 
-@pytest.mark.parametrize(("scalar", "values"), LEAF_CASES)
-async def test_a_leaf_list_completes_as_its_serializer_would(
-    scalar: GraphQLScalarType, values: list[Any]
-) -> None:
-    shape = projection.LeafShape.of(scalar.serialize)
-    assert shape.unchanged is not None
-    expected = [None if value is None else scalar.serialize(value) for value in values]
-    completed = await shape.complete(None, values)
-    assert completed == expected
-    assert [type(value) for value in completed] == [type(value) for value in expected]
+def outcome(serialize: Any, value: Any) -> tuple[Any, ...]:
+    try:
+        return ("value", None if value is None else serialize(value))
+    except Exception as error:
+        return ("error", type(error), str(error))
 
 
-@pytest.mark.parametrize("values", [[1, 2**31], [-(2**31) - 1], [1, "two"]])
-async def test_an_int_out_of_range_or_of_another_type_fails_as_graphql_core_fails(values: list[Any]) -> None:
-    shape = projection.LeafShape.of(GraphQLInt.serialize)
-    with pytest.raises(GraphQLError):
-        await shape.complete(None, values)
-
-
-def test_the_schemas_own_scalars_take_the_fast_path() -> None:
-    for name in ("String", "Int", "ID", "Boolean"):
-        scalar = served_schema._schema.type_map[name]
-        assert isinstance(scalar, GraphQLScalarType)
-        assert projection.LeafShape.of(scalar.serialize).unchanged is not None, name
+@pytest.mark.parametrize(
+    ("leaf_type", "shape_type"),
+    [
+        (GraphQLString, projection.UnchangedLeafShape),
+        (GraphQLID, projection.UnchangedLeafShape),
+        (GraphQLBoolean, projection.UnchangedLeafShape),
+        (GraphQLInt, projection.IntLeafShape),
+        (schema._schema.type_map["ReservationStatus"], projection.EnumLeafShape),
+        (schema._schema.type_map["DateTime"], projection.LeafShape),
+    ],
+    ids=lambda item: getattr(item, "name", ""),
+)
+async def test_leaves_complete_as_their_serialize_does(leaf_type: Any, shape_type: type[Any]) -> None:
+    shape = projection.leaf_shape(leaf_type)
+    assert type(shape) is shape_type
+    for value in LEAF_VALUES:
+        try:
+            completed: tuple[Any, ...] = ("value", (await shape.complete(None, [value]))[0])
+        except Exception as error:
+            completed = ("error", type(error), str(error))
+        expected = outcome(leaf_type.serialize, value)
+        assert completed == expected, value
+        # The same value, not only an equal one (True is not 1).
+        assert type(completed[1]) is type(expected[1]), value
