@@ -180,8 +180,13 @@ def holds_statement(
     window: Interval,
     *,
     exclude_reservation: uuid.UUID | None = None,
+    holders: bool = True,
 ) -> Select[*tuple[Any, ...]]:
-    """Holding lines of ``equipment`` whose buffered windows may touch ``window``."""
+    """Holding lines of ``equipment`` whose buffered windows may touch ``window``.
+
+    Without ``holders``, only what counting reads (equipment, quantity, window): the
+    reservation and unit ids are two UUIDs per row to decode that a count never uses.
+    """
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
     )
@@ -194,15 +199,19 @@ def holds_statement(
     ]
     if exclude_reservation is not None:
         conditions.append(col(Reservation.id) != exclude_reservation)
-    return (
-        select(
+    held = (col(ReservationLine.quantity), col(Reservation.starts_at), col(Reservation.ends_at))
+    columns: tuple[Any, ...]
+    if holders:
+        columns = (
             col(ReservationLine.reservation_id),
             col(ReservationLine.equipment_id),
             col(ReservationLine.unit_id),
-            col(ReservationLine.quantity),
-            col(Reservation.starts_at),
-            col(Reservation.ends_at),
+            *held,
         )
+    else:
+        columns = (col(ReservationLine.equipment_id), *held)
+    return (
+        select(*columns)
         .join(
             Reservation,
             and_(

@@ -95,11 +95,17 @@ async def availability(
     caller: TenantCaller,
     equipment: Sequence[Equipment],
     window: tuple[datetime, datetime],
+    *,
+    holders: bool = True,
 ) -> dict[uuid.UUID, Usage]:
-    """Peak held quantity per equipment in ``window``, read in one query."""
+    """Peak held quantity per equipment in ``window``, read in one query.
+
+    Without ``holders`` the holds are read without their reservations and units
+    (``Usage.reservation_ids`` is then not to be asked): counting needs neither.
+    """
     if not equipment:
         return {}
-    rows = await snapshot.rows(holds_statement(caller.tenant_id, equipment, window))
+    rows = await snapshot.rows(holds_statement(caller.tenant_id, equipment, window, holders=holders))
     return usage(equipment, rows, window)
 
 

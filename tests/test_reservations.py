@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -288,10 +288,19 @@ async def test_availability_reports_peak_held_quantity(
 @contextlib.contextmanager
 def equipment_reads(services: Services) -> Iterator[list[str]]:
     """The SQL of each read of equipment by name that the app sends, on either backend."""
+    with reads_where(
+        services, lambda sql: "FROM equipment" in sql and "ORDER BY equipment.name" in sql
+    ) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def reads_where(services: Services, wanted: Callable[[str], bool]) -> Iterator[list[str]]:
+    """The SQL of each statement the app sends that is ``wanted``, on either backend."""
     found: list[str] = []
 
     def heard(sql: str) -> None:
-        if "FROM equipment" in sql and "ORDER BY equipment.name" in sql:
+        if wanted(sql):
             found.append(sql)
 
     def executed(_connection: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
@@ -347,6 +356,41 @@ async def test_availability_reads_whole_equipment_rows_only_when_the_equipment_i
     assert "equipment.description" not in reads[0]
     assert "equipment.buffer_after" in reads[0]
     assert all("equipment.description" in sql for sql in reads[1:])
+
+
+JUST_COUNTS = """
+query($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
+  availability(from: $from, to: $to, equipmentIds: $ids) { total held available }
+}
+"""
+
+HOLDERS_IN_A_SKIPPED_FRAGMENT = """
+query($from: DateTime!, $to: DateTime!, $ids: [ID!]) {
+  availability(from: $from, to: $to, equipmentIds: $ids) { held ... @skip(if: true) { reservations { number } } }
+}
+"""
+
+
+async def test_availability_reads_which_reservation_holds_only_when_reservations_are_selected(
+    api: Api, services: Services, staff_token: str, wall: dict[str, Any]
+) -> None:
+    one = (await reserve(api, staff_token, [line(wall, 2)], 0, 2))["reservation"]
+    variables = {"from": at(0), "to": at(8), "ids": [wall["id"]]}
+    holds = reads_where(services, lambda sql: "FROM reservation_line JOIN reservation" in sql)
+    with holds as reads:
+        [counts] = (await api.data(JUST_COUNTS, variables, token=staff_token))["availability"]
+        [holders] = (await api.data(COUNTS_ONLY, variables, token=staff_token))["availability"]
+        [skipped] = (await api.data(HOLDERS_IN_A_SKIPPED_FRAGMENT, variables, token=staff_token))[
+            "availability"
+        ]
+    assert counts == {"total": 3, "held": 2, "available": 1}
+    assert holders["held"] == 2
+    assert holders["reservations"] == [{"number": one["number"]}]
+    assert skipped == {"held": 2}
+    assert len(reads) == 3
+    selected = [sql.partition("FROM")[0] for sql in reads]
+    assert "reservation_line.reservation_id" not in selected[0]
+    assert all("reservation_line.reservation_id" in columns for columns in selected[1:])
 
 
 async def test_availability_rejects_naive_and_reversed_windows(api: Api, staff_token: str) -> None:

@@ -21,7 +21,7 @@ from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
 from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
-from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit, reads_only_stock
+from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit, availability_reads
 from schema.types.equipment_inputs import (
     AddEquipmentUnitsInput,
     AddEquipmentUnitsResult,
@@ -105,15 +105,11 @@ class EquipmentQuery:
             ]
         context = info.context
         caller = context.caller()
+        reads = availability_reads(info)
         rows = await equipment_for_availability(
-            context,
-            caller,
-            ids,
-            filter_value(filter),
-            MAX_AVAILABILITY_ITEMS,
-            whole_rows=not reads_only_stock(info),
+            context, caller, ids, filter_value(filter), MAX_AVAILABILITY_ITEMS, whole_rows=reads.whole_rows
         )
-        found = await availability(context, caller, rows, window)
+        found = await availability(context, caller, rows, window, holders=reads.holders)
         return [EquipmentAvailability.from_usage(found[row.id]) for row in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -155,23 +156,34 @@ class EquipmentUnit(FromRow[UnitRow], Node):
 FROM_STOCK = frozenset({"__typename", "total", "held", "available", "reservations"})
 
 
-def reads_only_stock(info: Info) -> bool:
-    """Whether the selection below this field (an EquipmentAvailability) asks only for ``FROM_STOCK``.
+@dataclass(frozen=True)
+class AvailabilityReads:
+    """What a selection of EquipmentAvailability needs read, beyond the counts."""
+
+    whole_rows: bool
+    """Anything but ``FROM_STOCK``: the equipment's whole rows."""
+    holders: bool
+    """``reservations``: which reservation each hold belongs to."""
+
+
+def availability_reads(info: Info) -> AvailabilityReads:
+    """What the selection below this field (a list of EquipmentAvailability) needs read.
 
     Fragments count by the fields inside them, whatever their directives say: a
-    field that might be skipped still reads whole rows.
+    field that might be skipped is read for.
     """
-    return all(_only_stock(field.selections) for field in info.selected_fields)
+    names: set[str] = set()
+    for field in info.selected_fields:
+        _collect_names(field.selections, names)
+    return AvailabilityReads(whole_rows=not names <= FROM_STOCK, holders="reservations" in names)
 
 
-def _only_stock(selections: Iterable[Selection]) -> bool:
+def _collect_names(selections: Iterable[Selection], names: set[str]) -> None:
     for selection in selections:
         if isinstance(selection, SelectedField):
-            if selection.name not in FROM_STOCK:
-                return False
-        elif not _only_stock(selection.selections):
-            return False
-    return True
+            names.add(selection.name)
+        else:
+            _collect_names(selection.selections, names)
 
 
 @strawberry.type(description="Stock of one equipment over a window; holds are widened by its buffers.")
