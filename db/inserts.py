@@ -20,7 +20,6 @@ The rows are not added to the session: they are values, as the caller built them
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy.sql import sqltypes
 from sqlmodel import SQLModel
 
 from db.audit import created_events
+from db.caches import bounded
 
 Processor = Callable[[Any], Any]
 
@@ -68,7 +68,7 @@ class _PostgresInsert:
         return tuple(arguments)
 
 
-@functools.lru_cache(maxsize=64)
+@bounded(maxsize=64)
 def _postgres_insert(tables: tuple[Table, ...], dialect: Dialect) -> _PostgresInsert:
     """The statement for a set of tables: built once, as its SQL never depends on row counts."""
     quote = dialect.identifier_preparer
