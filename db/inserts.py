@@ -20,6 +20,7 @@ The rows are not added to the session: they are values, as the caller built them
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,36 @@ def _table(rows: Sequence[SQLModel]) -> Table:
     return table
 
 
+@bounded(maxsize=64)
+def _fills(table: Table) -> dict[str, Callable[[], Any]]:
+    """What a ``None`` in each NOT NULL column with a default becomes: the default.
+
+    The unit of work leaves such a column out of its INSERT, so that the default
+    applies; an explicit ``None`` here would be a NULL the column refuses.
+    """
+    fills: dict[str, Callable[[], Any]] = {}
+    for column in table.columns:
+        default = column.default
+        if column.nullable or default is None:
+            continue
+        if default.is_scalar:
+            fills[column.key] = functools.partial(_same, default.arg)  # type: ignore[attr-defined]
+        elif default.is_callable:
+            fills[column.key] = functools.partial(default.arg, None)  # type: ignore[attr-defined]
+    return fills
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _column_values(rows: Sequence[SQLModel], key: str, fill: Callable[[], Any] | None) -> list[Any]:
+    values = [getattr(row, key) for row in rows]
+    if fill is not None and None in values:
+        values = [fill() if value is None else value for value in values]
+    return values
+
+
 def _array_type(column: Column[Any], dialect: Dialect) -> str:
     if column.type._type_affinity is sqltypes.String:
         # An explicit cast to VARCHAR(64)[] would silently cut longer values; the
@@ -56,14 +87,16 @@ class _PostgresInsert:
     """The one statement inserting rows of ``tables``, and how each column's values are bound."""
 
     sql: str
+    tables: tuple[Table, ...]
     columns: tuple[tuple[tuple[str, Processor | None], ...], ...]
     """Per table, per column: its attribute name and its type's bind processor."""
 
     def arguments(self, batches: Sequence[Sequence[SQLModel]]) -> tuple[list[Any], ...]:
         arguments: list[list[Any]] = []
-        for columns, rows in zip(self.columns, batches, strict=True):
+        for table, columns, rows in zip(self.tables, self.columns, batches, strict=True):
+            fills = _fills(table)
             for key, process in columns:
-                values = [getattr(row, key) for row in rows]
+                values = _column_values(rows, key, fills.get(key))
                 arguments.append(values if process is None else [process(value) for value in values])
         return tuple(arguments)
 
@@ -88,14 +121,19 @@ def _postgres_insert(tables: tuple[Table, ...], dialect: Dialect) -> _PostgresIn
         columns.append(
             tuple((column.key, column.type._cached_bind_processor(dialect)) for column in table.columns)
         )
-    return _PostgresInsert(f"WITH {', '.join(parts)} SELECT 1", tuple(columns))
+    return _PostgresInsert(f"WITH {', '.join(parts)} SELECT 1", tables, tuple(columns))
 
 
 async def _insert_sqlite(connection: AsyncConnection, batches: Sequence[Sequence[SQLModel]]) -> None:
     for rows in batches:
         table = _table(rows)
-        keys = [column.key for column in table.columns]
-        await connection.execute(insert(table), [{key: getattr(row, key) for key in keys} for row in rows])
+        fills = _fills(table)
+        values = {
+            column.key: _column_values(rows, column.key, fills.get(column.key)) for column in table.columns
+        }
+        await connection.execute(
+            insert(table), [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+        )
 
 
 async def insert_new(session: AsyncSession, *batches: Sequence[SQLModel]) -> None:
