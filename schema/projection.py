@@ -67,6 +67,7 @@ from graphql.type.scalars import serialize_boolean, serialize_id, serialize_int,
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 
+from db.caches import bounded
 from resolvers.loaders import Fetch
 from schema.relations import is_from_parent, relation_of
 from schema.rows import RowSource, row_source_of
@@ -238,7 +239,19 @@ class FieldPlan:
         return await self.values.raw(context, sources)
 
 
-def _object_builder(keys: list[str]) -> Callable[..., dict[str, Any]]:
+# Builders kept, one per tuple of response keys (documents repeat the same ones widely),
+# and only for keys short enough that the kept ones stay small whatever clients send.
+BUILDERS_KEPT = 2048
+LONGEST_KEPT_KEYS = 512
+
+
+def _object_builder(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    if sum(map(len, keys)) > LONGEST_KEPT_KEYS:
+        return _written_builder(keys)
+    return _kept_builder(keys)
+
+
+def _written_builder(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
     """A function taking one value per key and returning the response object, as a dict display.
 
     Written out once per shape, as ``schema/rows.py`` writes ``from_row``: mapped over
@@ -254,6 +267,9 @@ def _object_builder(keys: list[str]) -> Callable[..., dict[str, Any]]:
     return build
 
 
+_kept_builder = bounded(maxsize=BUILDERS_KEPT)(_written_builder)
+
+
 @dataclass(frozen=True)
 class ObjectShape:
     type_name: str
@@ -263,7 +279,7 @@ class ObjectShape:
     build: Callable[..., dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "build", _object_builder([plan.key for plan in self.fields]))
+        object.__setattr__(self, "build", _object_builder(tuple(plan.key for plan in self.fields)))
 
     async def complete(self, context: Any, values: list[Any]) -> list[Any]:
         # The same row reached many times (the equipment of a thousand lines) is
@@ -275,6 +291,10 @@ class ObjectShape:
         columns = [
             await plan.shape.complete(context, await plan.raw(context, sources)) for plan in self.fields
         ]
+        if any(len(column) != len(sources) for column in columns):
+            raise RuntimeError(
+                f"A field of {self.type_name} completed a different number of values than objects."
+            )
         # No columns when every field is skipped (``@skip``/``@include``): empty objects.
         built = list(map(self.build, *columns)) if columns else [{} for _ in sources]
         if len(sources) == len(values):

@@ -568,3 +568,13 @@ async def test_leaves_complete_as_their_serialize_does(leaf_type: Any, shape_typ
         assert completed == expected, value
         # The same value, not only an equal one (True is not 1).
         assert type(completed[1]) is type(expected[1]), value
+
+
+def test_object_builders_are_shared_by_their_keys_and_long_keys_are_not_kept() -> None:
+    build = projection._object_builder(("name", "code"))
+    assert projection._object_builder(("name", "code")) is build
+    assert build("Deck", "D") == {"name": "Deck", "code": "D"}
+    kept = projection._kept_builder.cache_info().currsize  # type: ignore[attr-defined]
+    long = tuple(f"alias{index}_" + "x" * 100 for index in range(8))
+    assert projection._object_builder(long) is not projection._object_builder(long)
+    assert projection._kept_builder.cache_info().currsize == kept  # type: ignore[attr-defined]
