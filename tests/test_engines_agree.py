@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 from auth.services import Services
 from schema import schema
 from schema.limits import QueryLimits
-from schema.limits.config import CostModel, list_sizes
 from schema.limits.cost import operation_cost
 from schema.limits.parsing import parse_within_budget
 from schema.limits.rules import document_limit_errors
@@ -56,17 +55,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 SCHEMA = schema._schema
 SDL = schema.as_str()
 SETTINGS = settings_for("sqlite+aiosqlite://")
-# The server's limits (as ``web/graphql.py`` sets them from the settings).
-LIMITS = QueryLimits(
-    max_depth=SETTINGS.max_query_depth,
-    max_aliases=SETTINGS.max_aliases,
-    max_tokens=SETTINGS.max_tokens,
-    max_directives=SETTINGS.max_directives,
-    max_cost=SETTINGS.max_query_cost,
-    cost_model=CostModel(list_sizes=list_sizes(SETTINGS.max_reservation_lines)),
-    max_fields=SETTINGS.max_fields,
-    max_repeated_fields=SETTINGS.max_repeated_fields,
-)
+# The server's limits, as ``web/graphql.py`` takes them from the settings.
+LIMITS = QueryLimits.of(SETTINGS)
 WHOLE_QUERIES = 100
 ROOTED_SELECTIONS = 200
 GENERATION = settings(

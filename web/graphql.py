@@ -26,8 +26,7 @@ from strawberry.asgi import GraphQL
 from auth.services import Services
 from resolvers.context import Context
 from schema import schema
-from schema.limits import CostModel, QueryLimits
-from schema.limits.config import list_sizes
+from schema.limits import QueryLimits
 from schema.masking import RETRYABLE_CODES, SERVICE_UNAVAILABLE
 from schema.pipeline import OperationNotFound, Pipeline
 from web.context import build_context
@@ -59,16 +58,7 @@ class GraphQLView:
         self.services = services
         self.pipeline = Pipeline(
             schema,
-            limits=QueryLimits(
-                max_depth=settings.max_query_depth,
-                max_aliases=settings.max_aliases,
-                max_tokens=settings.max_tokens,
-                max_directives=settings.max_directives,
-                max_cost=settings.max_query_cost,
-                cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
-                max_fields=settings.max_fields,
-                max_repeated_fields=settings.max_repeated_fields,
-            ),
+            limits=QueryLimits.of(settings),
             introspection=settings.introspection_enabled,
             # Hints would spell out the schema that production hides from introspection.
             suggestions=not settings.is_production,

@@ -14,6 +14,7 @@ from resolvers.list_caps import (
     MAX_UNITS_PER_EQUIPMENT,
 )
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from settings import Settings
 
 # Sign-in and token fields: each call costs an argon2 hash or a token lookup and is
 # what an attacker batches (1,000 aliased `login`s in one request otherwise all run).
@@ -94,6 +95,20 @@ class QueryLimits:
     max_text_length: int = 100_000
     sensitive_fields: frozenset[str] = SENSITIVE_MUTATIONS
     cost_model: CostModel = field(default_factory=CostModel)
+
+    @classmethod
+    def of(cls, settings: Settings) -> QueryLimits:
+        """The limits the server applies, from its ``RIGBOOK_*`` settings."""
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_directives=settings.max_directives,
+            max_cost=settings.max_query_cost,
+            cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
+            max_fields=settings.max_fields,
+            max_repeated_fields=settings.max_repeated_fields,
+        )
 
     @property
     def max_introspection_depth(self) -> int:
