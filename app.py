@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from auth.services import Services
+from resolvers.jobs.inline import InlineWorker
 from settings import Settings
 from web.graphql import GraphQLView
 from web.health import Readiness, live
@@ -24,6 +25,7 @@ def create_app(
     *,
     freeze_heap: bool = False,
     projection: bool = True,
+    worker: bool | None = None,
 ) -> Starlette:
     """Build the ASGI app; pass ``services`` to share a database with the caller (tests).
 
@@ -32,20 +34,27 @@ def create_app(
     modules live as long as the worker, and full collections walking them on every
     burst of allocations cost a large response ~25 ms. ``projection=False`` completes
     every field through graphql-core (``schema/projection.py``; the tests compare both).
+    ``worker`` runs the job worker in this process (default: ``RIGBOOK_WORKER`` decides
+    for an app that owns its services; an app given services runs none unless asked).
     """
     settings = settings or (services.settings if services is not None else Settings())
     settings.validate_for_start()
     owns_services = services is None
     app_services = services or Services.create(settings)
 
+    run_worker = worker if worker is not None else owns_services and settings.worker_inline
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if freeze_heap:
             gc.collect()
             gc.freeze()
+        inline = InlineWorker(app_services) if run_worker else None
         try:
             yield
         finally:
+            if inline is not None:
+                await inline.stop()
             if owns_services:
                 await app_services.close()
             else:

@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, migrate, seed, export-schema, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, migrate, seed, export-schema, create-operator."""
 
 from __future__ import annotations
 
@@ -198,6 +198,67 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import resolvers.jobs  # noqa: F401  (registers every job kind and schedule)
+    from resolvers.jobs.worker import run_until_signalled
+
+    settings = Settings()
+    settings.validate_for_start()
+
+    async def work() -> None:
+        services = _services(settings)
+        try:
+            await run_until_signalled(services, args.concurrency)
+        finally:
+            await services.close()
+
+    asyncio.run(work())
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import timedelta
+
+    from db import queue
+    from db.clock import utcnow
+    from db.tables.job import JobStatus
+    from resolvers.jobs.worker import describe
+
+    settings = Settings()
+
+    async def act() -> int:
+        services = _services(settings)
+        try:
+            if args.action == "list":
+                status = JobStatus(args.status.upper()) if args.status else None
+                jobs = await queue.listing(services.database, status, args.kind, args.limit)
+                for job in jobs:
+                    print(describe(job))
+                totals = await queue.counts(services.database)
+                print("  ".join(f"{name}: {count}" for name, count in sorted(totals.items())) or "no jobs")
+                return 0
+            if args.action == "retry":
+                ids = None if args.dead else [uuid.UUID(value) for value in args.ids]
+                if ids is not None and not ids:
+                    print("name the jobs to retry, or pass --dead for every dead job", file=sys.stderr)
+                    return 2
+                print(f"{await queue.retry(services.database, ids, utcnow())} jobs queued again")
+                return 0
+            statuses = [JobStatus(value.strip().upper()) for value in args.status.split(",")]
+            before = utcnow() - timedelta(days=args.older_than_days)
+            print(f"{await queue.purge(services.database, statuses, before)} jobs purged")
+            return 0
+        finally:
+            await services.database.dispose()
+
+    try:
+        return asyncio.run(act())
+    except ValueError as error:
+        print(f"rigbook jobs: {error}", file=sys.stderr)
+        return 2
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="rigbook", description="Rigbook GraphQL API server")
     commands = root.add_subparsers(dest="command", required=True)
@@ -219,6 +280,26 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--check", action="store_true", help="exit 1 when schema.graphql differs")
     export.add_argument("--output", help="write to this file instead of stdout")
     export.set_defaults(run=cmd_export_schema)
+
+    worker = commands.add_parser("worker", help="run background jobs until SIGTERM")
+    worker.add_argument(
+        "--concurrency", type=int, default=None, help="jobs at once (RIGBOOK_WORKER_CONCURRENCY)"
+    )
+    worker.set_defaults(run=cmd_worker)
+
+    jobs = commands.add_parser("jobs", help="look at and repair the job queue")
+    job_actions = jobs.add_subparsers(dest="action", required=True)
+    listing = job_actions.add_parser("list", help="the newest jobs and the count in each status")
+    listing.add_argument("--status", choices=["queued", "running", "done", "dead"])
+    listing.add_argument("--kind")
+    listing.add_argument("--limit", type=int, default=50)
+    retry = job_actions.add_parser("retry", help="queue dead jobs again")
+    retry.add_argument("ids", nargs="*", help="job ids")
+    retry.add_argument("--dead", action="store_true", help="every dead job")
+    purge = job_actions.add_parser("purge", help="delete finished jobs")
+    purge.add_argument("--status", default="done,dead", help="comma-separated: done, dead")
+    purge.add_argument("--older-than-days", type=float, default=7.0)
+    jobs.set_defaults(run=cmd_jobs)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

@@ -22,6 +22,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class WorkerMode(StrEnum):
+    INLINE = "inline"
+    OFF = "off"
+
+
 class ConfigurationError(RuntimeError):
     """The configuration cannot be used (raised at start-up, never per request)."""
 
@@ -110,6 +115,23 @@ class Settings(BaseSettings):
     # At most the schema's cap on `lines` and `items` (schema/types/reservation_inputs.py).
     max_reservation_lines: int = Field(default=100, ge=1, le=1000)
 
+    # Background work (resolvers/jobs): where the worker runs, how much at once, for how long.
+    worker: WorkerMode | None = Field(
+        default=None,
+        description="inline: `rigbook serve` also runs the worker; off: only `rigbook worker` does. "
+        "Default: inline in development and on SQLite, off in production on PostgreSQL",
+    )
+    worker_concurrency: int = Field(default=4, ge=1, le=64, description="jobs one worker runs at once")
+    job_lease: float = Field(
+        default=60.0, ge=1, le=3600, description="seconds a claimed job stays claimed without renewal"
+    )
+    worker_poll_interval: float = Field(
+        default=5.0, gt=0, le=300, description="seconds between looks for due jobs when not woken"
+    )
+    worker_shutdown_grace: float = Field(
+        default=20.0, ge=0, le=600, description="seconds a stopping worker lets running jobs finish"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -120,6 +142,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def worker_inline(self) -> bool:
+        """Whether ``rigbook serve`` runs the worker in its own process."""
+        if self.worker is not None:
+            return self.worker is WorkerMode.INLINE
+        return not self.is_production or self.database_url.startswith("sqlite")
 
     @property
     def introspection_enabled(self) -> bool:

@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from db.database import TenantSession
+from db.events import EVENT_JOB, event_name
 from db.json_values import readable_json
 from db.tables.audit import AuditEvent
+from db.tables.job import Job
 
 ACTOR_INFO_KEY = "audit_actor"
 SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body"})
@@ -60,12 +62,27 @@ def record(
     target_type: str,
     target_id: uuid.UUID | None,
     changes: dict[str, Any],
+    event: str | None = None,
 ) -> None:
-    """Add one audit event for the session's actor (no-op outside a caller's transaction)."""
+    """Add one audit event for the session's actor (no-op outside a caller's transaction).
+
+    ``event``: the domain event it announces (``db/events.py``), queued with it.
+    """
     actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
     if actor is None:
         return
-    session.add(_event(actor, tenant_id, action, target_type, target_id, changes))
+    entry = _event(actor, tenant_id, action, target_type, target_id, changes)
+    entry.event = event
+    session.add_all([entry, *announcements([entry])])
+
+
+def announcements(entries: Sequence[AuditEvent]) -> list[Job]:
+    """The jobs that tell others of the entries announcing a domain event, one each."""
+    return [
+        Job(tenant_id=entry.tenant_id, kind=EVENT_JOB, payload={"audit_event_id": str(entry.id)})
+        for entry in entries
+        if entry.event is not None
+    ]
 
 
 def _event(
@@ -98,14 +115,17 @@ def _event_of(actor: Actor, row: SQLModel, verb: str) -> AuditEvent | None:
     changes = _changes_of(row, verb)
     if verb == "updated" and not changes:
         return None
-    return _event(actor, tenant_id, f"{table}.{verb}", table, getattr(row, "id", None), changes)
+    entry = _event(actor, tenant_id, f"{table}.{verb}", table, getattr(row, "id", None), changes)
+    entry.event = event_name(table, verb, changes)
+    return entry
 
 
 def created_events(session: Session, rows: Sequence[SQLModel]) -> list[AuditEvent]:
     """The events recording ``rows`` as created, for rows written without the unit of work.
 
     The same events the unit of work would add for them (none outside a caller's
-    transaction); the caller writes them in the same transaction as the rows.
+    transaction); the caller writes them, and their ``announcements``, in the same
+    transaction as the rows.
     """
     actor: Actor | None = session.info.get(ACTOR_INFO_KEY)
     if actor is None:
@@ -152,7 +172,5 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
         *((row, "updated") for row in session.dirty if session.is_modified(row, include_collections=False)),
         *((row, "deleted") for row in session.deleted),
     ]
-    for row, verb in pending:
-        found = _event_of(actor, row, verb)
-        if found is not None:
-            session.add(found)
+    entries = [found for row, verb in pending if (found := _event_of(actor, row, verb)) is not None]
+    session.add_all([*entries, *announcements(entries)])

@@ -31,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import sqltypes
 from sqlmodel import SQLModel
 
-from db.audit import created_events
+from db.audit import announcements, created_events
 from db.caches import bounded
+from db.queue import note_added
 
 Processor = Callable[[Any], Any]
 
@@ -137,11 +138,15 @@ async def _insert_sqlite(connection: AsyncConnection, batches: Sequence[Sequence
 
 
 async def insert_new(session: AsyncSession, *batches: Sequence[SQLModel]) -> None:
-    """Insert each batch (the new rows of one table) in order, and the rows' audit events."""
+    """Insert each batch (the new rows of one table) in order, then the rows' audit events and their jobs."""
     written: list[Sequence[SQLModel]] = [rows for rows in batches if rows]
     events = created_events(session.sync_session, [row for rows in written for row in rows])
     if events:
         written.append(events)
+        jobs = announcements(events)
+        if jobs:
+            written.append(jobs)
+            note_added(session)
     if not written:
         return
     connection = await session.connection()

@@ -3,6 +3,7 @@
 from db.tables.audit import AuditEvent
 from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, DesignVersion
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
+from db.tables.job import Job, JobStatus
 from db.tables.login_failure import LoginFailure
 from db.tables.operator import Operator
 from db.tables.outbox import OutboxEmail
@@ -24,6 +25,8 @@ __all__ = [
     "Equipment",
     "EquipmentStatus",
     "EquipmentUnit",
+    "Job",
+    "JobStatus",
     "LoginFailure",
     "Operator",
     "OperatorRefreshToken",

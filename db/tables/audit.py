@@ -15,6 +15,9 @@ from db.tables.base import created_at_field, id_field, tenant_key_field
 class AuditEvent(SQLModel, table=True):
     """Append-only record of a change: who, what, which row, old → new.
 
+    It is also the record of what happened that others hear of: a change they may
+    need (``event`` set) is followed, in the same transaction, by a job that tells them.
+
     ``actor_id`` has no foreign key: the actor may be a platform operator.
     """
 
@@ -30,6 +33,8 @@ class AuditEvent(SQLModel, table=True):
     actor_id: uuid.UUID | None = Field(default=None)
     actor_kind: str = Field(max_length=16, nullable=False)
     action: str = Field(max_length=64, nullable=False)
+    # The domain event the change announces (``db/events.py``), e.g. ``reservation.confirmed``.
+    event: str | None = Field(default=None, max_length=64)
     target_type: str = Field(max_length=64, nullable=False)
     target_id: uuid.UUID | None = Field(default=None)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,74 @@
+"""Domain events: which audited changes others hear of, and under which name.
+
+The audit trail is the record of what happened (``db/audit.py``): it is written on
+every write path, in the transaction that makes the change, with who, which row and
+old → new. A change that mail, webhooks or live updates may need also names its
+domain event here (``reservation.confirmed``, ``equipment.changed``, ...); the audit
+entry carries that name, and the same transaction queues one ``event`` job for it
+(``resolvers/jobs/dispatch.py`` fans it out). A rollback takes the entry and the job
+with it, so nothing is announced that did not commit, and nothing committed is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# table → the prefix its events carry
+EVENT_PREFIXES: dict[str, str] = {
+    "reservation": "reservation",
+    "equipment": "equipment",
+    "equipment_unit": "unit",
+    "design": "design",
+    "app_user": "user",
+}
+VERBS = {"created": "created", "updated": "changed", "deleted": "deleted"}
+# Every event name a subscriber (a webhook) may ask for.
+EVENT_NAMES: tuple[str, ...] = (
+    "reservation.created",
+    "reservation.changed",
+    "reservation.confirmed",
+    "reservation.declined",
+    "reservation.canceled",
+    "reservation.checked_out",
+    "reservation.returned",
+    "reservation.expired",
+    "reservation.deleted",
+    "equipment.created",
+    "equipment.changed",
+    "equipment.deleted",
+    "unit.created",
+    "unit.changed",
+    "unit.deleted",
+    "design.created",
+    "design.changed",
+    "design.deleted",
+    "design.version_created",
+    "design.shared",
+    "design.share_revoked",
+    "user.created",
+    "user.changed",
+    "user.deleted",
+)
+EVENT_JOB = "event"
+
+
+def event_name(table: str, verb: str, changes: dict[str, Any]) -> str | None:
+    """The domain event an audited change of ``table`` announces, if any.
+
+    ``verb`` is the audit trail's (created, updated, deleted); ``changes`` maps each
+    changed column to ``[old, new]``.
+    """
+    if table == "reservation" and verb == "updated" and "status" in changes:
+        return f"reservation.{str(changes['status'][1]).lower()}"
+    if table == "design_version":
+        return "design.version_created" if verb == "created" else None
+    if table == "design_share":
+        if verb == "created":
+            return "design.shared"
+        if verb == "updated" and "revoked_at" in changes:
+            return "design.share_revoked"
+        return None
+    prefix = EVENT_PREFIXES.get(table)
+    if prefix is None:
+        return None
+    return f"{prefix}.{VERBS[verb]}"
