@@ -32,6 +32,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "reservation.checked_out",
     "reservation.returned",
     "reservation.expired",
+    "reservation.pickup_reminder",
+    "reservation.overdue",
     "reservation.deleted",
     "equipment.created",
     "equipment.changed",
@@ -48,7 +50,14 @@ EVENT_NAMES: tuple[str, ...] = (
     "user.created",
     "user.changed",
     "user.deleted",
+    "report.created",
+    "webhook.disabled",
 )
+# Reservation columns whose being set announces an event of their own.
+RESERVATION_MARKS = {
+    "pickup_reminded_at": "reservation.pickup_reminder",
+    "overdue_notified_at": "reservation.overdue",
+}
 EVENT_JOB = "event"
 
 
@@ -58,8 +67,18 @@ def event_name(table: str, verb: str, changes: dict[str, Any]) -> str | None:
     ``verb`` is the audit trail's (created, updated, deleted); ``changes`` maps each
     changed column to ``[old, new]``.
     """
-    if table == "reservation" and verb == "updated" and "status" in changes:
-        return f"reservation.{str(changes['status'][1]).lower()}"
+    if table == "reservation" and verb == "updated":
+        if "status" in changes:
+            return f"reservation.{str(changes['status'][1]).lower()}"
+        for mark, name in RESERVATION_MARKS.items():
+            if mark in changes and changes[mark][1] is not None:
+                return name
+    if table == "monthly_report":
+        return "report.created" if verb == "created" else None
+    if table == "webhook_endpoint":
+        if verb == "updated" and "disabled_at" in changes and changes["disabled_at"][1] is not None:
+            return "webhook.disabled"
+        return None
     if table == "design_version":
         return "design.version_created" if verb == "created" else None
     if table == "design_share":
