@@ -273,7 +273,8 @@ async def _recheck(
         raise Unavailable(shortages)
 
 
-# Who may move a reservation from which statuses to which.
+# Who may move a reservation from which statuses to which. Nobody moves one to
+# EXPIRED: the expiry job does, for requests left unanswered (``resolvers/jobs/expiry.py``).
 TRANSITIONS: dict[str, tuple[frozenset[str], S]] = {
     "confirm": (frozenset({S.REQUESTED}), S.CONFIRMED),
     "decline": (frozenset({S.REQUESTED}), S.DECLINED),

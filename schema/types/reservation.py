@@ -35,6 +35,11 @@ class ReservationStatus(Enum):
     RETURNED = strawberry.enum_value(StatusValue.RETURNED.value, description="Back in stock.")
     CANCELED = strawberry.enum_value(StatusValue.CANCELED.value, description="Called off; frees its stock.")
     DECLINED = strawberry.enum_value(StatusValue.DECLINED.value, description="A request staff turned down.")
+    EXPIRED = strawberry.enum_value(
+        StatusValue.EXPIRED.value,
+        description="A request staff did not answer within the tenant's `requestExpiryHours`, or before its "
+        "window began; holds nothing.",
+    )
 
 
 @row_type(ReservationRow, status=ReservationStatus)
