@@ -382,6 +382,8 @@ async def update_reservation(
                 reveal_reservations=caller.visibility.sees_holders,
             )
         values: dict[str, object] = {"starts_at": starts_at, "ends_at": ends_at}
+        if starts_at != reservation.starts_at:
+            values["pickup_reminded_at"] = None  # a new start is reminded of again
         if changes.title is not None:
             values["title"] = changes.title.strip()
         if changes.notes is not None:
