@@ -131,6 +131,19 @@ class Settings(BaseSettings):
     worker_shutdown_grace: float = Field(
         default=20.0, ge=0, le=600, description="seconds a stopping worker lets running jobs finish"
     )
+    # Reservations that move without a request (resolvers/jobs/expiry.py, reminders.py).
+    pickup_reminder_hours: int = Field(
+        default=24,
+        ge=1,
+        le=720,
+        description="hours before a CONFIRMED reservation starts that its pickup reminder goes out",
+    )
+    reservation_job_batch: int = Field(
+        default=200,
+        ge=1,
+        le=5000,
+        description="reservations one transaction of the expiry and reminder jobs changes at most",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -10,9 +10,10 @@ from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy import Select, exists
+from sqlalchemy import ColumnElement, Select, and_, exists, not_
 from sqlmodel import col
 
+from db.clock import utcnow
 from db.scoped import in_tenant, scoped
 from db.tables import Equipment, Reservation, ReservationLine, ReservationStatus
 from resolvers.availability import STOCK_COLUMNS, Usage, holds_statement, usage
@@ -38,6 +39,12 @@ class ReservationFilter:
     customer_given: bool = False
     equipment_id: uuid.UUID | None = None
     equipment_given: bool = False
+    overdue: bool | None = None  # None: either
+
+
+def overdue_condition(now: datetime) -> ColumnElement[bool]:
+    """Handed out and not back although the window ended before ``now`` (``Reservation.isOverdue``)."""
+    return and_(col(Reservation.status) == ReservationStatus.CHECKED_OUT, col(Reservation.ends_at) < now)
 
 
 def require_aware(name: str, value: datetime | None) -> None:
@@ -84,6 +91,9 @@ async def list_reservations(
                 col(ReservationLine.equipment_id) == filter.equipment_id,
             )
         )
+    if filter.overdue is not None:
+        overdue = overdue_condition(utcnow())
+        statement = statement.where(overdue if filter.overdue else not_(overdue))
     sort_column = col(getattr(Reservation, sort.value))
     return await paginate(
         snapshot, statement, sort=[sort_column, col(Reservation.id)], descending=descending, args=args

@@ -59,6 +59,12 @@ def validate_window(settings: Settings, problems: Validator, starts_at: datetime
         problems.add("endsAt", f"The window may be at most {limit} days long.")
 
 
+def validate_not_started(problems: Validator, starts_at: datetime, now: datetime) -> None:
+    """A customer's request must leave staff time to answer: its window may not have started."""
+    if instant_problem(starts_at) is None and starts_at <= now:
+        problems.add("startsAt", "The window has already started; ask for one that starts later.")
+
+
 def validate_lines(settings: Settings, problems: Validator, lines: list[LineRequest]) -> None:
     limit = settings.max_reservation_lines
     if not lines:
@@ -151,6 +157,8 @@ async def create_reservation(
     problems = Validator()
     validate_text(problems, draft.title, draft.notes)
     validate_window(settings, problems, draft.starts_at, draft.ends_at)
+    if not staff:
+        validate_not_started(problems, draft.starts_at, utcnow())
     validate_lines(settings, problems, draft.lines)
     if draft.idempotency_key is not None and not 1 <= len(draft.idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         problems.add("idempotencyKey", f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
@@ -265,7 +273,8 @@ async def _recheck(
         raise Unavailable(shortages)
 
 
-# Who may move a reservation from which statuses to which.
+# Who may move a reservation from which statuses to which. Nobody moves one to
+# EXPIRED: the expiry job does, for requests left unanswered (``resolvers/jobs/expiry.py``).
 TRANSITIONS: dict[str, tuple[frozenset[str], S]] = {
     "confirm": (frozenset({S.REQUESTED}), S.CONFIRMED),
     "decline": (frozenset({S.REQUESTED}), S.DECLINED),
@@ -358,9 +367,11 @@ async def update_reservation(
         starts_at = changes.starts_at or reservation.starts_at
         ends_at = changes.ends_at or reservation.ends_at
         validate_window(settings, problems, starts_at, ends_at)
+        window_changed = (starts_at, ends_at) != (reservation.starts_at, reservation.ends_at)
+        if window_changed and not caller.is_staff:
+            validate_not_started(problems, starts_at, utcnow())
         problems.raise_if_any()
         lines = changes.lines if changes.lines is not None else await _current_lines(session, reservation)
-        window_changed = (starts_at, ends_at) != (reservation.starts_at, reservation.ends_at)
         if changes.lines is not None or window_changed:
             # Requests do not hold stock, but are still told when they cannot be met.
             await _recheck(
@@ -371,6 +382,8 @@ async def update_reservation(
                 reveal_reservations=caller.visibility.sees_holders,
             )
         values: dict[str, object] = {"starts_at": starts_at, "ends_at": ends_at}
+        if starts_at != reservation.starts_at:
+            values["pickup_reminded_at"] = None  # a new start is reminded of again
         if changes.title is not None:
             values["title"] = changes.title.strip()
         if changes.notes is not None:

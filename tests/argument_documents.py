@@ -276,6 +276,8 @@ def cases(world: World) -> list[Case]:
         {"filter": {"status": ["REQUESTED", "DECLINED", "CANCELED"]}, "few": 100},
         {"filter": {"status": ["CHECKED_OUT", "RETURNED"], "from": past(-1), "to": past(40)}, "few": 100},
         {"filter": {"from": at(1), "to": at(100)}, "few": 100},
+        {"filter": {"isOverdue": True}, "few": 100},
+        {"filter": {"isOverdue": False, "status": ["CHECKED_OUT", "CONFIRMED"]}, "few": 100},
         {"filter": {"customerId": named["customer"]}, "few": 100},
         {
             "filter": {"equipmentId": named["camera"]},

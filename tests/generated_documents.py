@@ -62,6 +62,7 @@ ENTRIES: dict[str, tuple[str, ...]] = {
         "reservations(first: 3) { edges { node %s } }",
         "reservations(first: 4, orderBy: {field: NUMBER, direction: DESC}) { edges { node %s } }",
         "reservations(first: 3, filter: {status: [CONFIRMED, CHECKED_OUT, RETURNED]}) { edges { node %s } }",
+        "reservations(first: 3, filter: {isOverdue: true}) { edges { node %s } }",
         "node(id: $id) { ... on Reservation %s }",
     ),
     "ReservationLine": ("reservations(first: 4) { edges { node { lines %s } } }",),

@@ -75,6 +75,8 @@ async def test_a_booking_records_the_reservation_and_each_line_with_every_value(
         "version": [None, 1],
         "idempotency_key": [None, None],
         "design_version_id": [None, None],
+        "pickup_reminded_at": [None, None],
+        "overdue_notified_at": [None, None],
         "created_at": [None, stamp],
         "updated_at": [None, stamp],
     }

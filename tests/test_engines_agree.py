@@ -58,7 +58,7 @@ SETTINGS = settings_for("sqlite+aiosqlite://")
 # The server's limits, as ``web/graphql.py`` takes them from the settings.
 LIMITS = QueryLimits.of(SETTINGS)
 WHOLE_QUERIES = 100
-ROOTED_SELECTIONS = 200
+ROOTED_SELECTIONS = 240
 GENERATION = settings(
     deadline=None,
     derandomize=True,

@@ -245,12 +245,12 @@ async def test_thirty_tags_filter_and_thirty_one_are_refused(api: Api, customer_
 async def test_statuses_past_the_cap_never_reach_the_database(
     api: Api, staff_token: str, statements: StatementCounter
 ) -> None:
-    every = ["REQUESTED", "CONFIRMED", "CHECKED_OUT", "RETURNED", "CANCELED", "DECLINED"]
+    every = ["REQUESTED", "CONFIRMED", "CHECKED_OUT", "RETURNED", "CANCELED", "DECLINED", "EXPIRED"]
     accepted = await api.data(RESERVATIONS_BY_STATUS, {"status": every}, token=staff_token)
     with statements.counting():
         refused = await api.post(RESERVATIONS_BY_STATUS, {"status": [*every, "REQUESTED"]}, token=staff_token)
     assert accepted == {"reservations": {"totalCount": 0}}
-    assert refused["errors"][0]["extensions"]["limit"] == 6
+    assert refused["errors"][0]["extensions"]["limit"] == 7
     assert statements.last == 0
 
 

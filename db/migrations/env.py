@@ -1,4 +1,12 @@
-"""Alembic environment: runs migrations over the async engine of the configured URL."""
+"""Alembic environment: runs migrations over the async engine of the configured URL.
+
+On SQLite, migrations run with foreign keys off, as SQLite's own procedure for
+changing a table asks: batch mode rebuilds a table by copying it and dropping the
+old one, and with foreign keys on that drop would first delete every row referring
+to it through ``ON DELETE CASCADE`` (a reservation's lines). ``PRAGMA
+foreign_key_check`` then confirms, before the migrations commit, that every
+reference still holds.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +22,40 @@ from db.database import Database
 target_metadata = SQLModel.metadata
 
 
+class BrokenReferences(RuntimeError):
+    """A migration left rows whose foreign keys point nowhere (SQLite)."""
+
+
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # On the driver's connection: SQLAlchemy would open a transaction first, and
+    # inside one SQLite ignores the pragma.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise BrokenReferences(f"rows with broken foreign keys: {broken[:10]}")
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
 
 
 async def _run_async(url: str) -> None:

@@ -19,8 +19,11 @@ class ReservationStatus(StrEnum):
     RETURNED = "RETURNED"
     CANCELED = "CANCELED"
     DECLINED = "DECLINED"
+    # A request staff did not answer in time, or whose window began first (``resolvers/jobs/expiry.py``).
+    EXPIRED = "EXPIRED"
 
 
+# Only these hold stock; every other status (EXPIRED included) frees what it booked.
 HOLDING_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.CHECKED_OUT)
 
 
@@ -51,6 +54,8 @@ class Reservation(SQLModel, table=True):
         CheckConstraint("version >= 1", name="ck_reservation_version"),
         Index("ix_reservation_window", "tenant_id", "starts_at", "ends_at"),
         Index("ix_reservation_customer", "tenant_id", "customer_id"),
+        # The expiry and reminder jobs look for one status's rows by start.
+        Index("ix_reservation_status", "tenant_id", "status", "starts_at"),
     )
 
     tenant_id: uuid.UUID = tenant_key_field()
@@ -67,6 +72,10 @@ class Reservation(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=128)
     # The design version it was made from (reserveDesign), if any.
     design_version_id: uuid.UUID | None = Field(default=None)
+    # When the customer was reminded of the pickup, and last told the return is overdue
+    # (``resolvers/jobs/reminders.py``); setting either announces its event (``db/events.py``).
+    pickup_reminded_at: datetime | None = timestamp_field()
+    overdue_notified_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

@@ -1,4 +1,5 @@
-"""Tenant fields: the caller's tenant, every tenant for operators, creating one, and self-service sign-up."""
+"""Tenant fields: the caller's tenant, every tenant for operators, creating one, self-service sign-up,
+and a tenant's own settings."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Annotated
 
 import strawberry
 
+from db.tables import Role
 from resolvers import tenants as resolve
 from resolvers.pagination import PageArgs
+from resolvers.tenant_settings import update_tenant_settings
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.pagination import Connection, paginated, to_connection
-from schema.permissions import operator_only, signed_in_user
+from schema.permissions import operator_only, role_at_least, signed_in_user
 from schema.types.auth import LoginSuccess, RegisterTenantResult
 from schema.types.tenant import Tenant
 from schema.types.tenant_inputs import (
@@ -19,6 +22,9 @@ from schema.types.tenant_inputs import (
     CreateTenantResult,
     CreateTenantSuccess,
     RegisterTenantInput,
+    TenantSettingsSuccess,
+    UpdateTenantSettingsInput,
+    UpdateTenantSettingsResult,
     to_new_tenant,
 )
 from schema.types.user import User
@@ -75,3 +81,19 @@ class TenantMutation:
     ) -> RegisterTenantResult:
         signed_in = await resolve.register_tenant(info.context, to_new_tenant(input))
         return LoginSuccess.from_signed_in(signed_in)
+
+    @strawberry.mutation(
+        description="Change your tenant's settings, such as `requestExpiryHours` (ADMIN).",
+        extensions=role_at_least(Role.ADMIN),
+    )
+    @errors_as_data
+    async def update_tenant_settings(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateTenantSettingsInput, strawberry.argument(description="What to change; see the input type.")
+        ],
+    ) -> UpdateTenantSettingsResult:
+        context = info.context
+        tenant = await update_tenant_settings(context, context.caller(), input.to_changes())
+        return TenantSettingsSuccess(tenant=Tenant.from_row(tenant))

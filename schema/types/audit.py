@@ -48,7 +48,8 @@ class AuditEvent(FromRow[AuditRow], Node):
     target_type: str = strawberry.field(description="The kind of object changed, e.g. `Reservation`.")
     target_id: strawberry.ID | None = strawberry.field(description="Global id of the object changed.")
     actor_kind: str = strawberry.field(
-        description="`user`, `operator` (platform support) or `anonymous` (sign-in)."
+        description="`user`, `operator` (platform support), `anonymous` (sign-in) or `system` "
+        "(background work such as expiring requests; `requestId` then names the job)."
     )
     changes: JSON = strawberry.field(
         description="Changed fields: `{field: [old, new]}`; secrets such as password hashes never appear."

@@ -7,6 +7,7 @@ from enum import Enum
 
 import strawberry
 
+from db.clock import utcnow
 from db.tables import Reservation as ReservationRow
 from db.tables import ReservationLine as LineRow
 from db.tables import ReservationStatus as StatusValue
@@ -17,7 +18,7 @@ from schema.context import Info
 from schema.fetches import EQUIPMENT, LINES_OF_RESERVATIONS, UNITS, USERS, VERSIONS
 from schema.node import Node
 from schema.relations import from_parent, relation
-from schema.rows import FromRow, row_type
+from schema.rows import FromRow, Reader, row_type
 from schema.types.design import DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.user import User
@@ -35,9 +36,22 @@ class ReservationStatus(Enum):
     RETURNED = strawberry.enum_value(StatusValue.RETURNED.value, description="Back in stock.")
     CANCELED = strawberry.enum_value(StatusValue.CANCELED.value, description="Called off; frees its stock.")
     DECLINED = strawberry.enum_value(StatusValue.DECLINED.value, description="A request staff turned down.")
+    EXPIRED = strawberry.enum_value(
+        StatusValue.EXPIRED.value,
+        description="A request staff did not answer within the tenant's `requestExpiryHours`, or before its "
+        "window began; holds nothing.",
+    )
 
 
-@row_type(ReservationRow, status=ReservationStatus)
+def _is_overdue(row: ReservationRow) -> bool:
+    return row.status == StatusValue.CHECKED_OUT and row.ends_at < utcnow()
+
+
+@row_type(
+    ReservationRow,
+    status=ReservationStatus,
+    is_overdue=Reader(("status", "ends_at"), _is_overdue),
+)
 @strawberry.type(description="A booking of equipment for the half-open window [startsAt, endsAt).")
 class Reservation(FromRow[ReservationRow], Node):
     number: int = strawberry.field(description="Per-tenant reservation number: 1, 2, 3, …")
@@ -45,6 +59,9 @@ class Reservation(FromRow[ReservationRow], Node):
     status: ReservationStatus = strawberry.field(description="Lifecycle state.")
     starts_at: datetime = strawberry.field(description="Start of the window (inclusive).")
     ends_at: datetime = strawberry.field(description="End of the window (exclusive).")
+    is_overdue: bool = strawberry.field(
+        description="Handed out (CHECKED_OUT) and not back although its window has ended."
+    )
     notes: str = strawberry.field(description="Free-form notes.")
     version: int = strawberry.field(
         description="Increases with every change; pass it as `expectedVersion` to change only what you saw."

@@ -144,6 +144,11 @@ class ReservationFilter:
     equipment_id: strawberry.ID | None = strawberry.field(
         default=None, description="Only those booking this equipment."
     )
+    is_overdue: bool | None = strawberry.field(
+        default=None,
+        description="true: only those handed out and not back although their window has ended "
+        "(`isOverdue`); false: only the others.",
+    )
 
     def to_value(self) -> ReservationFilterValue:
         return ReservationFilterValue(
@@ -154,6 +159,7 @@ class ReservationFilter:
             customer_given=self.customer_id is not None,
             equipment_id=pk_of(self.equipment_id, "Equipment") if self.equipment_id is not None else None,
             equipment_given=self.equipment_id is not None,
+            overdue=self.is_overdue,
         )
 
 

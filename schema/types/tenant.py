@@ -7,11 +7,19 @@ from datetime import datetime
 import strawberry
 
 from db.tables import Tenant as TenantRow
+from resolvers.tenant_settings import (
+    DEFAULT_REQUEST_EXPIRY_HOURS,
+    MAX_REQUEST_EXPIRY_HOURS,
+    MIN_REQUEST_EXPIRY_HOURS,
+    request_expiry_hours,
+)
 from schema.node import Node
-from schema.rows import FromRow, row_type
+from schema.rows import FromRow, Reader, row_type
 
 
-@row_type(TenantRow)
+@row_type(
+    TenantRow, request_expiry_hours=Reader(("settings",), lambda row: request_expiry_hours(row.settings))
+)
 @strawberry.type(
     description="A rental company using Rigbook; everything it owns is visible only to its users."
 )
@@ -20,4 +28,10 @@ class Tenant(FromRow[TenantRow], Node):
     name: str = strawberry.field(description="Display name of the company.")
     timezone: str = strawberry.field(description="IANA time zone the company works in, e.g. `Europe/Berlin`.")
     created_at: datetime = strawberry.field(description="When the tenant was created.")
+    request_expiry_hours: int = strawberry.field(
+        description="Hours a customer's request waits for staff before it becomes EXPIRED, counted from when "
+        f"it was made ({MIN_REQUEST_EXPIRY_HOURS}–{MAX_REQUEST_EXPIRY_HOURS}; "
+        f"{DEFAULT_REQUEST_EXPIRY_HOURS} unless an admin set another with `updateTenantSettings`). "
+        "A request whose window begins first expires then."
+    )
     row: strawberry.Private[TenantRow]

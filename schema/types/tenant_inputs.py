@@ -1,4 +1,4 @@
-"""Inputs and results for creating tenants."""
+"""Inputs and results for creating tenants and changing their settings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers.tenant_settings import (
+    DEFAULT_REQUEST_EXPIRY_HOURS,
+    MAX_REQUEST_EXPIRY_HOURS,
+    MIN_REQUEST_EXPIRY_HOURS,
+    SettingsChanges,
+)
 from resolvers.tenants import NewTenant
-from schema.errors import ValidationError
+from schema.errors import ForbiddenError, ValidationError
 from schema.types.tenant import Tenant
 from schema.types.user import User
 
@@ -54,4 +60,32 @@ class CreateTenantSuccess:
 CreateTenantResult = Annotated[
     CreateTenantSuccess | ValidationError,
     strawberry.union("CreateTenantResult", description="The outcome of `createTenant`."),
+]
+
+
+@strawberry.input(description="Changes to your tenant's settings; a field left out keeps its value.")
+class UpdateTenantSettingsInput:
+    request_expiry_hours: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Hours ({MIN_REQUEST_EXPIRY_HOURS}–{MAX_REQUEST_EXPIRY_HOURS}) a customer's request "
+        f"waits for staff before it becomes EXPIRED; null goes back to the default "
+        f"({DEFAULT_REQUEST_EXPIRY_HOURS}). Applies to requests already waiting too.",
+    )
+
+    def to_changes(self) -> SettingsChanges:
+        given = self.request_expiry_hours is not strawberry.UNSET
+        return SettingsChanges(
+            request_expiry_hours=self.request_expiry_hours if given else None,
+            request_expiry_given=given,
+        )
+
+
+@strawberry.type(description="The tenant's settings were changed.")
+class TenantSettingsSuccess:
+    tenant: Tenant = strawberry.field(description="The tenant, with its settings as they are now.")
+
+
+UpdateTenantSettingsResult = Annotated[
+    TenantSettingsSuccess | ValidationError | ForbiddenError,
+    strawberry.union("UpdateTenantSettingsResult", description="The outcome of `updateTenantSettings`."),
 ]
