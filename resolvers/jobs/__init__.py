@@ -3,6 +3,7 @@
 Importing this package registers every job kind and schedule.
 """
 
+from resolvers import mail_delivery
 from resolvers.jobs import dispatch
 
-__all__ = ["dispatch"]
+__all__ = ["dispatch", "mail_delivery"]
