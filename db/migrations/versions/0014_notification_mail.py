@@ -1,10 +1,11 @@
-"""notification mail: HTML parts, and a mail job for each message still waiting
+"""notification mail: HTML parts, and per-user preferences
 
 Revision ID: 0014
 Revises: 0010
 Create Date: 2026-12-02 10:00:00
 
-``outbox_email.html_body`` holds a message's sealed HTML alternative.
+``outbox_email.html_body`` holds a message's sealed HTML alternative;
+``app_user.notification_preferences`` the mail categories a user turned on or off.
 
 Mail is now delivered by one ``mail`` job per message: each message still waiting
 (unsent, its body not dropped) gets its job here, or it would never go out.
@@ -68,8 +69,14 @@ def upgrade() -> None:
     ]
     if jobs:
         op.bulk_insert(JOB, jobs)
+    op.add_column(
+        "app_user",
+        sa.Column("notification_preferences", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_user") as batch:
+        batch.drop_column("notification_preferences")
     with op.batch_alter_table("outbox_email") as batch:
         batch.drop_column("html_body")
