@@ -1,11 +1,12 @@
-"""notification mail: HTML parts, and per-user preferences
+"""notification mail: HTML parts, per-user preferences, shares made for a user
 
 Revision ID: 0014
 Revises: 0010
 Create Date: 2026-12-02 10:00:00
 
 ``outbox_email.html_body`` holds a message's sealed HTML alternative;
-``app_user.notification_preferences`` the mail categories a user turned on or off.
+``app_user.notification_preferences`` the mail categories a user turned on or off;
+``design_share.recipient_id`` the user of the same tenant a link was made for.
 
 Mail is now delivered by one ``mail`` job per message: each message still waiting
 (unsent, its body not dropped) gets its job here, or it would never go out.
@@ -73,9 +74,19 @@ def upgrade() -> None:
         "app_user",
         sa.Column("notification_preferences", sa.JSON(), nullable=False, server_default=sa.text("'{}'")),
     )
+    # SQLite cannot add a composite foreign key in place: batch mode rebuilds the table
+    # (it has no triggers); PostgreSQL gets plain ALTERs.
+    with op.batch_alter_table("design_share") as batch:
+        batch.add_column(sa.Column("recipient_id", sa.Uuid(), nullable=True))
+        batch.create_foreign_key(
+            "fk_design_share_recipient", "app_user", ["tenant_id", "recipient_id"], ["tenant_id", "id"]
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("design_share") as batch:
+        batch.drop_constraint("fk_design_share_recipient", type_="foreignkey")
+        batch.drop_column("recipient_id")
     with op.batch_alter_table("app_user") as batch:
         batch.drop_column("notification_preferences")
     with op.batch_alter_table("outbox_email") as batch:
