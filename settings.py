@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         default=None,
         description="link template for reset mails, with {token}, e.g. https://app.example/reset?token={token}",
     )
+    design_share_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="link template for mailed share links, with {token}, e.g. https://app.example/shared?token={token}",
+    )
     smtp_url: str | None = Field(
         default=None, description="smtp://user:pass@host:587 (STARTTLS) or smtps://…"
     )
@@ -144,6 +149,19 @@ class Settings(BaseSettings):
         le=5000,
         description="reservations one transaction of the expiry and reminder jobs changes at most",
     )
+
+    @field_validator("design_share_url")
+    @classmethod
+    def _one_token_placeholder(cls, value: str | None) -> str | None:
+        # Checked at start: a template that does not format would fail every share made with a recipient.
+        if value is not None:
+            try:
+                formatted = value.format(token="\0")
+            except (KeyError, IndexError, ValueError) as error:
+                raise ValueError("must contain {token} and no other placeholder") from error
+            if "\0" not in formatted:
+                raise ValueError("must contain {token}")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -3,6 +3,10 @@
 A token reads ``<tenant hex>.<share id hex>.<secret>`` (the shape of refresh tokens), so the
 public look-up opens a session for that one tenant and finds the share by tenant, id and
 hash: it can never reach another tenant's rows, and a wrong part anywhere finds nothing.
+
+A share may name a recipient, a user of the same tenant the caller sees: the link is
+mailed to them in the transaction that makes the share (sealed at rest like every
+queued body), since only that transaction holds the token.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
 from db.scoped import in_tenant, same_tenant, scoped
-from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant
+from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant, User
 from resolvers.caller import TenantCaller
 from resolvers.design_rules import find_design, refuse_archived
 from resolvers.errors import InvalidInput, NotFound
 from resolvers.instants import instant_problem
+from resolvers.notices import RULES, Facts, display_name, queue_notices
 from resolvers.transactions import Transactions
+from settings import Settings
 
 
 def share_token(tenant_id: uuid.UUID, share_id: uuid.UUID, secret: str) -> str:
@@ -58,28 +64,78 @@ def new_share(
 async def share_design(
     transactions: Transactions,
     caller: TenantCaller,
+    settings: Settings,
     design_id: uuid.UUID | None,
     expires_at: datetime | None,
+    recipient_id: uuid.UUID | None = None,
     *,
+    recipient_given: bool = False,
     share_id: uuid.UUID | None = None,
     secret: str | None = None,
 ) -> tuple[DesignShare, str]:
-    """A share link to a design the caller sees; ``share_id``/``secret`` are fixed only by the demo seed."""
+    """A share link to a design the caller sees, mailed to ``recipient_id`` when one is named.
+
+    ``recipient_given`` with no id is an id that named no user; ``share_id``/``secret``
+    are fixed only by the demo seed.
+    """
     if expires_at is not None:
         problem = instant_problem(expires_at)
         if problem is not None:
             raise InvalidInput({"expiresAt": problem})
         if expires_at <= utcnow():
             raise InvalidInput({"expiresAt": "Must be in the future."})
+    if recipient_given and recipient_id is None:
+        raise NotFound("user", field="recipientId")
     async with transactions.transaction() as session:
         design = await find_design(session, caller, design_id, field="designId")
         refuse_archived(design, "share it")
+        recipient = await _recipient(session, caller, recipient_id) if recipient_id is not None else None
         share, token = new_share(
             caller.tenant_id, design.id, caller.user_id, expires_at, secret=secret, share_id=share_id
         )
+        share.recipient_id = recipient.id if recipient is not None else None
         session.add(share)
         await session.flush()
+        if recipient is not None:
+            await _mail_link(session, settings, caller, design, share, token, recipient)
         return share, token
+
+
+async def _recipient(session: AsyncSession, caller: TenantCaller, user_id: uuid.UUID) -> User:
+    """The active user of the caller's tenant, whom the caller sees, that a link is made for."""
+    user = await session.get(User, (caller.tenant_id, user_id))
+    if user is None or not user.is_active or not caller.visibility.may_see(User, user):
+        raise NotFound("user", field="recipientId")
+    return user
+
+
+async def _mail_link(
+    session: AsyncSession,
+    settings: Settings,
+    caller: TenantCaller,
+    design: Design,
+    share: DesignShare,
+    token: str,
+    recipient: User,
+) -> None:
+    """Queue the ``design.shared`` mail with the link, worthless (and dropped) once the link expires."""
+    tenant = await session.get(Tenant, caller.tenant_id)
+    if tenant is None:
+        raise NotFound("tenant")
+    sharer = await session.get(User, (caller.tenant_id, caller.user_id)) if caller.user_id else None
+    template = settings.design_share_url
+    facts = Facts(
+        tenant,
+        values={
+            "design": design.name,
+            "sharer": display_name(sharer) or tenant.name,
+            "link": template.format(token=token) if template else None,
+            "token": token,
+            "expires_at": share.expires_at,
+        },
+        recipient=recipient,
+    )
+    await queue_notices(session, settings, facts, RULES["design.shared"].notices, expires_at=share.expires_at)
 
 
 async def revoke_share(

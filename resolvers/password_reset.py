@@ -15,7 +15,8 @@ from db.tables import PasswordReset, Tenant, User
 from resolvers import throttle
 from resolvers.context import Context
 from resolvers.errors import InvalidToken, RateLimited, Validator
-from resolvers.mail import deliver_pending, enqueue
+from resolvers.mail import enqueue
+from resolvers.mail_render import render
 from resolvers.sessions import revoke_subject_sessions
 from resolvers.validation import MAX_EMAIL_LENGTH, normalize_email
 
@@ -52,20 +53,25 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
         session.add(reset)
         token = RefreshTokenParts(tenant_row.id, reset.id, secret).encode()
         template = services.settings.password_reset_url
-        link = template.format(token=token) if template else f"Your reset token: {token}"
-        minutes = services.settings.password_reset_ttl // 60
+        letter = render(
+            "password_reset",
+            tenant=tenant_row.name,
+            recipient=user.name or user.email,
+            preference=None,  # always sent: no preference turns it off
+            email=user.email,
+            link=template.format(token=token) if template else None,
+            token=token,
+            minutes=services.settings.password_reset_ttl // 60,
+        )
+        # The mail and its job commit with the reset; the worker sends it.
         enqueue(
             session,
             services.settings,
             tenant_id=tenant_row.id,
             to=user.email,
-            subject=f"Reset your {tenant_row.name} password",
-            body=f"Someone asked to reset the password of {user.email}.\n\n{link}\n\n"
-            f"It works once, for {minutes} minutes. If it was not you, ignore this mail.",
+            letter=letter,
             expires_at=reset.expires_at,
         )
-    # Mail goes out after the commit; a failure leaves it queued for the next delivery run.
-    services.spawn(deliver_pending(services.database, services.settings))
 
 
 async def reset_password(context: Context, *, token: str, new_password: str) -> int:

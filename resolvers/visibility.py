@@ -9,6 +9,8 @@
   named to them. Share links show a design to anyone holding the token, but only
   through ``sharedDesign`` (``resolvers/design_shares.py``), never as rows here.
 * Platform operators outside a tenant, and anonymous callers, see no tenant's rows.
+* A user's own settings (their notification preferences) are seen by that user and
+  by the tenant's admins (operators acting in it included), not by other staff.
 
 The rule is written once, as data: which column says whose a row is
 (``OWNER_COLUMNS``) and which rows are seen through the row they belong to
@@ -73,6 +75,8 @@ class Visibility:
     """The user whose own rows the caller sees; ``None`` for operators."""
     platform: bool
     """A platform operator outside any tenant: sees tenants and operators, no tenant's rows."""
+    admin: bool = False
+    """An admin of the tenant (or an operator acting in it): sees every user's own settings."""
 
     @classmethod
     def of(cls, principal: Principal | None) -> Visibility:
@@ -84,6 +88,7 @@ class Visibility:
             whole_tenant=tenant_id is not None and sees_whole_tenant(principal),
             user_id=principal.user_id,
             platform=tenant_id is None,
+            admin=tenant_id is not None and principal.has_role_at_least(Role.ADMIN),
         )
 
     @property
@@ -109,6 +114,12 @@ class Visibility:
         if self.tenant_id is None:
             return False
         return self.whole_tenant or (owner_id is not None and owner_id == self.user_id)
+
+    def sees_settings_of(self, user: User) -> bool:
+        """``user``'s own settings (notification preferences): themself, and the tenant's admins."""
+        if self.tenant_id is None or user.tenant_id != self.tenant_id:
+            return False
+        return self.admin or (self.user_id is not None and user.id == self.user_id)
 
     def restricts(self, model: type[Any]) -> bool:
         """Whether a read of ``model`` needs more than the tenant filter (``conditions`` is not empty)."""

@@ -328,7 +328,9 @@ class _Builder:
         )
         await self.ok(UPDATE_DESIGN, staff, "DesignSuccess", id=stage, status="PUBLISHED")
         await self.share("staff", stage)
-        await self.share("staff", stage, expiresAt="2040-01-01T10:00:00+00:00")
+        await self.share(
+            "staff", stage, expiresAt="2040-01-01T10:00:00+00:00", recipientId=self.named["customer"]
+        )
         revoked = await self.share("staff", stage)
         await self.ok(REVOKE_SHARE, staff, "DesignShareSuccess", shareId=revoked["share"]["id"])
         await self.ok(

@@ -51,6 +51,7 @@ ID_TYPES = {
     "customerId": "User",
     "ownerId": "User",
     "actorId": "User",
+    "recipientId": "User",
     "designId": "Design",
     "shareId": "DesignShare",
     "tenantId": "Tenant",

@@ -1,19 +1,16 @@
 """The mail outbox keeps no secret readable at rest, and still delivers the right link.
 
-A real SMTP server (aiosmtpd) listens on a loopback port; the outbox is read back
-with plain SQL, as a database dump would show it.
+A real SMTP server (aiosmtpd) listens on a loopback port; the outbox (and the job
+queue) are read back with plain SQL, as a database dump would show them. Delivery
+is the worker running the queued ``mail`` jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,23 +18,25 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from alembic import command
 from sqlalchemy import text, update
+from sqlmodel import select
 
 from app import create_app
+from auth.sealing import seal
 from auth.services import Services
 from db.clock import utcnow
 from db.database import Database
 from db.migrate import alembic_config, upgrade
-from db.tables import OutboxEmail
+from db.tables import Job, JobStatus, OutboxEmail
 from db.types import UtcDateTime
-from resolvers.mail import deliver_pending
+from resolvers.jobs.worker import Worker
+from resolvers.mail import SEAL_PURPOSE
 from settings import Settings
 from tests.api import Api, TenantUsers
 from tests.conftest import settings_for
 from tests.databases import PostgresTemplate
+from tests.mailbox import Mailbox, free_port, part, smtp_server
 
 REQUEST = (
     "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { message } }"
@@ -51,35 +50,11 @@ LINK = "https://app.example/reset?token={token}"
 LINK_PATTERN = re.compile(r"https://app\.example/reset\?token=(\S+)")
 
 
-@dataclass
-class Mailbox:
-    """What the SMTP server on loopback received."""
-
-    messages: list[email.message.EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, email.message.EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-    def bodies(self) -> list[str]:
-        return [str(message.get_content()) for message in self.messages]
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, str]]:
     mailbox = Mailbox()
-    with socket.socket() as probe:  # a free loopback port (aiosmtpd needs it up front)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, f"smtp://127.0.0.1:{controller.port}"
-    finally:
-        controller.stop()
+    with smtp_server(mailbox, free_port()) as url:
+        yield mailbox, url
 
 
 def production(database_url: str, **overrides: Any) -> Settings:
@@ -91,7 +66,6 @@ async def production_services(database_url: str) -> AsyncIterator[Services]:
     """Production without SMTP: reset mail can only wait in the outbox."""
     services = Services.create(production(database_url))
     yield services
-    await services.drain()
     await services.database.dispose()
 
 
@@ -103,18 +77,28 @@ async def production_api(production_services: Services) -> AsyncIterator[Api]:
         yield Api(client)
 
 
-async def _outbox_as_stored(services: Services) -> list[dict[str, Any]]:
-    """Every column of every outbox row, as plain SQL returns it."""
+async def _as_stored(services: Services, table: str = "outbox_email") -> list[dict[str, Any]]:
+    """Every column of every row of ``table``, as plain SQL returns it."""
     async with services.database.session(None) as session:
-        rows = (await session.execute(text("SELECT * FROM outbox_email"))).mappings().all()
+        rows = (await session.execute(text(f"SELECT * FROM {table}"))).mappings().all()
     return [dict(row) for row in rows]
 
 
+async def _outbox_as_stored(services: Services) -> list[dict[str, Any]]:
+    return await _as_stored(services)
+
+
+async def _sent(services: Services) -> int:
+    return sum(row["sent_at"] is not None for row in await _outbox_as_stored(services))
+
+
 async def _deliver(database_url: str, smtp_url: str) -> int:
-    """One delivery run by a process that has SMTP configured."""
+    """One delivery run by a process that has SMTP configured; returns how many mails went out."""
     deliverer = Services.create(production(database_url, smtp_url=smtp_url))
     try:
-        return await deliver_pending(deliverer.database, deliverer.settings)
+        before = await _sent(deliverer)
+        await Worker(deliverer, schedules=[]).run_due()
+        return await _sent(deliverer) - before
     finally:
         await deliverer.database.dispose()
 
@@ -129,10 +113,11 @@ async def test_a_queued_reset_mail_shows_no_token_at_rest_and_still_delivers_the
 ) -> None:
     mailbox, smtp_url = smtp
     await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
-    await production_services.drain()
     [stored] = await _outbox_as_stored(production_services)
     assert stored["sent_at"] is None
     assert stored["to_address"] == esr.staff.email
+    [job] = await _as_stored(production_services, "job")
+    assert (job["kind"], job["status"]) == ("mail", "QUEUED")
 
     assert await _deliver(database_url, smtp_url) == 1
     [body] = mailbox.bodies()
@@ -140,8 +125,9 @@ async def test_a_queued_reset_mail_shows_no_token_at_rest_and_still_delivers_the
     assert found is not None, body
     token = found.group(1)
     link = LINK.format(token=token)
+    assert f'href="{link}"' in part(mailbox.messages[0], "html")
     secret = token.rsplit(".", 1)[1]
-    dump = repr(stored)
+    dump = repr((stored, job))
     for revealing in (token, link, secret, "reset?token="):
         assert revealing not in dump
     assert all(token not in record.getMessage() for record in caplog.records)
@@ -150,7 +136,9 @@ async def test_a_queued_reset_mail_shows_no_token_at_rest_and_still_delivers_the
     assert reset["resetPassword"] == {"__typename": "ResetPasswordSuccess"}
     [sent] = await _outbox_as_stored(production_services)
     assert sent["sent_at"] is not None
-    assert sent["body"] == ""
+    assert sent["body"] == sent["html_body"] == ""
+    [done] = [row for row in await _as_stored(production_services, "job") if row["kind"] == "mail"]
+    assert done["status"] == "DONE"
 
 
 async def test_reset_mail_that_outlives_its_token_is_discarded_unsent(
@@ -162,25 +150,54 @@ async def test_reset_mail_that_outlives_its_token_is_discarded_unsent(
 ) -> None:
     mailbox, smtp_url = smtp
     await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
-    await production_services.drain()
     async with production_services.database.transaction(None) as session:
         await session.execute(update(OutboxEmail).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert await _deliver(database_url, smtp_url) == 0
     assert mailbox.messages == []
     [stored] = await _outbox_as_stored(production_services)
-    assert (stored["sent_at"], stored["body"]) == (None, "")
+    assert (stored["sent_at"], stored["body"], stored["html_body"]) == (None, "", "")
+    assert await _deliver(database_url, smtp_url) == 0  # and not tried again
+    assert mailbox.messages == []
 
 
 async def test_production_without_smtp_discards_expired_mail_too(
     production_api: Api, production_services: Services, esr: TenantUsers
 ) -> None:
     await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
-    await production_services.drain()
     async with production_services.database.transaction(None) as session:
         await session.execute(update(OutboxEmail).values(expires_at=utcnow() - timedelta(seconds=1)))
-    assert await deliver_pending(production_services.database, production_services.settings) == 0
+    assert await Worker(production_services, schedules=[]).run_due() == 1
     [stored] = await _outbox_as_stored(production_services)
-    assert stored["body"] == ""
+    assert (stored["sent_at"], stored["body"]) == (None, "")
+
+
+async def test_production_without_smtp_keeps_mail_queued_until_a_deliverer_has_smtp(
+    database_url: str,
+    production_api: Api,
+    production_services: Services,
+    esr: TenantUsers,
+    smtp: tuple[Mailbox, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nothing is logged or lost: the job backs off, and a process with SMTP sends the mail later."""
+    mailbox, smtp_url = smtp
+    await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
+    caplog.clear()
+    assert await Worker(production_services, schedules=[]).run_due() == 1
+    [stored] = await _outbox_as_stored(production_services)
+    assert stored["sent_at"] is None and stored["body"].startswith("sealed:")
+    async with production_services.database.session(None) as session:
+        [job] = (await session.scalars(select(Job))).all()
+    assert job.status == JobStatus.QUEUED and "RIGBOOK_SMTP_URL" in (job.last_error or "")
+    assert "token" not in caplog.text.lower()  # the body never reaches the log
+
+    deliverer = Services.create(production(database_url, smtp_url=smtp_url))
+    later = job.run_at + timedelta(seconds=1)
+    try:
+        assert await Worker(deliverer, clock=lambda: later, schedules=[]).run_due() == 1
+    finally:
+        await deliverer.database.dispose()
+    assert len(mailbox.messages) == 1 and LINK_PATTERN.search(mailbox.bodies()[0])
 
 
 async def test_a_body_sealed_for_one_row_does_not_open_in_another(
@@ -194,7 +211,6 @@ async def test_a_body_sealed_for_one_row_does_not_open_in_another(
     mailbox, smtp_url = smtp
     await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
     await production_api.data(REQUEST, {"t": "esr", "e": esr.manager.email})
-    await production_services.drain()
     async with production_services.database.transaction(None) as session:
         await session.execute(
             text(
@@ -209,6 +225,7 @@ async def test_a_body_sealed_for_one_row_does_not_open_in_another(
     assert stored[esr.manager.email]["sent_at"] is None
     assert stored[esr.manager.email]["body"] == ""
     assert await _deliver(database_url, smtp_url) == 0  # not tried again
+    assert len(mailbox.messages) == 1
 
 
 async def test_a_queued_mail_redirected_to_another_address_is_not_sent(
@@ -220,7 +237,6 @@ async def test_a_queued_mail_redirected_to_another_address_is_not_sent(
 ) -> None:
     mailbox, smtp_url = smtp
     await production_api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
-    await production_services.drain()
     async with production_services.database.transaction(None) as session:
         await session.execute(update(OutboxEmail).values(to_address="attacker@evil.example"))
     assert await _deliver(database_url, smtp_url) == 0
@@ -266,6 +282,54 @@ async def test_upgrading_discards_bodies_queued_in_plain_text(
             body = (await connection.execute(text("SELECT body FROM outbox_email"))).scalar_one()
         await database.dispose()
         assert body == ""
+    finally:
+        if name is not None:
+            assert postgres_template is not None
+            await postgres_template.drop(name)
+
+
+async def test_upgrading_gives_mail_still_waiting_its_delivery_job(
+    database_url: str, tmp_path: Path, postgres_template: PostgresTemplate | None, smtp: tuple[Mailbox, str]
+) -> None:
+    """Mail an older version queued (sealed, unsent) is delivered by the worker after the upgrade."""
+    mailbox, smtp_url = smtp
+    if database_url.startswith("sqlite"):
+        target, name = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", None
+    else:
+        assert postgres_template is not None
+        _, target, name = await postgres_template.empty()
+    settings = production(target, smtp_url=smtp_url)
+    try:
+        await asyncio.to_thread(command.upgrade, alembic_config(target), "0010")
+        message_id, to = uuid.uuid4(), "staff@esr.example"
+        sealed = seal(
+            settings.signing_key, SEAL_PURPOSE, "Your reset token: a.b.c", message_id.bytes + to.encode()
+        )
+        database = Database(target)
+        async with database.engine.begin() as connection:
+            await connection.execute(
+                OUTBOX_AT_0006.insert().values(
+                    id=message_id,
+                    to_address=to,
+                    subject="Reset",
+                    body=sealed,
+                    attempts=0,
+                    created_at=utcnow(),
+                )
+            )
+            await connection.execute(
+                OUTBOX_AT_0006.insert().values(
+                    id=uuid.uuid4(), to_address=to, subject="Gone", body="", attempts=1, created_at=utcnow()
+                )
+            )
+        await database.dispose()
+        await upgrade(target)
+        services = Services.create(settings)
+        try:
+            assert await Worker(services, schedules=[]).run_due() == 1  # one job: the message still waiting
+        finally:
+            await services.database.dispose()
+        assert [body.strip() for body in mailbox.bodies()] == ["Your reset token: a.b.c"]
     finally:
         if name is not None:
             assert postgres_template is not None

@@ -12,6 +12,7 @@ from sqlmodel import select
 from auth.services import Services
 from db.clock import utcnow
 from db.tables import OutboxEmail, PasswordReset
+from resolvers.jobs.worker import Worker
 from schema.node import to_global_id
 from tests.api import DEFAULT_PASSWORD, OPERATOR_EMAIL, Api, TenantUsers, error_codes
 
@@ -35,7 +36,7 @@ async def mailed_token(
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="rigbook.mail"):
         await api.data(REQUEST, {"t": tenant, "e": email})
-        await services.drain()
+        await Worker(services).run_due()
     found = re.search(r"reset token: (\S+)", caplog.text)
     assert found is not None, caplog.text
     return found.group(1)
@@ -64,7 +65,7 @@ async def test_unknown_accounts_get_the_same_answer_and_no_mail(
     unknown = await api.data(REQUEST, {"t": "esr", "e": "nobody@esr.example"})
     no_tenant = await api.data(REQUEST, {"t": "nope", "e": esr.staff.email})
     assert known == unknown == no_tenant
-    await services.drain()
+    await Worker(services).run_due()
     async with services.database.session(None) as session:
         mails = (await session.scalars(select(OutboxEmail))).all()
     assert [mail.to_address for mail in mails] == [esr.staff.email]
@@ -93,7 +94,7 @@ async def test_expired_forged_and_weak_resets_are_refused(
 async def test_reset_requests_are_capped_per_account(api: Api, services: Services, esr: TenantUsers) -> None:
     for _ in range(6):
         await api.data(REQUEST, {"t": "esr", "e": esr.staff.email})
-    await services.drain()
+    await Worker(services).run_due()
     async with services.database.session(None) as session:
         assert len((await session.scalars(select(OutboxEmail))).all()) == 3
 

@@ -134,6 +134,11 @@ class DesignShare(SQLModel, table=True):
             ["app_user.tenant_id", "app_user.id"],
             name="fk_design_share_created_by",
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "recipient_id"],
+            ["app_user.tenant_id", "app_user.id"],
+            name="fk_design_share_recipient",
+        ),
         Index("ix_design_share_design", "tenant_id", "design_id"),
     )
 
@@ -142,6 +147,8 @@ class DesignShare(SQLModel, table=True):
     design_id: uuid.UUID = Field(nullable=False)
     token_hash: str = Field(max_length=64, nullable=False)
     created_by_id: uuid.UUID | None = Field(default=None)
+    # The user the link was made for, mailed the link when it was made; None: nobody named.
+    recipient_id: uuid.UUID | None = Field(default=None)
     expires_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

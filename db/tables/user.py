@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.tables.base import check_in, created_at_field, id_field, tenant_key_field
@@ -38,5 +38,10 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16, nullable=False)
     password_hash: str = Field(max_length=255, nullable=False)
     is_active: bool = Field(default=True, nullable=False)
+    # Notification mail categories the user chose, category → on/off; a category not
+    # named is on (``resolvers/notification_prefs.py``).
+    notification_preferences: dict[str, bool] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default=text("'{}'"))
+    )
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

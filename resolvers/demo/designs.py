@@ -213,5 +213,6 @@ async def _add(services: Services, owner: Acting, demo: DemoDesign, equipment: d
     if demo.shared:
         share_id, secret = _derived(caller.tenant_id, demo.name)
         await demo_step(
-            what, share_design(transactions, caller, design.id, None, share_id=share_id, secret=secret)
+            what,
+            share_design(transactions, caller, settings, design.id, None, share_id=share_id, secret=secret),
         )

@@ -1,8 +1,9 @@
 """Work outside a request: the queue's handlers, the schedules and the worker.
 
-Importing this package registers every job kind and schedule.
+Importing this package registers every job kind, schedule and event consumer.
 """
 
+from resolvers import mail_delivery, notifications
 from resolvers.jobs import dispatch, expiry, reminders
 
-__all__ = ["dispatch", "expiry", "reminders"]
+__all__ = ["dispatch", "expiry", "mail_delivery", "notifications", "reminders"]

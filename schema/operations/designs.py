@@ -176,8 +176,15 @@ class DesignMutation:
         self, info: Info, input: Annotated[ShareDesignInput, InputArg]
     ) -> ShareDesignResult:
         context = info.context
+        recipient = input.recipient_id
         row, token = await shares.share_design(
-            context, context.caller(), pk_of(input.design_id, "Design"), input.expires_at
+            context,
+            context.caller(),
+            context.services.settings,
+            pk_of(input.design_id, "Design"),
+            input.expires_at,
+            pk_of(recipient, "User") if recipient is not None else None,
+            recipient_given=recipient is not None,
         )
         return ShareDesignSuccess(token=token, share=DesignShare.from_row(row))
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from db.tables import Role as RoleValue
+from resolvers import notification_prefs
 from resolvers import users as resolve
 from resolvers.pagination import PageArgs
 from resolvers.users import UserChanges, UserSort
@@ -15,12 +16,15 @@ from schema.context import Info
 from schema.errors import errors_as_data
 from schema.node import pk_of
 from schema.pagination import Connection, paginated, to_connection
-from schema.permissions import role_at_least
+from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.user import Role, User
 from schema.types.user_inputs import (
     CreateUserInput,
     DeactivateUserInput,
+    NotificationPreferencesSuccess,
+    UpdateNotificationPreferencesInput,
+    UpdateNotificationPreferencesResult,
     UpdateUserInput,
     UserFilter,
     UserOrder,
@@ -119,3 +123,21 @@ class UserMutation:
         context = info.context
         row = await resolve.deactivate_user(context, context.caller(), pk_of(input.id, "User"))
         return UserSuccess(user=User.from_row(row))
+
+    @strawberry.mutation(
+        description="Turn kinds of notification mail on or off for yourself (any signed-in user).",
+        extensions=signed_in_user(),
+    )
+    @errors_as_data
+    async def update_notification_preferences(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateNotificationPreferencesInput,
+            strawberry.argument(description="What to do; see the input type."),
+        ],
+    ) -> UpdateNotificationPreferencesResult:
+        context = info.context
+        changes = [preference.to_value() for preference in input.preferences]
+        row = await notification_prefs.update_notification_preferences(context, context.caller(), changes)
+        return NotificationPreferencesSuccess(user=User.from_row(row))

@@ -152,6 +152,12 @@ class DesignShare(FromRow[ShareRow], Node):
     @relation(key="design_id", fetch=DESIGNS)
     async def design(self, info: Info) -> Design: ...
 
+    @strawberry.field(
+        description="The user the link was made for and mailed to; null if none was named or not visible to you."
+    )
+    @relation(key="recipient_id", fetch=USERS)
+    async def recipient(self, info: Info) -> User | None: ...
+
 
 @strawberry.type(description="An item as a share link shows it: what and how many, nothing about stock.")
 class SharedDesignItem:

@@ -133,6 +133,11 @@ class ShareDesignInput:
     expires_at: datetime | None = strawberry.field(
         default=None, description="When the link stops working (future, with an offset); null: never."
     )
+    recipient_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A user of your tenant (one you can see, and active) to mail the link to, unless they "
+        "turned off DESIGN_SHARES mail; null: mail nobody.",
+    )
 
 
 @strawberry.input(description="The share link to revoke.")

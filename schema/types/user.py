@@ -10,11 +10,14 @@ import strawberry
 from db.tables import Operator as OperatorRow
 from db.tables import Role as RoleValue
 from db.tables import User as UserRow
+from resolvers.notification_prefs import preferences_of
+from resolvers.visibility import visibility_of
 from schema.context import Info
 from schema.fetches import TENANTS
 from schema.node import Node
 from schema.relations import relation
 from schema.rows import FromRow, row_type
+from schema.types.notification import NotificationPreference
 from schema.types.tenant import Tenant
 
 
@@ -48,6 +51,15 @@ class User(FromRow[UserRow], Node):
     @strawberry.field(description="The tenant the user belongs to.")
     @relation(key="tenant_id", fetch=TENANTS)
     async def tenant(self, info: Info) -> Tenant: ...
+
+    @strawberry.field(
+        description="Which notification mail the user gets, one entry per category; "
+        "null unless you are this user or an ADMIN of the tenant."
+    )
+    def notification_preferences(self, info: Info) -> list[NotificationPreference] | None:
+        if not visibility_of(info.context.principal).sees_settings_of(self.row):
+            return None
+        return [NotificationPreference.from_value(value) for value in preferences_of(self.row)]
 
 
 @row_type(OperatorRow)

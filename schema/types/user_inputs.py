@@ -8,10 +8,13 @@ from typing import Annotated
 import strawberry
 
 from db.tables import Role as RoleValue
+from resolvers.notification_prefs import Category
 from resolvers.users import UserFilter as UserFilterValue
 from resolvers.users import UserSort
-from schema.errors import ConflictError, NotFoundError, ValidationError
+from schema.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
+from schema.limits.lists import MaxItems
 from schema.types.common import SortDirection
+from schema.types.notification import NotificationPreferenceInput
 from schema.types.user import Role, User
 
 
@@ -74,4 +77,25 @@ class UserSuccess:
 UserResult = Annotated[
     UserSuccess | ValidationError | NotFoundError | ConflictError,
     strawberry.union("UserResult", description="The outcome of a user mutation."),
+]
+
+
+@strawberry.input(description="Your notification mail choices; categories not named stay as they are.")
+class UpdateNotificationPreferencesInput:
+    preferences: list[NotificationPreferenceInput] = strawberry.field(
+        description=f"One entry per category to change, each at most once. At most {len(Category)}.",
+        directives=[MaxItems(count=len(Category))],
+    )
+
+
+@strawberry.type(description="The preferences as saved.")
+class NotificationPreferencesSuccess:
+    user: User = strawberry.field(description="You, with your `notificationPreferences` after the change.")
+
+
+UpdateNotificationPreferencesResult = Annotated[
+    NotificationPreferencesSuccess | ValidationError | ForbiddenError,
+    strawberry.union(
+        "UpdateNotificationPreferencesResult", description="The outcome of `updateNotificationPreferences`."
+    ),
 ]
