@@ -167,11 +167,14 @@ def claim_statement(
         .order_by(col(Job.run_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
+        # A CTE, not a subquery: PostgreSQL evaluates it once. A subquery the planner
+        # put on the inner side of a nested loop could be scanned again, and each scan
+        # skips the rows the last one locked: a claim of more than ``limit`` jobs.
+        .cte("due")
     )
     return (
         update(Job)
-        .where(col(Job.id).in_(due))
+        .where(col(Job.id).in_(select(due.c.id)))
         .values(
             status=JobStatus.RUNNING,
             attempts=col(Job.attempts) + 1,

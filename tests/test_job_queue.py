@@ -300,6 +300,7 @@ async def test_parallel_claims_are_disjoint_and_cover_every_job(services: Servic
     async def claimer(name: str) -> None:
         taken = claims.setdefault(name, [])
         while batch := await queue.claim(database, name, 7, LEASE, T0):
+            assert len(batch) <= 7
             taken.extend(each.id for each in batch)
 
     await asyncio.gather(*(claimer(f"w{number}") for number in range(8)))

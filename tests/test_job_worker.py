@@ -78,7 +78,7 @@ def on_claim(services: Services, action: Callable[[], None]) -> Iterator[None]:
     done: list[bool] = []
 
     def after(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not done and statement.lstrip().upper().startswith("UPDATE JOB SET STATUS"):
+        if not done and "UPDATE job SET status" in statement:
             done.append(True)
             action()
 
