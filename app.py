@@ -35,7 +35,8 @@ def create_app(
     burst of allocations cost a large response ~25 ms. ``projection=False`` completes
     every field through graphql-core (``schema/projection.py``; the tests compare both).
     ``worker`` runs the job worker in this process (default: ``RIGBOOK_WORKER`` decides
-    for an app that owns its services; an app given services runs none unless asked).
+    for an app that owns its services; an app given services runs none unless asked);
+    ``app.state.worker`` is that worker while the app runs, else None.
     """
     settings = settings or (services.settings if services is not None else Settings())
     settings.validate_for_start()
@@ -50,11 +51,13 @@ def create_app(
             gc.collect()
             gc.freeze()
         inline = InlineWorker(app_services) if run_worker else None
+        app.state.worker = inline
         try:
             yield
         finally:
             if inline is not None:
                 await inline.stop()
+                app.state.worker = None
             if owns_services:
                 await app_services.close()
             else:
@@ -87,6 +90,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = app_services
+    app.state.worker = None
     return app
 
 

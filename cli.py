@@ -9,7 +9,9 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from settings import ConfigurationError, Settings
 
@@ -204,11 +206,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = Settings()
     settings.validate_for_start()
+    if settings.migration_database_url is not None:
+        log.warning("RIGBOOK_MIGRATION_DATABASE_URL is set: the worker does not need the owner's credentials")
 
     async def work() -> None:
         services = _services(settings)
         try:
-            await run_until_signalled(services, args.concurrency)
+            await run_until_signalled(services, args.concurrency, settings.worker_heartbeat_file)
         finally:
             await services.close()
 
@@ -216,41 +220,104 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
+def _bounded(kind: type[int] | type[float], low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g}")
+        return value
+
+    return parse
+
+
+async def _jobs_list(database: Any, args: argparse.Namespace) -> int:
+    from db import queue
+    from db.tables.job import JobStatus
+    from resolvers.jobs.worker import describe
+
+    status = JobStatus(args.status.upper()) if args.status else None
+    for job in await queue.listing(database, status, args.kind, args.limit):
+        print(describe(job))
+    totals = await queue.counts(database)
+    print("  ".join(f"{name}: {count}" for name, count in sorted(totals.items())) or "no jobs")
+    return 0
+
+
+async def _jobs_retry(database: Any, args: argparse.Namespace) -> int:
     import uuid
+
+    from db import queue
+    from db.clock import utcnow
+
+    ids = None if args.dead else [uuid.UUID(value) for value in args.ids]
+    if ids is not None and not ids:
+        print("name the jobs to retry, or pass --dead for every dead job", file=sys.stderr)
+        return 2
+    print(f"{await queue.retry(database, ids, utcnow())} jobs queued again")
+    return 0
+
+
+async def _jobs_purge(database: Any, args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from db import queue
     from db.clock import utcnow
     from db.tables.job import JobStatus
-    from resolvers.jobs.worker import describe
+
+    statuses = [JobStatus(value.strip().upper()) for value in args.status.split(",") if value.strip()]
+    if not statuses or any(status not in (JobStatus.DONE, JobStatus.DEAD) for status in statuses):
+        print("only finished jobs are purged: --status done, dead or done,dead", file=sys.stderr)
+        return 2
+    before = utcnow() - timedelta(days=args.older_than_days)
+    print(f"{await queue.purge(database, statuses, before)} jobs purged")
+    return 0
+
+
+async def _jobs_probe(database: Any, args: argparse.Namespace) -> int:
+    """Queue a probe and wait for a worker to run it: 0 when one did, 1 when none did in time."""
+    from db import queue
+    from db.clock import utcnow
+    from db.tables.job import JobStatus
+    from resolvers.jobs.upkeep import send_probe
+
+    sent = utcnow()
+    job_id = await send_probe(database, args.seconds, sent)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.wait
+    while loop.time() < deadline:
+        found = await queue.find(database, job_id)
+        if found is not None and found.status in (JobStatus.DONE, JobStatus.DEAD):
+            took = ((found.finished_at or sent) - sent).total_seconds()
+            if found.status == JobStatus.DEAD:
+                print(f"probe {job_id} failed on {found.locked_by or 'a worker'}: {found.last_error}")
+                return 1
+            print(f"probe {job_id} ran on {found.locked_by} after {took:.2f} s")
+            return 0
+        await asyncio.sleep(0.2)
+    withdrawn = await queue.cancel(database, [job_id])
+    state = "withdrawn" if withdrawn else "still running"
+    print(f"no worker ran probe {job_id} within {args.wait:g} s ({state})", file=sys.stderr)
+    return 1
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    import resolvers.jobs  # noqa: F401  (the probe's kind)
+    from db.database import Database
 
     settings = Settings()
+    actions = {"list": _jobs_list, "retry": _jobs_retry, "purge": _jobs_purge, "probe": _jobs_probe}
 
     async def act() -> int:
-        services = _services(settings)
+        database = Database(settings.database_url, pool_size=2, max_overflow=0)
         try:
-            if args.action == "list":
-                status = JobStatus(args.status.upper()) if args.status else None
-                jobs = await queue.listing(services.database, status, args.kind, args.limit)
-                for job in jobs:
-                    print(describe(job))
-                totals = await queue.counts(services.database)
-                print("  ".join(f"{name}: {count}" for name, count in sorted(totals.items())) or "no jobs")
-                return 0
-            if args.action == "retry":
-                ids = None if args.dead else [uuid.UUID(value) for value in args.ids]
-                if ids is not None and not ids:
-                    print("name the jobs to retry, or pass --dead for every dead job", file=sys.stderr)
-                    return 2
-                print(f"{await queue.retry(services.database, ids, utcnow())} jobs queued again")
-                return 0
-            statuses = [JobStatus(value.strip().upper()) for value in args.status.split(",")]
-            before = utcnow() - timedelta(days=args.older_than_days)
-            print(f"{await queue.purge(services.database, statuses, before)} jobs purged")
-            return 0
+            return await actions[args.action](database, args)
         finally:
-            await services.database.dispose()
+            await database.dispose()
 
     try:
         return asyncio.run(act())
@@ -260,6 +327,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from db.queue import MAX_LISTED
+
     root = argparse.ArgumentParser(prog="rigbook", description="Rigbook GraphQL API server")
     commands = root.add_subparsers(dest="command", required=True)
 
@@ -283,7 +352,10 @@ def parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run background jobs until SIGTERM")
     worker.add_argument(
-        "--concurrency", type=int, default=None, help="jobs at once (RIGBOOK_WORKER_CONCURRENCY)"
+        "--concurrency",
+        type=_bounded(int, 1, 64),
+        default=None,
+        help="jobs at once, 1 to 64 (RIGBOOK_WORKER_CONCURRENCY)",
     )
     worker.set_defaults(run=cmd_worker)
 
@@ -292,13 +364,22 @@ def parser() -> argparse.ArgumentParser:
     listing = job_actions.add_parser("list", help="the newest jobs and the count in each status")
     listing.add_argument("--status", choices=["queued", "running", "done", "dead"])
     listing.add_argument("--kind")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--limit", type=_bounded(int, 1, MAX_LISTED), default=50, help=f"at most {MAX_LISTED}"
+    )
     retry = job_actions.add_parser("retry", help="queue dead jobs again")
     retry.add_argument("ids", nargs="*", help="job ids")
     retry.add_argument("--dead", action="store_true", help="every dead job")
-    purge = job_actions.add_parser("purge", help="delete finished jobs")
+    purge = job_actions.add_parser("purge", help="delete finished jobs (each schedule's latest slot stays)")
     purge.add_argument("--status", default="done,dead", help="comma-separated: done, dead")
-    purge.add_argument("--older-than-days", type=float, default=7.0)
+    purge.add_argument("--older-than-days", type=_bounded(float, 0, 36500), default=7.0)
+    probe = job_actions.add_parser("probe", help="queue a probe job and wait until a worker runs it")
+    probe.add_argument(
+        "--seconds", type=_bounded(float, 0, 30), default=0.0, help="how long the probe keeps its worker busy"
+    )
+    probe.add_argument(
+        "--wait", type=_bounded(float, 0.1, 600), default=30.0, help="seconds to wait for a worker to run it"
+    )
     jobs.set_defaults(run=cmd_jobs)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")

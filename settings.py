@@ -6,6 +6,7 @@ import logging
 import secrets
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -131,7 +132,7 @@ class Settings(BaseSettings):
         default=60.0, ge=1, le=3600, description="seconds a claimed job stays claimed without renewal"
     )
     worker_poll_interval: float = Field(
-        default=5.0, gt=0, le=300, description="seconds between looks for due jobs when not woken"
+        default=5.0, ge=0.1, le=300, description="seconds between looks for due jobs when not woken"
     )
     worker_shutdown_grace: float = Field(
         default=20.0, ge=0, le=600, description="seconds a stopping worker lets running jobs finish"
@@ -148,6 +149,16 @@ class Settings(BaseSettings):
         ge=1,
         le=5000,
         description="reservations one transaction of the expiry and reminder jobs changes at most",
+    )
+    job_retention_days: float = Field(
+        default=7.0, ge=1, le=3650, description="days a done job is kept before the daily purge"
+    )
+    dead_job_retention_days: float = Field(
+        default=30.0, ge=1, le=3650, description="days a dead job is kept (for `rigbook jobs retry`)"
+    )
+    worker_heartbeat_file: Path | None = Field(
+        default=None,
+        description="a file `rigbook worker` touches on every turn of its loop (a container health check)",
     )
 
     @field_validator("design_share_url")

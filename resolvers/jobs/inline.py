@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 
 import resolvers.jobs  # noqa: F401  (registers every job kind and schedule)
 from auth.services import Services
 from resolvers.jobs.worker import Worker
+
+log = logging.getLogger("rigbook.worker")
 
 
 class InlineWorker:
@@ -19,6 +21,9 @@ class InlineWorker:
         self._task = asyncio.get_running_loop().create_task(self.worker.run(self._stop))
 
     async def stop(self) -> None:
+        """Stop claiming, let running jobs finish within the grace, give back the rest."""
         self._stop.set()
-        with contextlib.suppress(Exception):
+        try:
             await self._task
+        except Exception:  # the server stops anyway; say why its worker did
+            log.exception("the worker of this server failed")

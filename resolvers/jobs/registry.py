@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.services import Services
 from db.audit import ACTOR_INFO_KEY, Actor
+from db.clock import utcnow
 from db.queue import Backoff, Claimed, finish_statement
 
 HandlerFunction = Callable[["JobRun"], Awaitable[None]]
@@ -62,11 +63,16 @@ def system_actor(job_id: uuid.UUID) -> Actor:
 
 @dataclass
 class JobRun:
-    """One attempt at one job: the services, the claim and the time it runs at."""
+    """One attempt at one job: the services, the claim and the time it runs at.
+
+    ``now`` is when the attempt began (what the work is about, e.g. which reminders are
+    due); ``clock`` tells the time it completes at.
+    """
 
     services: Services
     job: Claimed
     now: datetime
+    clock: Callable[[], datetime] = utcnow
     finished: bool = field(default=False)
 
     @asynccontextmanager
@@ -82,7 +88,7 @@ class JobRun:
             session.info[ACTOR_INFO_KEY] = system_actor(self.job.id)
             yield session
             if completes:
-                result = await session.execute(finish_statement(self.job, self.now))
+                result = await session.execute(finish_statement(self.job, self.clock()))
                 if not result.rowcount:  # type: ignore[attr-defined]
                     raise LeaseLost()
         if completes:

@@ -5,7 +5,9 @@ worker, now and then, adds the current slot's job of every schedule with the slo
 in its ``unique_key`` (``db/queue.add_once``): the first insert wins and the others
 do nothing, so three workers create one job, and the queue then hands it to one of
 them. A slot missed while no worker ran is not made up, except that the current
-slot of a monthly schedule lasts the whole month.
+slot of a monthly schedule lasts the whole month. Slots are UTC periods; a slot's
+job is due at the slot's start, and purging finished jobs keeps each schedule's
+latest slot (``db/queue.purge``), so a period's slot is made once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.database import Database
-from db.queue import add_once
+from db.queue import SCHEDULE_KEY_PREFIX, add_once
 from db.tables.job import Job
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -56,14 +58,17 @@ def monthly(kind: str) -> Schedule:
 
 
 def slot_key(schedule: Schedule, slot: datetime) -> str:
-    return f"schedule:{schedule.kind}:{slot.isoformat()}"
+    return f"{SCHEDULE_KEY_PREFIX}{schedule.kind}:{slot.isoformat()}"
 
 
 async def plan(database: Database, now: datetime, schedules: list[Schedule] | None = None) -> int:
     """Add the current slot's job of every schedule that has none; returns how many were added."""
+    planned = SCHEDULES if schedules is None else schedules
+    if not planned:
+        return 0
     added = 0
     async with database.transaction(None) as session:
-        for schedule in schedules if schedules is not None else SCHEDULES:
+        for schedule in planned:
             slot = schedule.slot(now)
             job = Job(
                 kind=schedule.kind,

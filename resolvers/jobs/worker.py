@@ -1,10 +1,13 @@
 """The worker: claims due jobs, runs their handlers, plans the schedules, stops gracefully.
 
 One ``Worker`` runs up to ``concurrency`` jobs at once as tasks of one event loop.
-It claims only as many jobs as it has free slots, under a lease it renews while the
-jobs run (``db/queue.py``). It looks for due jobs when woken (PostgreSQL
-``LISTEN rigbook_jobs``; in this process, any commit that added jobs) and otherwise
-every ``poll_interval`` seconds, so a missed notification delays a job, never loses it.
+It claims only as many jobs as it has free slots, and only of the kinds it has
+handlers for, under a lease it renews while the jobs run (``db/queue.py``). It looks
+for due jobs when woken (PostgreSQL ``LISTEN rigbook_jobs``; in this process, any
+commit that added jobs; a job of its own ending) and otherwise every
+``poll_interval`` seconds, so a missed notification delays a job, never loses it. A
+wake that comes while it claims is kept for the next look, and a listening
+connection that dies wakes the loop, which listens again on a new one.
 
 Stopping (SIGTERM) stops claiming, lets running jobs finish for ``shutdown_grace``
 seconds, then cancels the rest and gives their jobs back unrun, due at once for the
@@ -23,22 +26,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
 from auth.services import Services
 from db import queue
 from db.clock import utcnow
-from db.queue import Claimed
+from db.queue import Claimed, clean_error, error_text
 from db.tables.job import JobStatus
 from resolvers.jobs.registry import HANDLERS, Handler, JobRun, LeaseLost
 from resolvers.jobs.schedules import SCHEDULES, Schedule, plan
 
 log = logging.getLogger("rigbook.worker")
 Clock = Callable[[], datetime]
-UNKNOWN_KIND = Handler("unknown", lambda _run: asyncio.sleep(0), 3, queue.Backoff())
+LISTEN_TIMEOUT = 5.0  # seconds to open the listening connection
+CANCEL_WAIT = 5.0  # seconds a cancelled job may take to unwind before its job is given back anyway
+# Keys of SQLAlchemy's asyncpg connect arguments that are the dialect's, not asyncpg's.
+_DIALECT_ONLY = ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func")
 
 
 def new_worker_id() -> str:
@@ -56,6 +62,7 @@ class Worker:
         clock: Clock = utcnow,
         handlers: dict[str, Handler] | None = None,
         schedules: list[Schedule] | None = None,
+        heartbeat: Path | None = None,
     ) -> None:
         settings = services.settings
         self.services = services
@@ -67,9 +74,11 @@ class Worker:
         self.poll_interval = settings.worker_poll_interval
         self.shutdown_grace = settings.worker_shutdown_grace
         self.worker_id = new_worker_id()
+        self.heartbeat = heartbeat  # touched on every turn of the loop (a container's health check)
         self._running: dict[asyncio.Task[None], Claimed] = {}
         self._wake = asyncio.Event()
         self._planned_at: datetime | None = None
+        self._listen_failing = False  # say so once per outage, not on every turn
 
     # -- running everything that is due, once (the CLI, tests on a controlled clock) --
 
@@ -84,6 +93,7 @@ class Worker:
                 min(self.concurrency, limit - ran),
                 self.lease,
                 self.clock(),
+                self.handlers,
             )
             if not claimed:
                 return ran
@@ -106,6 +116,10 @@ class Worker:
         log.info("worker %s started (concurrency %d)", self.worker_id, self.concurrency)
         try:
             while not stop.is_set():
+                # Cleared before looking, not after: a wake that comes while this turn
+                # claims (a job committed just after the claim's snapshot) ends the next idle.
+                self._wake.clear()
+                self._beat()
                 if listener is None or listener.is_closed():
                     listener = await self._listen(wake)
                 await self._plan_if_due()
@@ -136,7 +150,6 @@ class Worker:
         self._wake.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
         waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waits, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
@@ -144,11 +157,18 @@ class Worker:
             for wait in waits:
                 wait.cancel()
 
+    def _beat(self) -> None:
+        if self.heartbeat is not None:
+            with contextlib.suppress(OSError):
+                self.heartbeat.touch()
+
     async def _claim(self, free: int) -> list[Claimed]:
         try:
-            return await queue.claim(self.services.database, self.worker_id, free, self.lease, self.clock())
+            return await queue.claim(
+                self.services.database, self.worker_id, free, self.lease, self.clock(), self.handlers
+            )
         except Exception as error:  # the database is away: wait a poll interval and look again
-            log.warning("could not claim jobs: %s", str(error)[:200] or type(error).__name__)
+            log.warning("could not claim jobs: %s", error_text(error))
             return []
 
     async def _plan_if_due(self) -> None:
@@ -159,21 +179,39 @@ class Worker:
             await plan(self.services.database, now, self.schedules)
             self._planned_at = now
         except Exception as error:
-            log.warning("could not plan schedules: %s", str(error)[:200] or type(error).__name__)
+            log.warning("could not plan schedules: %s", error_text(error))
 
     async def _listen(self, wake: Callable[[], None]) -> asyncpg.Connection | None:
-        """A connection listening on ``rigbook_jobs`` (PostgreSQL), or None (SQLite, or unreachable)."""
-        if self.services.database.is_sqlite:
+        """A connection listening on ``rigbook_jobs`` (PostgreSQL), or None (SQLite, or unreachable).
+
+        Its loss wakes the loop, which opens another: notifications sent meanwhile are
+        lost, but the turn that listens again also claims whatever is due.
+        """
+        database = self.services.database
+        if database.is_sqlite:
             return None
-        url = make_url(self.services.database.url).set(drivername="postgresql")
+        # The URL read as the pool's connections read it: its query holds driver options
+        # (``ssl``, ``prepared_statement_cache_size``) that asyncpg would send as settings.
+        _args, options = database.engine.dialect.create_connect_args(database.engine.url)
+        for key in _DIALECT_ONLY:
+            options.pop(key, None)
+        connection: asyncpg.Connection | None = None
         try:
-            connection = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
+            connection = await asyncpg.connect(
+                **options, timeout=LISTEN_TIMEOUT, server_settings={"application_name": "rigbook worker"}
+            )
+            connection.add_termination_listener(lambda _connection: wake())
             await connection.add_listener(queue.NOTIFY_CHANNEL, lambda *_args: wake())
         except Exception as error:
-            log.warning(
-                "cannot listen for jobs, polling instead: %s", str(error)[:200] or type(error).__name__
-            )
+            if not self._listen_failing:
+                log.warning("cannot listen for jobs, polling instead: %s", error_text(error))
+            self._listen_failing = True
+            if connection is not None:
+                connection.terminate()
             return None
+        if self._listen_failing:
+            log.info("listening for jobs again")
+        self._listen_failing = False
         return connection
 
     async def _renew_leases(self, stop: asyncio.Event) -> None:
@@ -184,7 +222,7 @@ class Worker:
             try:
                 await queue.extend(self.services.database, jobs, self.lease, self.clock())
             except Exception as error:
-                log.warning("could not renew leases: %s", str(error)[:200] or type(error).__name__)
+                log.warning("could not renew leases: %s", error_text(error))
 
     async def _shut_down(self) -> None:
         if not self._running:
@@ -193,7 +231,10 @@ class Worker:
         unfinished = [self._running[task] for task in pending if task in self._running]
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            # A handler that ignores its cancellation must not hold the exit: its job is
+            # given back, and its late completion is refused (the claim is no longer its).
+            await asyncio.wait(pending, timeout=CANCEL_WAIT)
         if unfinished:
             with contextlib.suppress(Exception):
                 await queue.release(self.services.database, unfinished)
@@ -203,16 +244,14 @@ class Worker:
 
     async def _run(self, job: Claimed) -> None:
         handler = self.handlers.get(job.kind)
-        job = replace(job, max_attempts=handler.max_attempts if handler else UNKNOWN_KIND.max_attempts)
+        if handler is None:  # claims ask for known kinds only; given back should one slip through
+            await queue.release(self.services.database, [job])
+            return
+        job = replace(job, max_attempts=handler.max_attempts)
         if job.attempts > job.max_attempts:  # claimed again after its last attempt's lease ran out
-            await self._fail(
-                job, UNKNOWN_KIND if handler is None else handler, "its last attempt never ended"
-            )
+            await self._fail(job, handler, "its last attempt never ended")
             return
-        if handler is None:
-            await self._fail(job, UNKNOWN_KIND, f"no handler for job kind {job.kind!r}")
-            return
-        run = JobRun(self.services, job, self.clock())
+        run = JobRun(self.services, job, self.clock(), clock=self.clock)
         try:
             await handler.run(run)
         except asyncio.CancelledError:
@@ -221,22 +260,23 @@ class Worker:
             log.warning("job %s (%s) lost its lease; another worker runs it", job.id, job.kind)
             return
         except Exception as error:
-            await self._fail(job, handler, f"{type(error).__name__}: {error}")
+            await self._fail(job, handler, error_text(error))
             return
         if not run.finished:
             try:
                 done = await queue.finish(self.services.database, job, self.clock())
             except Exception as error:
-                log.warning("could not mark job %s done: %s", job.id, str(error)[:200])
+                log.warning("could not mark job %s done: %s", job.id, error_text(error))
                 return
             if not done:
                 log.warning("job %s (%s) lost its lease before it was marked done", job.id, job.kind)
 
     async def _fail(self, job: Claimed, handler: Handler, error: str) -> None:
+        error = clean_error(error)
         try:
             status = await queue.fail(self.services.database, job, error, self.clock(), handler.backoff)
         except Exception as failure:
-            log.warning("could not record the failure of job %s: %s", job.id, str(failure)[:200])
+            log.warning("could not record the failure of job %s: %s", job.id, error_text(failure))
             return
         if status is JobStatus.DEAD:
             log.error(
@@ -246,7 +286,9 @@ class Worker:
             log.warning("job %s (%s) failed (attempt %d): %s", job.id, job.kind, job.attempts, error[:300])
 
 
-async def run_until_signalled(services: Services, concurrency: int | None = None) -> None:
+async def run_until_signalled(
+    services: Services, concurrency: int | None = None, heartbeat: Path | None = None
+) -> None:
     """``rigbook worker``: run until SIGTERM or SIGINT."""
     import signal
 
@@ -254,13 +296,19 @@ async def run_until_signalled(services: Services, concurrency: int | None = None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await Worker(services, concurrency=concurrency).run(stop)
+    await Worker(services, concurrency=concurrency, heartbeat=heartbeat).run(stop)
 
 
 def describe(job: Any) -> str:
-    """One line of ``rigbook jobs list``."""
-    error = f"  {job.last_error[:80]}" if job.last_error else ""
+    """One line of ``rigbook jobs list``: who holds (or ran) it, and its last error."""
+    holder = f"  by={job.locked_by}" if job.locked_by and job.status != JobStatus.QUEUED else ""
+    lease = (
+        f" until={job.locked_until.isoformat(timespec='seconds')}"
+        if job.status == JobStatus.RUNNING and job.locked_until
+        else ""
+    )
+    error = f"  {clean_error(job.last_error)[:80]}" if job.last_error else ""
     return (
         f"{job.id}  {job.status:<7} {job.kind:<24} {job.attempts}/{job.max_attempts}  "
-        f"run_at={job.run_at.isoformat(timespec='seconds')}{error}"
+        f"run_at={job.run_at.isoformat(timespec='seconds')}{holder}{lease}{error}"
     )

@@ -6,7 +6,9 @@ Create Date: 2026-12-01 18:00:00
 
 ``job`` is a platform-level queue (no row-level security: one worker serves every
 tenant; handlers open tenant-scoped transactions for tenant work). On PostgreSQL an
-insert notifies ``rigbook_jobs`` at commit, which wakes listening workers.
+insert that adds jobs notifies ``rigbook_jobs`` at commit, which wakes listening
+workers; one that adds none (a schedule's slot every worker plans, ``ON CONFLICT DO
+NOTHING``) notifies nobody, or every planning worker would wake every other.
 """
 
 from collections.abc import Sequence
@@ -24,7 +26,9 @@ depends_on: str | Sequence[str] | None = None
 NOTIFY_FUNCTION = """
 CREATE FUNCTION rigbook_job_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify('rigbook_jobs', '');
+  IF EXISTS (SELECT 1 FROM added_jobs) THEN
+    PERFORM pg_notify('rigbook_jobs', '');
+  END IF;
   RETURN NULL;
 END
 $$
@@ -60,7 +64,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(NOTIFY_FUNCTION)
         op.execute(
-            "CREATE TRIGGER job_notify AFTER INSERT ON job "
+            "CREATE TRIGGER job_notify AFTER INSERT ON job REFERENCING NEW TABLE AS added_jobs "
             "FOR EACH STATEMENT EXECUTE FUNCTION rigbook_job_notify()"
         )
 
