@@ -61,6 +61,7 @@ async def seed_webhooks(api: Api, services: Services, admin: str) -> dict[str, s
             Services.create(allowed, database=services.database),
             concurrency=1,
             clock=lambda: utcnow() + later,
+            schedules=[],  # the events' work only: no scheduled job changes the world's rows
         )
         await worker.run_due()
         later = timedelta(hours=25)

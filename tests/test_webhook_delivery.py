@@ -96,8 +96,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def worker(services: Services, clock: Clock) -> Worker:
-    # One job at a time: the order of attempts is then the order the queue gives them.
-    return Worker(services, concurrency=1, clock=clock)
+    # One job at a time: the order of attempts is then the order the queue gives them. No
+    # schedules: moving the clock on must bring only the retries, not monthly work.
+    return Worker(services, concurrency=1, clock=clock, schedules=[])
 
 
 async def create_webhook(api: Api, token: str, url: str, events: list[str]) -> tuple[str, str]:
@@ -370,7 +371,7 @@ async def test_a_loopback_address_is_refused_at_delivery_without_the_allow_list(
     )
     strict = Services.create(settings_for(database_url, env=env))
     try:
-        await Worker(strict, concurrency=1, clock=clock).run_due()
+        await Worker(strict, concurrency=1, clock=clock, schedules=[]).run_due()
     finally:
         await strict.database.dispose()
     assert receiver.requests == []
@@ -395,7 +396,7 @@ async def test_parallel_failures_past_a_day_disable_the_endpoint_once(
     )
     receiver.statuses = [500]
     await confirmed_reservation(api, customer_token, manager_token, wall)
-    parallel = Worker(services, concurrency=4, clock=clock)
+    parallel = Worker(services, concurrency=4, clock=clock, schedules=[])
     await parallel.run_due()
     clock.advance(hours=25)
     await parallel.run_due()
