@@ -160,6 +160,14 @@ class Settings(BaseSettings):
         default=None,
         description="a file `rigbook worker` touches on every turn of its loop (a container health check)",
     )
+    # Webhooks (resolvers/webhooks): hosts whose private or loopback addresses may be called.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        max_length=100,
+        description="comma-separated host names (as written in webhook URLs) that may resolve to "
+        "loopback, private, link-local or other non-public addresses; every other webhook host must "
+        "resolve only to public addresses",
+    )
 
     @field_validator("design_share_url")
     @classmethod
@@ -179,6 +187,19 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            hosts = [str(host).strip().lower().removeprefix("[").removesuffix("]") for host in value]
+            for host in hosts:
+                if len(host) > 253:
+                    raise ValueError(f"a webhook host is at most 253 characters: {host[:40]}…")
+            return [host for host in hosts if host]
         return value
 
     @property

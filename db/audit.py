@@ -29,8 +29,9 @@ from db.tables.audit import AuditEvent
 from db.tables.job import Job
 
 ACTOR_INFO_KEY = "audit_actor"
-SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body"})
-NOT_AUDITED = frozenset({"audit_event"})
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body", "signing_secret"})
+# The webhook delivery log is its own record of every attempt (and holds a payload each).
+NOT_AUDITED = frozenset({"audit_event", "webhook_delivery"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Actor:
     request_id: str | None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """``value`` as JSON holds it: ids and instants as text, enums as their values."""
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -48,9 +50,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     return value
 
 
@@ -101,7 +103,7 @@ def _event(
         target_type=target_type,
         target_id=target_id,
         # Append-only: a value no response could carry would stay unreadable for good.
-        changes=readable_json(_plain(changes)),
+        changes=readable_json(plain(changes)),
         request_id=actor.request_id,
     )
 

@@ -1,12 +1,15 @@
-"""The Relay ``Node`` interface and global ids (``base64("Type:uuid")``)."""
+"""The Relay ``Node`` interface and global ids (``base64("Type:uuid")``, ``resolvers/global_ids.py``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 
 import strawberry
+
+from resolvers.global_ids import from_global_id
+from resolvers.global_ids import to_global_id as _encoded
+
+__all__ = ["Node", "from_global_id", "pk_of", "to_global_id"]
 
 
 @strawberry.interface(description="An object with a globally unique ID, fetchable with `node(id:)`.")
@@ -17,17 +20,7 @@ class Node:
 
 
 def to_global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(base64.b64encode(f"{type_name}:{pk}".encode()).decode())
-
-
-def from_global_id(global_id: str) -> tuple[str, uuid.UUID] | None:
-    """``(type name, uuid)``, or ``None`` when the id is malformed."""
-    try:
-        decoded = base64.b64decode(global_id.encode(), validate=True).decode()
-        type_name, _, raw = decoded.partition(":")
-        return type_name, uuid.UUID(raw)
-    except (ValueError, binascii.Error, UnicodeError):
-        return None
+    return strawberry.ID(_encoded(type_name, pk))
 
 
 def pk_of(global_id: str, type_name: str) -> uuid.UUID | None:

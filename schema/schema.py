@@ -23,23 +23,39 @@ from schema.operations.node import NodeQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
+from schema.operations.webhooks import WebhookMutation, WebhookQuery
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
+from schema.types.webhook import Webhook, WebhookDelivery
 
 
 @strawberry.type(description="Everything you can read.")
 class Query(
-    AuthQuery, TenantQuery, UserQuery, EquipmentQuery, ReservationQuery, DesignQuery, AuditQuery, NodeQuery
+    AuthQuery,
+    TenantQuery,
+    UserQuery,
+    EquipmentQuery,
+    ReservationQuery,
+    DesignQuery,
+    AuditQuery,
+    WebhookQuery,
+    NodeQuery,
 ):
     pass
 
 
 @strawberry.type(description="Everything you can change. Expected failures come back as `Error` members.")
 class Mutation(
-    AuthMutation, TenantMutation, UserMutation, EquipmentMutation, ReservationMutation, DesignMutation
+    AuthMutation,
+    TenantMutation,
+    UserMutation,
+    EquipmentMutation,
+    ReservationMutation,
+    DesignMutation,
+    WebhookMutation,
 ):
     pass
 
@@ -54,6 +70,8 @@ _TYPES = [
     DesignShare,
     Tenant,
     Operator,
+    Webhook,
+    WebhookDelivery,
     ValidationError,
     NotFoundError,
     ConflictError,

@@ -5,7 +5,8 @@ serialized equipment with and without descriptions, categories and tags, one
 retired, units in every status; reservations in every status, past and future,
 with and without a customer, named units and two lines of one equipment; designs
 with versions, items, shares (active, expiring, revoked), a clone, an archived one,
-a version saved by an operator (no creator) and a reservation made from a design.
+a version saved by an operator (no creator) and a reservation made from a design;
+webhooks with deliveries (``tests/edge_webhooks.py``).
 
 Only the platform operator is written to the database directly (nothing in the API
 creates one); every other row comes from the mutations clients send. ``build_world``
@@ -21,6 +22,7 @@ from typing import Any
 
 from auth.services import Services
 from db.tables import Operator
+from schema.node import from_global_id
 from tests.api import DEFAULT_PASSWORD, Api
 from tests.booking import CREATE_EQUIPMENT, CREATE_RESERVATION, at, line, transition_mutation
 from tests.designs import (
@@ -35,6 +37,7 @@ from tests.designs import (
     item,
     mutate,
 )
+from tests.edge_webhooks import seed_webhooks
 
 OPERATOR_EMAIL = "ops@rigbook.example"
 # Every kind of caller: each role, nobody, an operator, an operator acting in the
@@ -88,6 +91,10 @@ IDS = (
     "{ designs(first: 100, filter: {status: [DRAFT, PUBLISHED, ARCHIVED]}) {"
     " edges { cursor node { id versions { id } shares { id } } } } }",
     "{ auditEvents(first: 100) { edges { cursor node { id } } } }",
+    "{ webhooks(first: 100) { edges { cursor node { id } } } }",
+)
+DELIVERY_IDS = (
+    "query($id: ID!) { webhookDeliveries(webhookId: $id, first: 100) { edges { cursor node { id } } } }"
 )
 
 
@@ -390,6 +397,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.bookings()
     await build.designs()
     await build.other_tenant()
+    build.named |= await seed_webhooks(api, services, build.token("admin"))
     world = World(
         tokens={caller: build.tokens[caller] for caller in CALLERS},
         share_tokens=[made["token"] for made in build.shares],
@@ -421,5 +429,9 @@ async def _collect(api: Api, world: World, tokens: list[str]) -> None:
         for query in IDS:
             root = query.split()[1].partition("(")[0]
             walk((await api.post(query, token=token)).get("data"), root)
+    for webhook in [found for found in ids if (from_global_id(found) or ("",))[0] == "Webhook"]:
+        walk(
+            (await api.post(DELIVERY_IDS, {"id": webhook}, token=tokens[0])).get("data"), "webhookDeliveries"
+        )
     world.ids = list(ids)
     world.cursors = {root: list(found) for root, found in cursors.items()}

@@ -35,7 +35,8 @@ from tests.booking import at
 from tests.edge_world import World, past
 
 # Where a selection on each type can stand; ``%s`` is the selection set, ``$id`` a
-# seeded id of the type, ``$equipment`` and ``$reservations`` cursors of those connections.
+# seeded id of the type, ``$equipment`` and ``$reservations`` cursors of those connections,
+# ``$webhook`` a seeded webhook's id.
 ENTRIES: dict[str, tuple[str, ...]] = {
     "User": (
         "users(first: 20) { edges { node %s } }",
@@ -88,6 +89,13 @@ ENTRIES: dict[str, tuple[str, ...]] = {
     "DesignConnection": ("designs(first: 3) %s",),
     "AuditEventConnection": ("auditEvents(first: 3) %s",),
     "SharedDesign": ("sharedDesign(token: $token) %s",),
+    "Webhook": ("webhooks(first: 3) { edges { node %s } }", "node(id: $id) { ... on Webhook %s }"),
+    "WebhookDelivery": (
+        "webhookDeliveries(webhookId: $webhook, first: 3) { edges { node %s } }",
+        "node(id: $id) { ... on WebhookDelivery %s }",
+    ),
+    "WebhookConnection": ("webhooks(first: 2) %s",),
+    "WebhookDeliveryConnection": ("webhookDeliveries(webhookId: $webhook, last: 2) %s",),
 }
 WORDS = ("", "led", "Cam", "stage", "design.create", "reservation.confirm", "video", "Broadcast")
 NAIVE = "2031-05-01T10:00:00"
@@ -168,6 +176,9 @@ def rooted_selections(schema: GraphQLSchema, world: World) -> st.SearchStrategy[
             if f"${connection}" in body:
                 variables[connection] = draw(st.sampled_from(world.cursors[connection]))
                 declared.append(f"${connection}: String")
+        if "$webhook" in body:
+            variables["webhook"] = draw(st.sampled_from(ids_of["Webhook"]))
+            declared.append("$webhook: ID!")
         if "$token" in body:
             variables["token"] = draw(st.sampled_from(world.share_tokens))
             declared.append("$token: String!")

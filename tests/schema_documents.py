@@ -53,6 +53,8 @@ ARGUMENTS = {
     "Query.auditEvents": "(first: $page)",
     "Query.availability": "(from: $from, to: $to)",
     "Query.sharedDesign": "(token: $token)",
+    "Query.webhooks": "(first: $page)",
+    "Query.webhookDeliveries": "(webhookId: $webhook, first: $page)",
     "Equipment.reservations": "(from: $since, to: $until, first: $few)",
     "Equipment.availability": "(from: $from, to: $to)",
 }
@@ -64,6 +66,7 @@ VARIABLES = {
     "since": "DateTime",
     "until": "DateTime",
     "token": "String!",
+    "webhook": "ID!",
     "id": "ID!",
 }
 # The root read by ``node_documents`` instead (an interface has no fields of its own to walk).
@@ -137,6 +140,8 @@ def relation_paths(schema: GraphQLSchema) -> list[Path]:
                 walk(named, (name,), frozenset({named.name}))
         else:
             assert name == NODE_ROOT or is_leaf_type(named), f"Query.{name} returns {named}"
+            if name != NODE_ROOT:
+                paths.append((name,))  # a leaf of the root, read on its own
     return paths
 
 

@@ -19,16 +19,31 @@ import pytest
 from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, get_named_type
 
 from auth.services import Services
-from db.tables import AuditEvent, Design, Equipment, Operator, Reservation, Role, User
+from db.tables import (
+    AuditEvent,
+    Design,
+    Equipment,
+    Operator,
+    Reservation,
+    Role,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from resolvers import pagination
 from resolvers.pagination import encode_cursor
 from schema import schema
+from schema.node import to_global_id
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes, make_tenant
 
 ROWS = 8  # per table, on top of the fixtures' rows
 PAGE = 2
 # Microseconds included: a cursor must carry the instant exactly.
 BASE = datetime(2031, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+# The webhook whose delivery log is paged (each test has a database of its own).
+WEBHOOK = uuid.UUID("01900000-0000-7000-8000-000000000001")
+# Arguments a connection requires, written into its page query.
+REQUIRED = {"webhookDeliveries": f'webhookId: "{to_global_id("Webhook", WEBHOOK)}", '}
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,7 @@ def page_query(connection: ConnectionField) -> str:
     order_argument = ", orderBy: $orderBy" if connection.order_type else ""
     return f"""
 query Page($first: Int, $after: String, $last: Int, $before: String{order_variable}) {{
-  page: {connection.name}(first: $first, after: $after, last: $last, before: $before{order_argument}) {{
+  page: {connection.name}({REQUIRED.get(connection.name, "")}first: $first, after: $after, last: $last, before: $before{order_argument}) {{
     edges {{ cursor node {{ id }} }}
     pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
   }}
@@ -145,7 +160,7 @@ async def seed(services: Services, esr: TenantUsers) -> None:
             )
             for index in range(ROWS)
         )
-        session.add_all(
+        audit = [
             AuditEvent(
                 tenant_id=tenant_id,
                 actor_kind="user",
@@ -153,6 +168,30 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                 target_type="equipment",
                 target_id=equipment[index].id,
                 changes={"quantity": [index, index + 1]},
+                created_at=at(index),
+            )
+            for index in range(ROWS)
+        ]
+        session.add_all(audit)
+        session.add_all(
+            WebhookEndpoint(
+                tenant_id=tenant_id,
+                id=WEBHOOK if index == 0 else uuid.uuid4(),
+                url=f"https://hooks.example/{index}",
+                events=["*"],
+                signing_secret="sealed:v1:not-opened-here",
+                created_at=at(index),
+                updated_at=at(index),
+            )
+            for index in range(ROWS)
+        )
+        await session.flush()
+        session.add_all(
+            WebhookDelivery(
+                tenant_id=tenant_id,
+                endpoint_id=WEBHOOK,
+                audit_event_id=audit[index].id,
+                event="equipment.changed",
                 created_at=at(index),
             )
             for index in range(ROWS)

@@ -122,7 +122,7 @@ def within_limits(variables: dict[str, Any]) -> Callable[[str], bool]:
 def path_variables(world: World) -> list[tuple[dict[str, Any], bool]]:
     """Short pages and a window around the bookings, one path per document; then longer
     pages and no window, paths sharing documents."""
-    common = {"page": 2, "few": 2, "from": at(-1), "to": at(8)}
+    common = {"page": 2, "few": 2, "from": at(-1), "to": at(8), "webhook": world.named["webhook"]}
     return [
         ({**common, "since": at(1), "until": at(100), "token": world.share_tokens[0]}, False),
         (

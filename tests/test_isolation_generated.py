@@ -56,9 +56,12 @@ ID_TYPES = {
     "shareId": "DesignShare",
     "tenantId": "Tenant",
     "targetId": "Reservation",
+    "webhookId": "Webhook",
 }
 # For a bare ``id``, the longest of these found in the field's name.
 NAMED_TYPES = [
+    "WebhookDelivery",
+    "Webhook",
     "EquipmentUnit",
     "Equipment",
     "Reservation",
@@ -112,6 +115,13 @@ async def build_world(api: Api, users: TenantUsers, token: str, booker: str | No
             token=token,
         )
     )["shareDesign"]["share"]
+    webhook = (
+        await api.data(
+            "mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { ... on WebhookSecretSuccess { webhook { id } } } }",
+            {"i": {"url": "https://hooks.example/isolation", "events": ["*"]}},
+            token=token,
+        )
+    )["createWebhook"]["webhook"]
     return World(
         {
             "Equipment": wall["id"],
@@ -122,6 +132,7 @@ async def build_world(api: Api, users: TenantUsers, token: str, booker: str | No
             "Design": design["id"],
             "DesignVersion": design["currentVersion"]["id"],
             "DesignShare": share["id"],
+            "Webhook": webhook["id"],
         }
     )
 
@@ -305,6 +316,8 @@ def test_the_generated_suite_covers_every_id_argument() -> None:
         "mutation.updateUser(input.id)",
         "mutation.saveDesignVersion(input.items.equipmentId)",
         "query.availability(equipmentIds)",
+        "mutation.updateWebhook(input.id)",
+        "query.webhookDeliveries(webhookId)",
     ):
         assert expected in names
     assert len(names) >= 25

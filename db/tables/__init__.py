@@ -13,10 +13,12 @@ from db.tables.reservation import HOLDING_STATUSES, Reservation, ReservationLine
 from db.tables.sign_in_session import OperatorSignInSession, SignInSession
 from db.tables.tenant import Tenant
 from db.tables.user import Role, User
+from db.tables.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "HOLDING_STATUSES",
     "AuditEvent",
+    "DeliveryStatus",
     "Design",
     "DesignItem",
     "DesignShare",
@@ -43,4 +45,6 @@ __all__ = [
     "Tracking",
     "UnitStatus",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

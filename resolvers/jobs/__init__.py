@@ -4,6 +4,6 @@ Importing this package registers every job kind, schedule and event consumer.
 """
 
 from resolvers import mail_delivery, notifications
-from resolvers.jobs import dispatch, expiry, reminders, upkeep
+from resolvers.jobs import dispatch, expiry, reminders, upkeep, webhooks
 
-__all__ = ["dispatch", "expiry", "mail_delivery", "notifications", "reminders", "upkeep"]
+__all__ = ["dispatch", "expiry", "mail_delivery", "notifications", "reminders", "upkeep", "webhooks"]

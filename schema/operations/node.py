@@ -13,8 +13,10 @@ from typing import Annotated
 
 import strawberry
 
+from db.tables import Role
 from resolvers.context import Context
 from resolvers.visibility import visibility_of
+from resolvers.webhooks.endpoints import find_delivery, find_webhook
 from schema.context import Info
 from schema.node import Node, from_global_id
 from schema.permissions import signed_in_anyone
@@ -23,6 +25,7 @@ from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
+from schema.types.webhook import Webhook, WebhookDelivery
 
 
 async def _user(context: Context, pk: uuid.UUID) -> Node | None:
@@ -81,6 +84,22 @@ async def _design_share(context: Context, pk: uuid.UUID) -> Node | None:
     return DesignShare.from_row(row) if row is not None else None
 
 
+def _tenant_admin(context: Context) -> bool:
+    principal = context.principal
+    return _tenant_user(context) and principal is not None and principal.has_role_at_least(Role.ADMIN)
+
+
+# Webhooks are their admins' only: anyone else finds none.
+async def _webhook(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await find_webhook(context, context.caller(), pk) if _tenant_admin(context) else None
+    return Webhook.from_row(row) if row is not None else None
+
+
+async def _webhook_delivery(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await find_delivery(context, context.caller(), pk) if _tenant_admin(context) else None
+    return WebhookDelivery.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -91,6 +110,8 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "Design": _design,
     "DesignVersion": _design_version,
     "DesignShare": _design_share,
+    "Webhook": _webhook,
+    "WebhookDelivery": _webhook_delivery,
 }
 
 

@@ -10,36 +10,18 @@ from strawberry.scalars import JSON
 
 from db.tables import AuditEvent as AuditRow
 from resolvers.audit import AuditFilter as AuditFilterValue
+from resolvers.global_ids import type_of_table
 from schema.context import Info
 from schema.node import Node, from_global_id, pk_of, to_global_id
 from schema.rows import FromRow, Reader, row_type
 from schema.types.user import User
 
-# Table names in the trail → the GraphQL type their ids are exposed as.
-TYPE_OF_TABLE = {
-    "app_user": "User",
-    "equipment": "Equipment",
-    "equipment_unit": "EquipmentUnit",
-    "reservation": "Reservation",
-    "reservation_line": "ReservationLine",
-    "design": "Design",
-    "design_version": "DesignVersion",
-    "design_item": "DesignItem",
-    "design_share": "DesignShare",
-    "refresh_token": "Session",
-    "tenant": "Tenant",
-}
-
-
-def _type_name(table: str) -> str:
-    return TYPE_OF_TABLE.get(table, table)
-
 
 def _target_id(row: AuditRow) -> strawberry.ID | None:
-    return to_global_id(_type_name(row.target_type), row.target_id) if row.target_id is not None else None
+    return to_global_id(type_of_table(row.target_type), row.target_id) if row.target_id is not None else None
 
 
-@row_type(AuditRow, target_type=_type_name, target_id=Reader(("target_type", "target_id"), _target_id))
+@row_type(AuditRow, target_type=type_of_table, target_id=Reader(("target_type", "target_id"), _target_id))
 @strawberry.type(description="One recorded change: who did what to which object, old → new.")
 class AuditEvent(FromRow[AuditRow], Node):
     action: str = strawberry.field(

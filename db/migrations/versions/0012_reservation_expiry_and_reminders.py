@@ -1,7 +1,7 @@
 """reservations expire; pickup reminders and overdue notices are marked on the row
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 19:00:00
 
 ``EXPIRED`` joins the statuses the check constraint allows. PostgreSQL replaces the
@@ -20,7 +20,7 @@ from alembic import op
 import db.types
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
