@@ -8,6 +8,8 @@
   versions, items and share links) and themselves among users; holders are never
   named to them. Share links show a design to anyone holding the token, but only
   through ``sharedDesign`` (``resolvers/design_shares.py``), never as rows here.
+* Monthly reports (the tenant's business figures) are for its managers and admins
+  (``sees_reports``), operators acting in the tenant among them.
 * Platform operators outside a tenant, and anonymous callers, see no tenant's rows.
 
 The rule is written once, as data: which column says whose a row is
@@ -50,6 +52,15 @@ VISIBLE_THROUGH: Mapping[type, tuple[str, type]] = {
 def sees_whole_tenant(principal: Principal) -> bool:
     """Staff and up: they work on the whole tenant."""
     return principal.has_role_at_least(Role.STAFF)
+
+
+def sees_reports(principal: Principal | None) -> bool:
+    """A tenant's monthly reports (its business figures): its managers and admins only."""
+    return (
+        principal is not None
+        and principal.tenant_id is not None
+        and principal.has_role_at_least(Role.MANAGER)
+    )
 
 
 def owned_by(model: type[Any], owner: Any) -> ColumnElement[bool]:

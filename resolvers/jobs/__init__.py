@@ -3,6 +3,6 @@
 Importing this package registers every job kind and schedule.
 """
 
-from resolvers.jobs import dispatch
+from resolvers.jobs import dispatch, reports
 
-__all__ = ["dispatch"]
+__all__ = ["dispatch", "reports"]
