@@ -20,11 +20,13 @@ from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.node import NodeQuery
+from schema.operations.reports import ReportQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
@@ -32,7 +34,15 @@ from schema.types.user import Operator, User
 
 @strawberry.type(description="Everything you can read.")
 class Query(
-    AuthQuery, TenantQuery, UserQuery, EquipmentQuery, ReservationQuery, DesignQuery, AuditQuery, NodeQuery
+    AuthQuery,
+    TenantQuery,
+    UserQuery,
+    EquipmentQuery,
+    ReservationQuery,
+    DesignQuery,
+    AuditQuery,
+    ReportQuery,
+    NodeQuery,
 ):
     pass
 
@@ -49,6 +59,7 @@ _TYPES = [
     Equipment,
     EquipmentUnit,
     Reservation,
+    MonthlyReport,
     Design,
     DesignVersion,
     DesignShare,

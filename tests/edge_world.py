@@ -7,8 +7,9 @@ with and without a customer, named units and two lines of one equipment; designs
 with versions, items, shares (active, expiring, revoked), a clone, an archived one,
 a version saved by an operator (no creator) and a reservation made from a design.
 
-Only the platform operator is written to the database directly (nothing in the API
-creates one); every other row comes from the mutations clients send. ``build_world``
+Only the platform operator and the monthly report of the past bookings' month are
+written directly (nothing in the API creates them); every other row comes from the
+mutations clients send. ``build_world``
 returns the callers' tokens and what a reading test needs to reach real rows: the
 global ids of every object, cursors of every connection, share tokens.
 """
@@ -21,6 +22,8 @@ from typing import Any
 
 from auth.services import Services
 from db.tables import Operator
+from resolvers.reports.months import Month
+from resolvers.reports.on_demand import month_report
 from tests.api import DEFAULT_PASSWORD, Api
 from tests.booking import CREATE_EQUIPMENT, CREATE_RESERVATION, at, line, transition_mutation
 from tests.designs import (
@@ -88,6 +91,7 @@ IDS = (
     "{ designs(first: 100, filter: {status: [DRAFT, PUBLISHED, ARCHIVED]}) {"
     " edges { cursor node { id versions { id } shares { id } } } } }",
     "{ auditEvents(first: 100) { edges { cursor node { id } } } }",
+    "{ monthlyReports(first: 100) { edges { cursor node { id } } } }",
 )
 
 
@@ -287,6 +291,12 @@ class _Builder:
         approved = await self.reservation("customer", [line(camera, 1)], startsAt=at(96), endsAt=at(100))
         await self.step("staff", approved, "confirmReservation")
 
+    async def reports(self, services: Services) -> None:
+        """The report on the month of the past bookings (one still out, one back late), and on the quiet one before."""
+        month = Month(PAST.year, PAST.month)
+        for reported in (month.previous(), month):
+            await month_report(services.database, "esr", reported, datetime.now(UTC))
+
     async def designs(self) -> None:
         """Versions, a clone, shares of every kind, an archived design, reservations from designs."""
         wall, truss, camera, hall, projector = (
@@ -388,6 +398,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.bookings()
     await build.designs()
     await build.other_tenant()
+    await build.reports(services)
     world = World(
         tokens={caller: build.tokens[caller] for caller in CALLERS},
         share_tokens=[made["token"] for made in build.shares],

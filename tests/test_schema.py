@@ -64,7 +64,15 @@ def test_every_root_list_pages_with_the_same_four_arguments() -> None:
         for name, field in query.fields.items()
         if get_named_type(field.type).name.endswith("Connection")
     }
-    assert set(connections) == {"auditEvents", "designs", "equipment", "reservations", "tenants", "users"}
+    assert set(connections) == {
+        "auditEvents",
+        "designs",
+        "equipment",
+        "monthlyReports",
+        "reservations",
+        "tenants",
+        "users",
+    }
     shapes = {
         name: [(arg, str(value.type), value.description) for arg, value in list(field.args.items())[:4]]
         for name, field in connections.items()

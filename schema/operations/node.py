@@ -14,12 +14,14 @@ from typing import Annotated
 import strawberry
 
 from resolvers.context import Context
-from resolvers.visibility import visibility_of
+from resolvers.reports.store import report_by_id
+from resolvers.visibility import sees_reports, visibility_of
 from schema.context import Info
 from schema.node import Node, from_global_id
 from schema.permissions import signed_in_anyone
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
@@ -81,6 +83,14 @@ async def _design_share(context: Context, pk: uuid.UUID) -> Node | None:
     return DesignShare.from_row(row) if row is not None else None
 
 
+async def _monthly_report(context: Context, pk: uuid.UUID) -> Node | None:
+    # Not a manager's or admin's: null, as for any row the caller may not see.
+    if not sees_reports(context.principal):
+        return None
+    row = await report_by_id(context, context.caller(), pk)
+    return MonthlyReport.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -91,6 +101,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "Design": _design,
     "DesignVersion": _design_version,
     "DesignShare": _design_share,
+    "MonthlyReport": _monthly_report,
 }
 
 
