@@ -227,15 +227,21 @@ async def retry(database: Database, ids: Sequence[uuid.UUID] | None, now: dateti
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def purge(database: Database, statuses: Sequence[JobStatus], finished_before: datetime) -> int:
-    """Delete finished jobs (``DONE``/``DEAD``) that finished before ``finished_before``."""
+async def purge(
+    database: Database, statuses: Sequence[JobStatus], finished_before: datetime, *, limit: int | None = None
+) -> int:
+    """Delete finished jobs (``DONE``/``DEAD``) that finished before ``finished_before``.
+
+    With ``limit``, at most that many (housekeeping deletes in short batches).
+    """
     finished = [status for status in statuses if status in (JobStatus.DONE, JobStatus.DEAD)]
     if not finished:
         return 0
+    condition = and_(col(Job.status).in_(finished), col(Job.finished_at) < finished_before)
+    if limit is not None:
+        condition = col(Job.id).in_(select(col(Job.id)).where(condition).limit(limit))
     async with database.transaction(None) as session:
-        result = await session.execute(
-            delete(Job).where(col(Job.status).in_(finished), col(Job.finished_at) < finished_before)
-        )
+        result = await session.execute(delete(Job).where(condition))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

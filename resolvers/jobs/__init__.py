@@ -3,6 +3,6 @@
 Importing this package registers every job kind and schedule.
 """
 
-from resolvers.jobs import dispatch, reports
+from resolvers.jobs import dispatch, housekeeping, reports
 
-__all__ = ["dispatch", "reports"]
+__all__ = ["dispatch", "housekeeping", "reports"]
