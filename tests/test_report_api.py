@@ -178,3 +178,23 @@ async def test_the_csv_download(
     assert (await client.get("/reports/2026-10.csv", headers=bearer(manager_token))).status_code == 404
     refused = await client.get("/reports/2026-13.csv", headers=bearer(manager_token))
     assert (refused.status_code, refused.text) == (400, "month: The month must be between 01 and 12.")
+
+
+async def test_the_audit_trail_names_the_report_as_the_object_made(
+    api: Api, november: dict[str, Any], admin_token: str
+) -> None:
+    report_id = (await api.data(REPORT, {"month": "2026-11"}, token=admin_token))["monthlyReport"]["id"]
+    trail = await api.data(
+        '{ auditEvents(first: 5, filter: {action: "monthly_report.created"}) '
+        "{ edges { node { targetType targetId changes actorKind actor { id } } } } }",
+        token=admin_token,
+    )
+    assert [edge["node"] for edge in trail["auditEvents"]["edges"]] == [
+        {
+            "targetType": "MonthlyReport",
+            "targetId": report_id,
+            "changes": {"month": [None, "2026-11"]},
+            "actorKind": "system",
+            "actor": None,
+        }
+    ]

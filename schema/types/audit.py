@@ -27,6 +27,7 @@ TYPE_OF_TABLE = {
     "design_item": "DesignItem",
     "design_share": "DesignShare",
     "refresh_token": "Session",
+    "monthly_report": "MonthlyReport",
     "tenant": "Tenant",
 }
 
@@ -48,7 +49,7 @@ class AuditEvent(FromRow[AuditRow], Node):
     target_type: str = strawberry.field(description="The kind of object changed, e.g. `Reservation`.")
     target_id: strawberry.ID | None = strawberry.field(description="Global id of the object changed.")
     actor_kind: str = strawberry.field(
-        description="`user`, `operator` (platform support) or `anonymous` (sign-in)."
+        description="`user`, `operator` (platform support), `anonymous` (sign-in) or `system` (background jobs, the `rigbook` command)."
     )
     changes: JSON = strawberry.field(
         description="Changed fields: `{field: [old, new]}`; secrets such as password hashes never appear."
