@@ -17,6 +17,7 @@ from settings import Settings
 from web.graphql import GraphQLView
 from web.health import Readiness, live
 from web.middleware import BodySizeLimit, Deadline, RequestId, SecurityHeaders
+from web.reports import ReportDownload
 
 
 def create_app(
@@ -85,6 +86,7 @@ def create_app(
             Route("/graphql", GraphQLView(app_services, projection=projection), methods=["GET", "POST"]),
             Route("/health/live", live, methods=["GET"]),
             Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
+            Route("/reports/{month}.csv", ReportDownload(app_services).endpoint, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

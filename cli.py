@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, worker, jobs, migrate, seed, export-schema, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, report, migrate, seed, export-schema, create-operator."""
 
 from __future__ import annotations
 
@@ -326,6 +326,38 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from db.clock import utcnow
+    from resolvers.reports.csv_export import report_csv
+    from resolvers.reports.months import BadMonth, Month
+    from resolvers.reports.on_demand import ReportRefused, month_report
+
+    try:
+        month = Month.parse(args.month)
+    except BadMonth as error:
+        print(f"rigbook report: --month: {error}", file=sys.stderr)
+        return 2
+    settings = Settings()
+
+    async def make() -> str:
+        services = _services(settings)
+        try:
+            report = await month_report(
+                services.database, args.tenant, month, utcnow(), recompute=args.replace
+            )
+        finally:
+            await services.database.dispose()
+        return report_csv(report)
+
+    try:
+        text = asyncio.run(make())
+    except ReportRefused as error:
+        print(f"rigbook report: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from db.queue import MAX_LISTED
 
@@ -381,6 +413,14 @@ def parser() -> argparse.ArgumentParser:
         "--wait", type=_bounded(float, 0.1, 600), default=30.0, help="seconds to wait for a worker to run it"
     )
     jobs.set_defaults(run=cmd_jobs)
+
+    report = commands.add_parser(
+        "report", help="print a tenant's monthly report as CSV (made now if the month has none)"
+    )
+    report.add_argument("--tenant", required=True, help="the tenant's slug")
+    report.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
+    report.add_argument("--replace", action="store_true", help="compute the report again and store that")
+    report.set_defaults(run=cmd_report)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

@@ -150,12 +150,6 @@ class Settings(BaseSettings):
         le=5000,
         description="reservations one transaction of the expiry and reminder jobs changes at most",
     )
-    job_retention_days: float = Field(
-        default=7.0, ge=1, le=3650, description="days a done job is kept before the daily purge"
-    )
-    dead_job_retention_days: float = Field(
-        default=30.0, ge=1, le=3650, description="days a dead job is kept (for `rigbook jobs retry`)"
-    )
     worker_heartbeat_file: Path | None = Field(
         default=None,
         description="a file `rigbook worker` touches on every turn of its loop (a container health check)",
@@ -181,6 +175,39 @@ class Settings(BaseSettings):
             if "\0" not in formatted:
                 raise ValueError("must contain {token}")
         return value
+
+    # Housekeeping (resolvers/housekeeping.py, daily): how long finished or dead rows are
+    # kept before they are deleted, counted from when they ended. The audit trail and
+    # monthly reports are never deleted.
+    retention_days_jobs: int = Field(default=7, ge=1, le=3650, description="days a DONE job is kept")
+    retention_days_dead_jobs: int = Field(default=30, ge=1, le=3650, description="days a DEAD job is kept")
+    retention_days_sessions: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="days expired or revoked sign-in sessions and refresh tokens are kept",
+    )
+    retention_days_password_resets: int = Field(
+        default=1, ge=1, le=3650, description="days used or expired password-reset tokens are kept"
+    )
+    retention_days_shares: int = Field(
+        default=90, ge=1, le=3650, description="days expired or revoked design share links are kept"
+    )
+    retention_days_mail: int = Field(
+        default=14,
+        ge=1,
+        le=3650,
+        description="days outbox mail is kept once sent, expired or given up",
+    )
+    housekeeping_batch_size: int = Field(
+        default=1000, ge=1, le=100_000, description="rows deleted per statement (one short transaction)"
+    )
+    housekeeping_max_batches: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="batches per table (and tenant) in one run; the rest waits for the next day",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -26,6 +26,7 @@ TYPE_OF_TABLE = {
     "audit_event": "AuditEvent",
     "webhook_endpoint": "Webhook",
     "webhook_delivery": "WebhookDelivery",
+    "monthly_report": "MonthlyReport",
 }
 
 

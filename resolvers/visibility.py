@@ -8,6 +8,8 @@
   versions, items and share links) and themselves among users; holders are never
   named to them. Share links show a design to anyone holding the token, but only
   through ``sharedDesign`` (``resolvers/design_shares.py``), never as rows here.
+* Monthly reports (the tenant's business figures) are for its managers and admins
+  (``sees_reports``), operators acting in the tenant among them.
 * Platform operators outside a tenant, and anonymous callers, see no tenant's rows.
 * A user's own settings (their notification preferences) are seen by that user and
   by the tenant's admins (operators acting in it included), not by other staff.
@@ -52,6 +54,15 @@ VISIBLE_THROUGH: Mapping[type, tuple[str, type]] = {
 def sees_whole_tenant(principal: Principal) -> bool:
     """Staff and up: they work on the whole tenant."""
     return principal.has_role_at_least(Role.STAFF)
+
+
+def sees_reports(principal: Principal | None) -> bool:
+    """A tenant's monthly reports (its business figures): its managers and admins only."""
+    return (
+        principal is not None
+        and principal.tenant_id is not None
+        and principal.has_role_at_least(Role.MANAGER)
+    )
 
 
 def owned_by(model: type[Any], owner: Any) -> ColumnElement[bool]:

@@ -20,12 +20,14 @@ from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.node import NodeQuery
+from schema.operations.reports import ReportQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
 from schema.operations.webhooks import WebhookMutation, WebhookQuery
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
@@ -42,6 +44,7 @@ class Query(
     DesignQuery,
     AuditQuery,
     WebhookQuery,
+    ReportQuery,
     NodeQuery,
 ):
     pass
@@ -65,6 +68,7 @@ _TYPES = [
     Equipment,
     EquipmentUnit,
     Reservation,
+    MonthlyReport,
     Design,
     DesignVersion,
     DesignShare,

@@ -8,8 +8,9 @@ with versions, items, shares (active, expiring, revoked), a clone, an archived o
 a version saved by an operator (no creator) and a reservation made from a design;
 webhooks with deliveries (``tests/edge_webhooks.py``).
 
-Only the platform operator is written to the database directly (nothing in the API
-creates one); every other row comes from the mutations clients send. ``build_world``
+Only the platform operator and the monthly report of the past bookings' month are
+written directly (nothing in the API creates them); every other row comes from the
+mutations clients send. ``build_world``
 returns the callers' tokens and what a reading test needs to reach real rows: the
 global ids of every object, cursors of every connection, share tokens.
 """
@@ -22,6 +23,8 @@ from typing import Any
 
 from auth.services import Services
 from db.tables import Operator
+from resolvers.reports.months import Month
+from resolvers.reports.on_demand import month_report
 from schema.node import from_global_id
 from tests.api import DEFAULT_PASSWORD, Api
 from tests.booking import CREATE_EQUIPMENT, CREATE_RESERVATION, at, line, transition_mutation
@@ -91,6 +94,7 @@ IDS = (
     "{ designs(first: 100, filter: {status: [DRAFT, PUBLISHED, ARCHIVED]}) {"
     " edges { cursor node { id versions { id } shares { id } } } } }",
     "{ auditEvents(first: 100) { edges { cursor node { id } } } }",
+    "{ monthlyReports(first: 100) { edges { cursor node { id } } } }",
     "{ webhooks(first: 100) { edges { cursor node { id } } } }",
 )
 DELIVERY_IDS = (
@@ -294,6 +298,12 @@ class _Builder:
         approved = await self.reservation("customer", [line(camera, 1)], startsAt=at(96), endsAt=at(100))
         await self.step("staff", approved, "confirmReservation")
 
+    async def reports(self, services: Services) -> None:
+        """The report on the month of the past bookings (one still out, one back late), and on the quiet one before."""
+        month = Month(PAST.year, PAST.month)
+        for reported in (month.previous(), month):
+            await month_report(services.database, "esr", reported, datetime.now(UTC))
+
     async def designs(self) -> None:
         """Versions, a clone, shares of every kind, an archived design, reservations from designs."""
         wall, truss, camera, hall, projector = (
@@ -398,6 +408,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.designs()
     await build.other_tenant()
     build.named |= await seed_webhooks(api, services, build.token("admin"))
+    await build.reports(services)
     world = World(
         tokens={caller: build.tokens[caller] for caller in CALLERS},
         share_tokens=[made["token"] for made in build.shares],

@@ -82,12 +82,18 @@ ENTRIES: dict[str, tuple[str, ...]] = {
         "node(id: $id) { ... on DesignShare %s }",
     ),
     "AuditEvent": ("auditEvents(first: 5) { edges { node %s } }", "node(id: $id) { ... on AuditEvent %s }"),
+    "MonthlyReport": (
+        "monthlyReports(first: 2) { edges { node %s } }",
+        'monthlyReport(month: "2024-03") %s',
+        "node(id: $id) { ... on MonthlyReport %s }",
+    ),
     "TenantConnection": ("tenants(first: 2) %s",),
     "UserConnection": ("users(first: 3) %s", "users(last: 2, filter: {role: CUSTOMER}) %s"),
     "EquipmentConnection": ("equipment(first: 2) %s", "equipment(first: 3, after: $equipment) %s"),
     "ReservationConnection": ("reservations(first: 3) %s", "reservations(last: 3, before: $reservations) %s"),
     "DesignConnection": ("designs(first: 3) %s",),
     "AuditEventConnection": ("auditEvents(first: 3) %s",),
+    "MonthlyReportConnection": ("monthlyReports(first: 2) %s",),
     "SharedDesign": ("sharedDesign(token: $token) %s",),
     "Webhook": ("webhooks(first: 3) { edges { node %s } }", "node(id: $id) { ... on Webhook %s }"),
     "WebhookDelivery": (

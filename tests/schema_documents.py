@@ -51,6 +51,8 @@ ARGUMENTS = {
     "Query.reservations": "(first: $page)",
     "Query.designs": "(first: $page, filter: {status: [DRAFT, PUBLISHED, ARCHIVED]})",
     "Query.auditEvents": "(first: $page)",
+    "Query.monthlyReports": "(first: $page)",
+    "Query.monthlyReport": '(month: "2024-03")',
     "Query.availability": "(from: $from, to: $to)",
     "Query.sharedDesign": "(token: $token)",
     "Query.webhooks": "(first: $page)",

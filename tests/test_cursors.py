@@ -23,8 +23,10 @@ from db.tables import (
     AuditEvent,
     Design,
     Equipment,
+    MonthlyReport,
     Operator,
     Reservation,
+    ReservationStatus,
     Role,
     User,
     WebhookDelivery,
@@ -32,6 +34,7 @@ from db.tables import (
 )
 from resolvers import pagination
 from resolvers.pagination import encode_cursor
+from resolvers.reports.content import ReportData
 from schema import schema
 from schema.node import to_global_id
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers, error_codes, make_tenant
@@ -192,6 +195,23 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                 endpoint_id=WEBHOOK,
                 audit_event_id=audit[index].id,
                 event="equipment.changed",
+                created_at=at(index),
+            )
+            for index in range(ROWS)
+        )
+        session.add_all(
+            MonthlyReport(
+                tenant_id=tenant_id,
+                month=f"{2000 + index}-01",
+                data=ReportData(
+                    month=f"{2000 + index}-01",
+                    timezone="UTC",
+                    period_start=datetime(2000 + index, 1, 1, tzinfo=UTC),
+                    period_end=datetime(2000 + index, 2, 1, tzinfo=UTC),
+                    hours=744.0,
+                    generated_at=at(index),
+                    statuses=dict.fromkeys(ReservationStatus, 0),
+                ).to_json(),
                 created_at=at(index),
             )
             for index in range(ROWS)

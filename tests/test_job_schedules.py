@@ -11,8 +11,8 @@ import pytest
 from auth.services import Services
 from db import queue
 from db.tables import Job, JobStatus
+from resolvers.jobs.housekeeping import KIND as PURGE_KIND
 from resolvers.jobs.schedules import SCHEDULES, Schedule, plan, slot_key
-from resolvers.jobs.upkeep import PURGE_KIND
 from resolvers.jobs.worker import Worker
 from tests.jobs import Clock, Recorder, all_jobs
 
@@ -147,16 +147,16 @@ async def test_purge_works_through_many_jobs_in_batches(services: Services) -> N
     assert await all_jobs(database) == []
 
 
-async def test_the_queue_purges_itself_once_a_day(services: Services) -> None:
-    """The built-in ``jobs.purge`` schedule keeps ``RIGBOOK_JOB_RETENTION_DAYS`` of done jobs
-    and ``RIGBOOK_DEAD_JOB_RETENTION_DAYS`` of dead ones."""
+async def test_housekeeping_purges_the_queue_once_a_day(services: Services) -> None:
+    """The daily ``housekeeping`` schedule keeps ``RIGBOOK_RETENTION_DAYS_JOBS`` of done jobs
+    and ``RIGBOOK_RETENTION_DAYS_DEAD_JOBS`` of dead ones."""
     settings = services.settings
     assert any(schedule.kind == PURGE_KIND for schedule in SCHEDULES)
     [purge] = [schedule for schedule in SCHEDULES if schedule.kind == PURGE_KIND]
     assert purge.every == timedelta(days=1)
     clock = Clock(utc(2031, 5, 20, 3, 0))
     database = services.database
-    done_days, dead_days = settings.job_retention_days, settings.dead_job_retention_days
+    done_days, dead_days = settings.retention_days_jobs, settings.retention_days_dead_jobs
     async with database.transaction(None) as session:
         for status, age in [
             (JobStatus.DONE, done_days + 1),

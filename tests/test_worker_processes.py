@@ -27,7 +27,8 @@ from db import queue
 from db.clock import utcnow
 from db.database import Database
 from db.tables import Job, JobStatus
-from resolvers.jobs.upkeep import PROBE_KIND, PURGE_KIND
+from resolvers.jobs.housekeeping import KIND as HOUSEKEEPING_KIND
+from resolvers.jobs.upkeep import PROBE_KIND
 from tests.jobs import until
 
 ROOT = Path(__file__).parent.parent
@@ -159,8 +160,8 @@ async def test_three_workers_run_every_job_once_and_a_slot_once(database_url: st
     pids = {worker.process.pid for worker in workers}
     assert {_pid(job.locked_by) for job in probes} == pids  # and all three took part
 
-    # Every worker planned the day's purge on start; one job exists per day, run once.
-    slots = await _jobs(database, PURGE_KIND)
+    # Every worker planned the day's housekeeping on start; one job exists per day, run once.
+    slots = await _jobs(database, HOUSEKEEPING_KIND)
     days = (ended.date() - started.date()).days + 1
     assert len(slots) == days
     assert {(job.status, job.attempts) for job in slots} == {(JobStatus.DONE, 1)}

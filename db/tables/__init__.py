@@ -5,6 +5,7 @@ from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, Desi
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from db.tables.job import Job, JobStatus
 from db.tables.login_failure import LoginFailure
+from db.tables.monthly_report import MonthlyReport
 from db.tables.operator import Operator
 from db.tables.outbox import OutboxEmail
 from db.tables.password_reset import PasswordReset
@@ -30,6 +31,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginFailure",
+    "MonthlyReport",
     "Operator",
     "OperatorRefreshToken",
     "OperatorSignInSession",

@@ -4,6 +4,16 @@ Importing this package registers every job kind, schedule and event consumer.
 """
 
 from resolvers import mail_delivery, notifications
-from resolvers.jobs import dispatch, expiry, reminders, upkeep, webhooks
+from resolvers.jobs import dispatch, expiry, housekeeping, reminders, reports, upkeep, webhooks
 
-__all__ = ["dispatch", "expiry", "mail_delivery", "notifications", "reminders", "upkeep", "webhooks"]
+__all__ = [
+    "dispatch",
+    "expiry",
+    "housekeeping",
+    "mail_delivery",
+    "notifications",
+    "reminders",
+    "reports",
+    "upkeep",
+    "webhooks",
+]

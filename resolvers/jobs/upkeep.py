@@ -1,8 +1,7 @@
-"""The queue's own jobs: the daily purge of finished jobs, and the probe that shows a worker answers.
+"""The queue's own job: the probe that shows a worker answers.
 
-Without the purge the queue would keep a row for every event forever; it keeps done
-jobs ``RIGBOOK_JOB_RETENTION_DAYS`` and dead ones ``RIGBOOK_DEAD_JOB_RETENTION_DAYS``.
-A probe (``rigbook jobs probe``) is a job that does nothing, or waits ``seconds``
+(Finished jobs are purged by the daily housekeeping, ``resolvers/housekeeping.py``,
+with the other rows whose work is over.) A probe (``rigbook jobs probe``) is a job that does nothing, or waits ``seconds``
 (at most ``MAX_PROBE_SECONDS``): that some worker runs it, and which, is the answer.
 """
 
@@ -15,23 +14,11 @@ from typing import Any
 
 from db import queue
 from db.database import Database
-from db.tables.job import Job, JobStatus
+from db.tables.job import Job
 from resolvers.jobs.registry import JobRun, handler
-from resolvers.jobs.schedules import every
 
-PURGE_KIND = "jobs.purge"
 PROBE_KIND = "probe"
 MAX_PROBE_SECONDS = 30.0
-
-every(PURGE_KIND, timedelta(days=1))
-
-
-@handler(PURGE_KIND, max_attempts=3)
-async def purge_finished(run: JobRun) -> None:
-    settings = run.services.settings
-    database = run.services.database
-    await queue.purge(database, [JobStatus.DONE], run.now - timedelta(days=settings.job_retention_days))
-    await queue.purge(database, [JobStatus.DEAD], run.now - timedelta(days=settings.dead_job_retention_days))
 
 
 def probe_seconds(payload: dict[str, Any]) -> float:

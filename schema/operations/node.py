@@ -15,13 +15,15 @@ import strawberry
 
 from db.tables import Role
 from resolvers.context import Context
-from resolvers.visibility import visibility_of
+from resolvers.reports.store import report_by_id
+from resolvers.visibility import sees_reports, visibility_of
 from resolvers.webhooks.endpoints import find_delivery, find_webhook
 from schema.context import Info
 from schema.node import Node, from_global_id
 from schema.permissions import signed_in_anyone
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
+from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
 from schema.types.user import Operator, User
@@ -100,6 +102,14 @@ async def _webhook_delivery(context: Context, pk: uuid.UUID) -> Node | None:
     return WebhookDelivery.from_row(row) if row is not None else None
 
 
+async def _monthly_report(context: Context, pk: uuid.UUID) -> Node | None:
+    # Not a manager's or admin's: null, as for any row the caller may not see.
+    if not sees_reports(context.principal):
+        return None
+    row = await report_by_id(context, context.caller(), pk)
+    return MonthlyReport.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -112,6 +122,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "DesignShare": _design_share,
     "Webhook": _webhook,
     "WebhookDelivery": _webhook_delivery,
+    "MonthlyReport": _monthly_report,
 }
 
 

@@ -1,7 +1,7 @@
 """notification mail: HTML parts, per-user preferences, shares made for a user
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 10:00:00
 
 ``outbox_email.html_body`` holds a message's sealed HTML alternative;
@@ -22,7 +22,7 @@ from alembic import op
 import db.types
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
