@@ -16,7 +16,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,10 +26,12 @@ from sqlmodel import col
 from db import queue
 from db.clock import utcnow
 from db.database import Database
-from db.tables import Job, JobStatus
+from db.tables import Job, JobStatus, MonthlyReport, Tenant
 from resolvers.jobs.housekeeping import KIND as HOUSEKEEPING_KIND
+from resolvers.jobs.reports import GENERATE_KIND, PLAN_KIND
 from resolvers.jobs.upkeep import PROBE_KIND
 from tests.jobs import until
+from tests.reports import LONG_AGO
 
 ROOT = Path(__file__).parent.parent
 pytestmark = pytest.mark.socket
@@ -114,6 +116,11 @@ async def _probes(database: Database, seconds: float, count: int = 1) -> list[uu
     return [job.id for job in jobs]
 
 
+def previous_month(now: datetime) -> str:
+    first = now.replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
 def _pid(worker_id: str | None) -> int:
     assert worker_id is not None
     return int(worker_id.split(":")[1])
@@ -132,9 +139,21 @@ def database(postgres_only: None, shared: Database) -> Database:
     return shared
 
 
+async def _reports(database: Database, tenant_id: uuid.UUID) -> list[MonthlyReport]:
+    async with database.session(tenant_id) as session:
+        return list((await session.scalars(select(MonthlyReport))).all())
+
+
 async def test_three_workers_run_every_job_once_and_a_slot_once(database_url: str, shared: Database) -> None:
-    """On PostgreSQL the claims skip each other's locked rows; on SQLite they queue on the file."""
+    """On PostgreSQL the claims skip each other's locked rows; on SQLite they queue on the file.
+
+    The month's report slot too: three workers plan it, one runs it, and the tenant
+    gets last month's report once.
+    """
     database = shared
+    tenant = Tenant(slug="dated", name="Dated", created_at=LONG_AGO)
+    async with database.transaction(tenant.id) as session:
+        session.add(tenant)
     started = utcnow()
     async with contextlib.AsyncExitStack() as stack:
         workers = [
@@ -149,6 +168,11 @@ async def test_three_workers_run_every_job_once_and_a_slot_once(database_url: st
             return all(job.status == JobStatus.DONE for job in await _jobs(database, PROBE_KIND))
 
         await until(all_done, 120, "300 probes to run")
+
+        async def reported() -> bool:
+            return len(await _reports(database, tenant.id)) > 0
+
+        await until(reported, 60, "last month's report")
         for worker in workers:
             worker.signal(signal.SIGTERM)
         assert [await worker.wait(30) for worker in workers] == [0, 0, 0]
@@ -165,6 +189,13 @@ async def test_three_workers_run_every_job_once_and_a_slot_once(database_url: st
     days = (ended.date() - started.date()).days + 1
     assert len(slots) == days
     assert {(job.status, job.attempts) for job in slots} == {(JobStatus.DONE, 1)}
+    monthly = await _jobs(database, PLAN_KIND)
+    generated = await _jobs(database, GENERATE_KIND)
+    assert len(monthly) == len({started.strftime("%Y-%m"), ended.strftime("%Y-%m")})
+    assert {(job.status, job.attempts) for job in [*monthly, *generated]} == {(JobStatus.DONE, 1)}
+    [report] = await _reports(database, tenant.id)
+    assert [job.tenant_id for job in generated] == [tenant.id]
+    assert report.month == previous_month(started)
     for worker in workers:
         assert not [line for line in worker.log if "ERROR" in line or "Traceback" in line], worker.log
 
