@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -43,9 +43,11 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel, col
 
+import resolvers.jobs  # noqa: F401  (registers every job kind)
 from auth.services import Services
 from db.compiled_reads import CompiledRead, ProcessedRow
 from db.database import Database
+from db.events import EVENT_JOB
 from db.reads import PostgresReads
 from db.scoped import escape_like, one_of, one_of_param, records, scoped_records
 from db.tables import (
@@ -59,11 +61,16 @@ from db.tables import (
 )
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
+from resolvers.jobs.registry import HANDLERS
+from resolvers.jobs.worker import Worker
+from resolvers.reports.months import Month
+from resolvers.reports.on_demand import month_report
 from schema.node import pk_of, to_global_id
 from tests.api import DEFAULT_PASSWORD, Api, TenantUsers
 from tests.booking import T0, at, create_equipment, line, reserve, step
 from tests.databases import PostgresTemplate, require_postgres
 from tests.designs import create_design, item, save_version, share
+from tests.edge_webhooks import CREATE_WEBHOOK
 
 PASSWORD_RESET = (
     "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { message } }"
@@ -109,6 +116,7 @@ async def seeded(
     staff_token: str,
     customer_token: str,
     other_tenant_admin_token: str,
+    admin_token: str,
 ) -> Seeded:
     """Rows in every table, through the API where it writes them, with awkward values."""
     wall = await create_equipment(
@@ -168,6 +176,14 @@ async def seeded(
             Operator(email=OPERATOR_EMAIL, password_hash=await services.passwords.hash(DEFAULT_PASSWORD))
         )
     await api.token(None, OPERATOR_EMAIL)
+    now = datetime.now(UTC)
+    await month_report(services.database, "esr", Month.of(now, UTC).previous(), now)
+    made = await api.data(
+        CREATE_WEBHOOK, {"input": {"url": "https://hooks.example/in", "events": ["*"]}}, token=admin_token
+    )
+    assert made["createWebhook"]["__typename"] == "WebhookSecretSuccess", made
+    # The events' fan-out writes the deliveries; their sending is not needed here.
+    await Worker(services, schedules=[], handlers={EVENT_JOB: HANDLERS[EVENT_JOB]}).run_due()
     await services.drain()
     return Seeded(
         esr=esr.tenant.id,
