@@ -36,6 +36,7 @@ from db.tables import (
 from resolvers.housekeeping import Retention, housekeep
 from resolvers.jobs import housekeeping
 from resolvers.jobs.worker import Worker
+from resolvers.mail_delivery import MAX_ATTEMPTS as MAIL_ATTEMPTS
 from tests.api import TenantUsers
 from tests.conftest import settings_for
 
@@ -135,7 +136,7 @@ def platform_rows(operator: Operator) -> tuple[list[SQLModel], list[SQLModel]]:
         mail(sent_at=ago(15), body=""),
         mail(expires_at=ago(15)),
         mail(body=""),  # dropped: its body would not open
-        mail(attempts=5),  # given up
+        mail(attempts=MAIL_ATTEMPTS),  # given up
         job(JobStatus.DONE, ago(7, seconds=1)),
         job(JobStatus.DEAD, ago(31)),
     ]
@@ -146,7 +147,7 @@ def platform_rows(operator: Operator) -> tuple[list[SQLModel], list[SQLModel]]:
         mail(sent_at=ago(13), body=""),
         mail(expires_at=ago(13)),
         mail(),  # still to be sent
-        mail(attempts=5, created_at=ago(1)),
+        mail(attempts=MAIL_ATTEMPTS, created_at=ago(1)),
         job(JobStatus.DONE, ago(6)),
         job(JobStatus.DEAD, ago(29)),
         job(JobStatus.QUEUED, None, run_at=NOW + DAY),
