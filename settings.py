@@ -199,6 +199,12 @@ class Settings(BaseSettings):
         le=3650,
         description="days outbox mail is kept once sent, expired or given up",
     )
+    retention_days_webhook_deliveries: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="days a webhook delivery (and the payload it holds) is kept once delivered or failed",
+    )
     housekeeping_batch_size: int = Field(
         default=1000, ge=1, le=100_000, description="rows deleted per statement (one short transaction)"
     )

@@ -9,6 +9,8 @@ What goes, each counted from when it ended (``RIGBOOK_RETENTION_DAYS_*``):
 * design share links expired or revoked ``retention_days_shares`` ago;
 * sign-in throttle slots older than the longest throttle window (they count for nothing);
 * outbox mail sent, expired, dropped or given up ``retention_days_mail`` ago;
+* webhook deliveries delivered or failed, made ``retention_days_webhook_deliveries``
+  ago (each holds its payload; one still being tried stays);
 * DONE jobs after ``retention_days_jobs``, DEAD ones after ``retention_days_dead_jobs``
   (each schedule's latest slot stays, ``db/queue.purge``).
 
@@ -39,6 +41,7 @@ from db import queue
 from db.database import Database
 from db.scoped import in_tenant
 from db.tables import (
+    DeliveryStatus,
     DesignShare,
     JobStatus,
     LoginFailure,
@@ -49,6 +52,7 @@ from db.tables import (
     RefreshToken,
     SignInSession,
     Tenant,
+    WebhookDelivery,
 )
 from resolvers.mail_delivery import MAX_ATTEMPTS
 from settings import Settings
@@ -65,6 +69,7 @@ class Retention:
     password_resets: timedelta
     shares: timedelta
     mail: timedelta
+    webhook_deliveries: timedelta
     jobs_done: timedelta
     jobs_dead: timedelta
     login_failures: timedelta
@@ -78,6 +83,7 @@ class Retention:
             password_resets=timedelta(days=settings.retention_days_password_resets),
             shares=timedelta(days=settings.retention_days_shares),
             mail=timedelta(days=settings.retention_days_mail),
+            webhook_deliveries=timedelta(days=settings.retention_days_webhook_deliveries),
             jobs_done=timedelta(days=settings.retention_days_jobs),
             jobs_dead=timedelta(days=settings.retention_days_dead_jobs),
             # A slot older than every window counts against no budget any more.
@@ -108,6 +114,14 @@ TENANT_PURGES: dict[str, tuple[type[Any], Condition]] = {
     "design_share": (
         DesignShare,
         lambda keep, now: _ended(DesignShare, ("expires_at", "revoked_at"), now - keep.shares),
+    ),
+    "webhook_delivery": (
+        WebhookDelivery,
+        # Made over the retention ago: a delivery ends within about a day and a half of it.
+        lambda keep, now: and_(
+            col(WebhookDelivery.status) != DeliveryStatus.PENDING,
+            col(WebhookDelivery.created_at) < now - keep.webhook_deliveries,
+        ),
     ),
 }
 """Tenant-owned tables: purged tenant by tenant."""

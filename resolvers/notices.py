@@ -18,14 +18,15 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
-from db.scoped import scoped
+from db.scoped import in_tenant, scoped
 from db.tables import AuditEvent, Reservation, ReservationStatus, Role, Tenant, User
 from resolvers.mail import enqueue
 from resolvers.mail_render import render
@@ -64,6 +65,8 @@ class Rule:
     applies: Callable[[AuditEvent], bool] = _always
     queued_by_change: bool = False
     """Mailed by the change itself, not by the consumer (what the mail carries is not in the event)."""
+    per_customer_budget: bool = False
+    """Mailed for at most ``REQUEST_MAILS_PER_HOUR`` of a customer's own requests an hour."""
 
 
 def _to_customer(template: str, category: Category) -> Rule:
@@ -72,7 +75,9 @@ def _to_customer(template: str, category: Category) -> Rule:
 
 RULES: dict[str, Rule] = {
     "reservation.created": Rule(
-        (Notice(Audience.STAFF, "reservation_requested", Category.REQUESTS),), applies=_requested
+        (Notice(Audience.STAFF, "reservation_requested", Category.REQUESTS),),
+        applies=_requested,
+        per_customer_budget=True,
     ),
     "reservation.confirmed": _to_customer("reservation_confirmed", Category.BOOKING_UPDATES),
     "reservation.declined": _to_customer("reservation_declined", Category.BOOKING_UPDATES),
@@ -92,6 +97,11 @@ RULES: dict[str, Rule] = {
     "webhook.disabled": Rule((Notice(Audience.ADMINS, "webhook_disabled", Category.WEBHOOK_ALERTS),)),
 }
 STAFF_ROLES = (Role.ADMIN, Role.MANAGER)
+# A request mails every admin and manager, and a customer may make any number of them
+# (a request holds no stock): past this many of one customer's requests within an hour,
+# the rest are not mailed. They still wait in the reservation list for staff to answer.
+REQUEST_MAILS_PER_HOUR = 10
+REQUEST_MAIL_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -145,6 +155,30 @@ async def facts_of(session: AsyncSession, entry: AuditEvent) -> Facts | None:
         reason = _new_value(entry, "disabled_reason") or _new_value(entry, "last_error")
         facts.values.update(url=_new_value(entry, "url"), reason=reason)
     return facts
+
+
+async def within_request_budget(session: AsyncSession, facts: Facts) -> bool:
+    """Whether the event's reservation is among the first ``REQUEST_MAILS_PER_HOUR`` its customer
+    made themselves in the hour up to it.
+
+    Counted from the reservations' own creation times (not from when the worker runs),
+    so a retried or late event decides the same way; canceled requests count too.
+    """
+    reservation = facts.values.get("reservation")
+    if not isinstance(reservation, Reservation) or reservation.customer_id is None:
+        return True
+    statement = (
+        select(func.count())
+        .select_from(Reservation)
+        .where(
+            in_tenant(Reservation, facts.tenant.id),
+            col(Reservation.customer_id) == reservation.customer_id,
+            col(Reservation.created_by_id) == reservation.customer_id,
+            col(Reservation.created_at) > reservation.created_at - REQUEST_MAIL_WINDOW,
+            col(Reservation.created_at) <= reservation.created_at,
+        )
+    )
+    return int((await session.execute(statement)).scalar_one()) <= REQUEST_MAILS_PER_HOUR
 
 
 async def _audience(session: AsyncSession, facts: Facts, audience: Audience) -> Sequence[User]:

@@ -32,10 +32,14 @@ from db.tables import (
     PasswordReset,
     RefreshToken,
     SignInSession,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
+from db.tables.webhook import DeliveryStatus
 from resolvers.housekeeping import Retention, housekeep
 from resolvers.jobs import housekeeping
 from resolvers.jobs.worker import Worker
+from resolvers.mail_delivery import MAX_ATTEMPTS as MAIL_ATTEMPTS
 from tests.api import TenantUsers
 from tests.conftest import settings_for
 
@@ -73,7 +77,31 @@ def tenant_rows(users: TenantUsers) -> tuple[list[SQLModel], list[SQLModel]]:
     def share(**times: Any) -> DesignShare:
         return DesignShare(tenant_id=tenant_id, design_id=design.id, token_hash=HASH, **times)
 
+    endpoint = WebhookEndpoint(
+        tenant_id=tenant_id, url="https://hooks.example/in", events=["*"], signing_secret="sealed"
+    )
+
+    entries: list[SQLModel] = []  # the audit trail stays, whatever goes
+
+    def delivery(status: DeliveryStatus, created_at: datetime) -> WebhookDelivery:
+        """A delivery of an audit entry of its own (one entry reaches an endpoint once)."""
+        entry = AuditEvent(
+            tenant_id=tenant_id, actor_kind="system", action="x.updated", target_type="x", changes={}
+        )
+        entries.append(entry)
+        return WebhookDelivery(
+            tenant_id=tenant_id,
+            endpoint_id=endpoint.id,
+            audit_event_id=entry.id,
+            event="reservation.changed",
+            payload={"type": "reservation.changed"},
+            status=status,
+            created_at=created_at,
+        )
+
     gone: list[SQLModel] = [
+        delivery(DeliveryStatus.DELIVERED, ago(31)),
+        delivery(DeliveryStatus.FAILED, ago(31)),
         token(expires_at=ago(31)),
         token(revoked_at=ago(31)),
         session(expires_at=ago(31)),
@@ -85,6 +113,9 @@ def tenant_rows(users: TenantUsers) -> tuple[list[SQLModel], list[SQLModel]]:
     ]
     kept: list[SQLModel] = [
         design,
+        endpoint,
+        delivery(DeliveryStatus.DELIVERED, ago(29)),
+        delivery(DeliveryStatus.PENDING, ago(40)),  # still being tried: never purged
         token(expires_at=ago(29)),
         token(used_at=ago(40)),  # spent but not expired: reuse detection needs it
         token(revoked_at=ago(29)),
@@ -105,7 +136,7 @@ def tenant_rows(users: TenantUsers) -> tuple[list[SQLModel], list[SQLModel]]:
         ),
         MonthlyReport(tenant_id=tenant_id, month="2019-01", data={}, created_at=ago(3000)),
     ]
-    return gone, kept
+    return gone, [*entries, *kept]
 
 
 def platform_rows(operator: Operator) -> tuple[list[SQLModel], list[SQLModel]]:
@@ -135,7 +166,7 @@ def platform_rows(operator: Operator) -> tuple[list[SQLModel], list[SQLModel]]:
         mail(sent_at=ago(15), body=""),
         mail(expires_at=ago(15)),
         mail(body=""),  # dropped: its body would not open
-        mail(attempts=5),  # given up
+        mail(attempts=MAIL_ATTEMPTS),  # given up
         job(JobStatus.DONE, ago(7, seconds=1)),
         job(JobStatus.DEAD, ago(31)),
     ]
@@ -146,7 +177,7 @@ def platform_rows(operator: Operator) -> tuple[list[SQLModel], list[SQLModel]]:
         mail(sent_at=ago(13), body=""),
         mail(expires_at=ago(13)),
         mail(),  # still to be sent
-        mail(attempts=5, created_at=ago(1)),
+        mail(attempts=MAIL_ATTEMPTS, created_at=ago(1)),
         job(JobStatus.DONE, ago(6)),
         job(JobStatus.DEAD, ago(29)),
         job(JobStatus.QUEUED, None, run_at=NOW + DAY),

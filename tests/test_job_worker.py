@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -333,6 +334,22 @@ async def test_a_job_that_ignores_its_cancellation_does_not_hold_the_exit(
 
     await until(refused, 10, "the late completion to be refused")
     assert (await job(services.database, job_id)).status == JobStatus.QUEUED
+
+
+async def test_a_job_that_hangs_is_failed_after_its_kinds_time_limit(
+    make_services: Callable[..., Services],
+) -> None:
+    """A hung handler (a peer that never answers) must not hold a worker's slot, its lease renewed, for good."""
+    services = make_services()
+    recorder = Recorder()
+    recorder.proceed = asyncio.Event()  # never set: the job would run forever
+    recorder.handler = replace(recorder.handler, timeout=timedelta(seconds=0.2))
+    [job_id] = await enqueue(services.database, recorder.kind)
+    worker = Worker(services, clock=Clock(), handlers=recorder.handlers(), schedules=[])
+    assert await asyncio.wait_for(worker.run_due(), 10) == 1
+    failed = await job(services.database, job_id)
+    assert (failed.status, failed.attempts, failed.locked_by) == (JobStatus.QUEUED, 1, None)
+    assert failed.last_error == "TimeoutError: did not finish within 0.2 seconds"
 
 
 # -- the worker in ``rigbook serve`` --

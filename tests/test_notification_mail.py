@@ -18,10 +18,10 @@ from sqlmodel import col, select
 
 from auth.services import Services
 from db.audit import record
-from db.tables import Job, JobStatus, OutboxEmail, Reservation, ReservationStatus
+from db.tables import Job, JobStatus, OutboxEmail, Reservation, ReservationStatus, Role
 from schema.node import from_global_id
 from settings import Settings
-from tests.api import Api, TenantUsers
+from tests.api import Api, TenantUsers, make_user
 from tests.booking import at, create_equipment, line, reserve, step
 from tests.conftest import settings_for
 from tests.mailbox import Mailbox, free_port, smtp_server
@@ -329,3 +329,35 @@ async def test_reports_and_disabled_webhooks_mail_the_tenants_admins(
     text, html = text_and_html(webhook)
     assert "https://hooks.example/rigbook" in text and "https://hooks.example/rigbook" in html
     assert "turn them off" not in text  # essential: no way out is offered
+
+
+@pytest.mark.usefixtures("cmh")
+async def test_a_burst_of_requests_mails_staff_a_bounded_number_of_times(
+    api: Api,
+    services: Services,
+    mailbox: Mailbox,
+    esr: TenantUsers,
+    customer_token: str,
+    wall: dict[str, Any],
+) -> None:
+    """A customer cannot make the server mail every admin and manager once per request, without end."""
+    from resolvers.notices import REQUEST_MAILS_PER_HOUR
+
+    for number in range(REQUEST_MAILS_PER_HOUR + 5):
+        await request(api, customer_token, wall, title=f"Request {number}")
+    other = await make_user(services, esr.tenant, Role.CUSTOMER, "other@esr.example")
+    theirs = await request(api, await api.token("esr", other.email), wall, title="Another customer's")
+    await deliver(services)
+    for staff in (esr.admin, esr.manager):
+        subjects = [str(message["Subject"]) for message in mailbox.to(staff.email)]
+        # The first ones of the burst, and the other customer's request: each customer has a budget.
+        assert len(subjects) == REQUEST_MAILS_PER_HOUR + 1, subjects
+        assert sum(f"#{theirs['number']} " in subject for subject in subjects) == 1
+    # Every request is still there for staff to answer.
+    async with services.database.session(esr.tenant.id) as session:
+        requested = (
+            await session.scalars(
+                select(Reservation).where(col(Reservation.status) == ReservationStatus.REQUESTED)
+            )
+        ).all()
+    assert len(requested) == REQUEST_MAILS_PER_HOUR + 6

@@ -29,6 +29,10 @@ from resolvers.webhooks.targets import Target, non_public, parse_target
         ("ff02::1", "multicast"),
         ("240.0.0.1", "reserved"),
         ("100.64.0.1", "non-public"),  # shared address space (carrier-grade NAT)
+        ("fec0::1", "site-local"),  # deprecated, yet still routed inside some networks
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1: a relay unwraps it
+        ("2002:a00:1::1", "private"),  # 6to4 of 10.0.0.1
+        ("2002:808:808::1", None),  # 6to4 of a public address is public
         ("8.8.8.8", None),
         ("2001:4860:4860::8888", None),
     ],
@@ -54,6 +58,10 @@ def test_a_target_names_its_host_and_connects_to_an_address() -> None:
 )
 def test_production_takes_only_https_urls_of_valid_hosts(url: str) -> None:
     assert isinstance(parse_target(url, https_only=True), str)
+
+
+def test_port_zero_is_no_url_rather_than_the_default_port() -> None:
+    assert parse_target("http://hooks.example:0/in", https_only=False) == "Is not a valid URL."
 
 
 def test_a_host_is_written_in_ascii() -> None:

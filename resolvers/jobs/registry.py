@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,10 @@ from db.clock import utcnow
 from db.queue import Backoff, Claimed, finish_statement
 
 HandlerFunction = Callable[["JobRun"], Awaitable[None]]
+# How long one attempt may run before the worker cancels it and counts it failed: a
+# handler stuck on a peer that never answers would otherwise hold its slot, its lease
+# renewed, for good. Far longer than any handler's own network timeouts.
+DEFAULT_TIMEOUT = timedelta(minutes=30)
 
 
 class LeaseLost(Exception):
@@ -37,20 +41,25 @@ class Handler:
     run: HandlerFunction
     max_attempts: int
     backoff: Backoff
+    timeout: timedelta = DEFAULT_TIMEOUT
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
 def handler(
-    kind: str, *, max_attempts: int = 10, backoff: Backoff | None = None
+    kind: str,
+    *,
+    max_attempts: int = 10,
+    backoff: Backoff | None = None,
+    timeout: timedelta = DEFAULT_TIMEOUT,
 ) -> Callable[[HandlerFunction], HandlerFunction]:
-    """Register the decorated function as the handler of ``kind``."""
+    """Register the decorated function as the handler of ``kind``; an attempt may run for ``timeout``."""
 
     def register(function: HandlerFunction) -> HandlerFunction:
         if kind in HANDLERS:
             raise ValueError(f"job kind {kind!r} has two handlers")
-        HANDLERS[kind] = Handler(kind, function, max_attempts, backoff or Backoff())
+        HANDLERS[kind] = Handler(kind, function, max_attempts, backoff or Backoff(), timeout)
         return function
 
     return register

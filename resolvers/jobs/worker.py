@@ -9,6 +9,9 @@ commit that added jobs; a job of its own ending) and otherwise every
 wake that comes while it claims is kept for the next look, and a listening
 connection that dies wakes the loop, which listens again on a new one.
 
+An attempt that outlasts its kind's ``timeout`` (``resolvers/jobs/registry.py``) is
+cancelled and counted as failed, so a hung handler cannot hold a slot for good.
+
 Stopping (SIGTERM) stops claiming, lets running jobs finish for ``shutdown_grace``
 seconds, then cancels the rest and gives their jobs back unrun, due at once for the
 next worker. A worker that dies without stopping (``kill -9``) leaves its jobs
@@ -252,15 +255,21 @@ class Worker:
             await self._fail(job, handler, "its last attempt never ended")
             return
         run = JobRun(self.services, job, self.clock(), clock=self.clock)
+        limit = asyncio.timeout(handler.timeout.total_seconds())
         try:
-            await handler.run(run)
+            async with limit:
+                await handler.run(run)
         except asyncio.CancelledError:
             raise
         except LeaseLost:
             log.warning("job %s (%s) lost its lease; another worker runs it", job.id, job.kind)
             return
         except Exception as error:
-            await self._fail(job, handler, error_text(error))
+            if limit.expired():
+                reason = f"TimeoutError: did not finish within {handler.timeout.total_seconds():g} seconds"
+            else:
+                reason = error_text(error)
+            await self._fail(job, handler, reason)
             return
         if not run.finished:
             try:

@@ -67,6 +67,8 @@ def parse_target(url: str, *, https_only: bool) -> Target | str:
         port = parts.port
     except ValueError:
         return "Is not a valid URL."
+    if port == 0:  # would otherwise read as "no port": the scheme's default
+        return "Is not a valid URL."
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return "Must be an http:// or https:// URL."
@@ -99,8 +101,13 @@ def _is_address(host: str) -> bool:
 
 def non_public(address: IPAddress) -> str | None:
     """What kind of non-public address ``address`` is, or None for a public one."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
+        elif address.sixtofour is not None:
+            address = address.sixtofour  # 2002:7f00:1:: is unwrapped by a 6to4 relay to 127.0.0.1
+        elif address.is_site_local:
+            return "site-local"  # fec0::/10: deprecated, but still routed inside some networks
     kinds = (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),
