@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from alembic import command
 
 from app import create_app
@@ -18,12 +19,25 @@ from auth.services import Services
 from db.clock import utcnow
 from db.database import Database
 from db.migrate import alembic_config
-from db.tables import RefreshToken, Role, Tenant, User
+from db.tables import RefreshToken, Role, Tenant
+from db.types import UtcDateTime
 from tests.api import Api, error_codes
 from tests.conftest import settings_for
 from tests.databases import OWNER_ROLE, _admin, _with_database, backends, postgres_url
 
 BEFORE = "0006"
+USER_AT_BEFORE = sa.table(
+    "app_user",
+    sa.column("tenant_id", sa.Uuid()),
+    sa.column("id", sa.Uuid()),
+    sa.column("email", sa.String()),
+    sa.column("name", sa.String()),
+    sa.column("role", sa.String()),
+    sa.column("password_hash", sa.String()),
+    sa.column("is_active", sa.Boolean()),
+    sa.column("created_at", UtcDateTime()),
+    sa.column("updated_at", UtcDateTime()),
+)
 
 
 @pytest.fixture(params=backends())
@@ -55,10 +69,20 @@ async def _seed(url: str, tenant: uuid.UUID, user: uuid.UUID, live: uuid.UUID, e
         async with database.transaction(tenant) as session:
             session.add(Tenant(id=tenant, slug="old", name="Old"))
             await session.flush()
-            session.add(
-                User(tenant_id=tenant, id=user, email="old@old.example", role=Role.STAFF, password_hash="x")
+            # The columns app_user has at BEFORE (the model has gained some since).
+            await session.execute(
+                USER_AT_BEFORE.insert().values(
+                    tenant_id=tenant,
+                    id=user,
+                    email="old@old.example",
+                    name="",
+                    role=Role.STAFF,
+                    password_hash="x",
+                    is_active=True,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-            await session.flush()
             for family, used, revoked in [
                 (live, now, None),
                 (live, None, None),
