@@ -61,8 +61,6 @@ def create_app(
                 app.state.worker = None
             if owns_services:
                 await app_services.close()
-            else:
-                await app_services.drain()
 
     middleware = [
         Middleware(RequestId),

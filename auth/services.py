@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -25,22 +22,12 @@ class Services:
     access_tokens: AccessTokens
     budgets: Budgets
     attempts: AttemptLimiter
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` after the response, keeping a reference until it ends."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def drain(self) -> None:
-        """Wait for background work (at shutdown, or in tests)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        """At shutdown: finish background work, then release the limiter and the database."""
-        await self.drain()
+        """At shutdown: release the limiter and the database.
+
+        Nothing runs after a response: work outside a request is a job (``resolvers/jobs``).
+        """
         await self.attempts.close()
         await self.database.dispose()
 

@@ -79,7 +79,6 @@ def settings(database_url: str) -> Settings:
 async def services(settings: Settings) -> AsyncIterator[Services]:
     services = Services.create(settings)
     yield services
-    await services.drain()
     await services.database.dispose()
 
 

@@ -184,7 +184,6 @@ async def seeded(
     assert made["createWebhook"]["__typename"] == "WebhookSecretSuccess", made
     # The events' fan-out writes the deliveries; their sending is not needed here.
     await Worker(services, schedules=[], handlers={EVENT_JOB: HANDLERS[EVENT_JOB]}).run_due()
-    await services.drain()
     return Seeded(
         esr=esr.tenant.id,
         cmh=cmh.tenant.id,

@@ -88,7 +88,6 @@ async def engines(
             world = await build_world(Api(projected), services)
             yield Engines(projected, plain, world)
     finally:
-        await services.drain()
         await services.database.dispose()
         if name is not None:
             assert postgres_template is not None

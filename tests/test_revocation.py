@@ -253,7 +253,6 @@ async def other_worker(settings: Settings) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(transport=transport, base_url="http://rigbook.test") as client:
             yield Api(client)
     finally:
-        await services.drain()
         await services.database.dispose()
 
 

@@ -125,5 +125,4 @@ async def test_existing_sign_ins_become_sessions_revoked_as_their_tokens_were(ol
                 else:
                     assert body["data"] == {"me": {"email": "old@old.example"}}, body
     finally:
-        await services.drain()
         await services.database.dispose()

@@ -67,7 +67,6 @@ async def limited(request: pytest.FixtureRequest, database_url: str) -> AsyncIte
 
 
 async def outbox_size(services: Services) -> int:
-    await services.drain()
     async with services.database.session(None) as session:
         return int((await session.scalars(select(func.count()).select_from(OutboxEmail))).one())
 
