@@ -13,7 +13,6 @@ from typing import Annotated
 
 import strawberry
 
-from db.tables import Role
 from resolvers.context import Context
 from resolvers.reports.store import report_by_id
 from resolvers.visibility import sees_reports, visibility_of
@@ -87,8 +86,7 @@ async def _design_share(context: Context, pk: uuid.UUID) -> Node | None:
 
 
 def _tenant_admin(context: Context) -> bool:
-    principal = context.principal
-    return _tenant_user(context) and principal is not None and principal.has_role_at_least(Role.ADMIN)
+    return visibility_of(context.principal).admin
 
 
 # Webhooks are their admins' only: anyone else finds none.
