@@ -51,13 +51,12 @@ from db.tables import (
     PasswordReset,
     RefreshToken,
     SignInSession,
-    Tenant,
     WebhookDelivery,
 )
+from db.tenant_pages import each_tenant
 from resolvers.mail_delivery import MAX_ATTEMPTS
 from settings import Settings
 
-TENANTS_PER_PAGE = 500
 Condition = Callable[["Retention", datetime], ColumnElement[bool]]
 
 
@@ -198,25 +197,11 @@ async def _purge_jobs(database: Database, keep: Retention, now: datetime, totals
         totals[f"job.{status.value.lower()}"] = deleted
 
 
-async def tenant_ids(database: Database) -> list[uuid.UUID]:
-    """Every tenant's id, read a page at a time."""
-    found: list[uuid.UUID] = []
-    async with database.session(None) as session:
-        while True:
-            statement = select(col(Tenant.id)).order_by(col(Tenant.id)).limit(TENANTS_PER_PAGE)
-            if found:
-                statement = statement.where(col(Tenant.id) > found[-1])
-            page = list((await session.execute(statement)).scalars())
-            found += page
-            if len(page) < TENANTS_PER_PAGE:
-                return found
-
-
 async def housekeep(database: Database, keep: Retention, now: datetime) -> dict[str, int]:
     """Delete what is past its retention at ``now``; how many rows went, by table."""
     totals: dict[str, int] = {}
     await _purge(database, None, PLATFORM_PURGES, keep, now, totals)
     await _purge_jobs(database, keep, now, totals)
-    for tenant_id in await tenant_ids(database):
-        await _purge(database, tenant_id, TENANT_PURGES, keep, now, totals)
+    async for tenant in each_tenant(database):
+        await _purge(database, tenant.id, TENANT_PURGES, keep, now, totals)
     return totals

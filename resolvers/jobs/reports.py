@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.queue import Backoff, add_once
 from db.tables import Job, Tenant
+from db.tenant_pages import tenant_pages
 from resolvers.jobs.registry import JobRun, handler
 from resolvers.jobs.schedules import monthly
 from resolvers.reports.compute import compute_report
@@ -29,7 +29,6 @@ from resolvers.reports.store import find, insert_once
 
 PLAN_KIND = "reports.monthly"
 GENERATE_KIND = "report.generate"
-TENANTS_PER_PAGE = 500
 
 SCHEDULE = monthly(PLAN_KIND)
 
@@ -58,23 +57,14 @@ def report_job(tenant_id: uuid.UUID, timezone: str, month: Month, now: datetime)
 async def plan_reports(run: JobRun) -> None:
     slot = datetime.fromisoformat(run.job.payload["slot"]).astimezone(UTC)
     month = Month(slot.year, slot.month).previous()
-    after: uuid.UUID | None = None
-    while True:
+    columns = (col(Tenant.timezone), col(Tenant.created_at))
+    async for tenants in tenant_pages(run.services.database, *columns):
         # A page of tenants per transaction; ``add_once`` makes a rerun of a page harmless.
         async with run.transaction(None, completes=False) as session:
-            statement = select(col(Tenant.id), col(Tenant.timezone), col(Tenant.created_at))
-            if after is not None:
-                statement = statement.where(col(Tenant.id) > after)
-            rows: list[Any] = list(
-                (await session.execute(statement.order_by(col(Tenant.id)).limit(TENANTS_PER_PAGE))).all()
-            )
-            for row in rows:
-                _, end = month.bounds(zone_of(row.timezone))
-                if row.created_at < end:  # a tenant that did not exist in the month has nothing to report
-                    await add_once(session, report_job(row.id, row.timezone, month, run.now))
-        if len(rows) < TENANTS_PER_PAGE:
-            break
-        after = rows[-1].id
+            for tenant in tenants:
+                _, end = month.bounds(zone_of(tenant.timezone))
+                if tenant.created_at < end:  # a tenant that did not exist in the month has nothing to report
+                    await add_once(session, report_job(tenant.id, tenant.timezone, month, run.now))
     async with run.transaction(None):
         pass  # every page is planned: the job is done
 

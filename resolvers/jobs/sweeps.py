@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement
-from sqlmodel import col, select
+from sqlmodel import col
 
 from db.database import Database
 from db.scoped import scoped, scoped_records
 from db.tables import Reservation, Tenant
+from db.tenant_pages import each_tenant as every_tenant
 from resolvers.jobs.registry import JobRun
 
-TENANT_PAGE = 500
 MAX_BATCHES = 10
 
 
@@ -37,19 +37,9 @@ class TenantSettings:
 
 
 async def each_tenant(database: Database) -> AsyncIterator[TenantSettings]:
-    """Every tenant with its settings, by id, read a page at a time."""
-    after: uuid.UUID | None = None
-    while True:
-        statement = select(col(Tenant.id), col(Tenant.settings)).order_by(col(Tenant.id)).limit(TENANT_PAGE)
-        if after is not None:
-            statement = statement.where(col(Tenant.id) > after)
-        async with database.session(None) as session:
-            rows = (await session.execute(statement)).all()
-        for row in rows:
-            yield TenantSettings(row[0], dict(row[1] or {}))
-        if len(rows) < TENANT_PAGE:
-            return
-        after = rows[-1][0]
+    """Every tenant with its settings, by id."""
+    async for row in every_tenant(database, col(Tenant.settings)):
+        yield TenantSettings(row.id, dict(row.settings or {}))
 
 
 async def sweep(
