@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from db.scoped import in_tenant, scoped
-from db.tables import AuditEvent, Reservation, ReservationStatus, Role, Tenant, User
+from db.tables import AuditEvent, Reservation, ReservationStatus, Role, Tenant, User, WebhookEndpoint
 from resolvers.mail import enqueue
 from resolvers.mail_render import render
 from resolvers.notification_prefs import ESSENTIAL, NAMES, Category, wants
@@ -152,8 +152,13 @@ async def facts_of(session: AsyncSession, entry: AuditEvent) -> Facts | None:
     elif entry.target_type == "monthly_report":
         facts.values["month"] = month_name(_new_value(entry, "month"))
     elif entry.target_type == "webhook_endpoint":
+        # Disabling changes only ``disabled_at``: the endpoint's URL is read from its row.
+        endpoint = (
+            await session.get(WebhookEndpoint, (tenant.id, entry.target_id)) if entry.target_id else None
+        )
+        url = endpoint.url if endpoint is not None else _new_value(entry, "url")
         reason = _new_value(entry, "disabled_reason") or _new_value(entry, "last_error")
-        facts.values.update(url=_new_value(entry, "url"), reason=reason)
+        facts.values.update(url=url, reason=reason)
     return facts
 
 

@@ -17,8 +17,10 @@ import pytest
 from sqlmodel import col, select
 
 from auth.services import Services
-from db.audit import record
-from db.tables import Job, JobStatus, OutboxEmail, Reservation, ReservationStatus, Role
+from db.audit import ACTOR_INFO_KEY, record
+from db.clock import utcnow
+from db.tables import Job, JobStatus, OutboxEmail, Reservation, ReservationStatus, Role, WebhookEndpoint
+from resolvers.jobs.registry import system_actor
 from schema.node import from_global_id
 from settings import Settings
 from tests.api import Api, TenantUsers, make_user
@@ -329,6 +331,26 @@ async def test_reports_and_disabled_webhooks_mail_the_tenants_admins(
     text, html = text_and_html(webhook)
     assert "https://hooks.example/rigbook" in text and "https://hooks.example/rigbook" in html
     assert "turn them off" not in text  # essential: no way out is offered
+
+
+async def test_a_disabled_webhook_mail_names_the_endpoint(
+    services: Services, mailbox: Mailbox, esr: TenantUsers
+) -> None:
+    """Disabling writes only ``disabled_at``; the mail still says which endpoint it was."""
+    endpoint = WebhookEndpoint(
+        tenant_id=esr.tenant.id, url="https://hooks.example/erp", events=["*"], signing_secret="sealed"
+    )
+    async with services.database.transaction(esr.tenant.id) as session:
+        session.add(endpoint)
+    async with services.database.transaction(esr.tenant.id) as session:
+        session.info[ACTOR_INFO_KEY] = system_actor(uuid.uuid4())
+        row = await session.get(WebhookEndpoint, (esr.tenant.id, endpoint.id))
+        assert row is not None
+        row.disabled_at = utcnow()
+    await deliver(services)
+    [mail] = mailbox.to(esr.admin.email)
+    text, html = text_and_html(mail)
+    assert "https://hooks.example/erp" in text and "https://hooks.example/erp" in html
 
 
 @pytest.mark.usefixtures("cmh")
