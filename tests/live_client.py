@@ -181,6 +181,26 @@ class LiveClient:
             if done(events[-1]):
                 return events
 
+    async def messages_within(self, seconds: float) -> list[Message]:
+        """Every message (but server pings) that arrives within ``seconds``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        messages: list[Message] = []
+        while (left := deadline - loop.time()) > 0:
+            try:
+                raw = await asyncio.wait_for(self.connection.recv(), left)
+            except TimeoutError:
+                break
+            except ConnectionClosed as error:
+                raise Closed(*_close_of(error), f"messages for {seconds} s") from None
+            message: Message = json.loads(raw)
+            if message.get("type") == "ping":
+                self.pings += 1
+                await self.send({"type": "pong"})
+                continue
+            messages.append(message)
+        return messages
+
     async def expect_no_message(self, for_seconds: float = QUIET) -> None:
         """Fails if anything but a server ping arrives within ``for_seconds`` (or the socket closes)."""
         loop = asyncio.get_running_loop()

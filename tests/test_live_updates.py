@@ -354,9 +354,13 @@ async def test_equipment_events_follow_changes_and_their_filter(
         assert {(e["type"], e["equipment"]["id"]) for e in arrived.values()} == {("CHANGED", deck["id"])}
 
         assert (await add_units(api, manager_token, camera, "A3"))["__typename"] == "AddEquipmentUnitsSuccess"
-        event = (await staff.next_event("all"))["equipmentEvents"]
-        assert (event["type"], event["equipment"]) == ("UNIT_CREATED", {"id": camera["id"], "name": "Camera"})
-        await staff.expect_no_message()
+        events = await staff.events_until(
+            "all", lambda data: data["equipmentEvents"]["type"] == "UNIT_CREATED"
+        )
+        # A serialized item's quantity is its count of units: the camera changed too.
+        events += [message["payload"]["data"] for message in await staff.messages_within(QUIET)]
+        assert {event["equipmentEvents"]["type"] for event in events} <= {"UNIT_CREATED", "CHANGED"}, events
+        assert {(event["equipmentEvents"]["equipment"]["id"]) for event in events} == {camera["id"]}, events
 
 
 async def test_design_events_on_a_saved_version(
@@ -541,8 +545,21 @@ async def test_a_malformed_message_is_closed_with_4400(url: str, staff_token: st
 async def test_a_duplicate_subscription_id_is_closed_with_4409(url: str, staff_token: str) -> None:
     async with live(url, staff_token) as client:
         await client.subscribed("a", RESERVATION_EVENTS)
+        await client.subscribe("a", EQUIPMENT_EVENTS)
+        code, _ = await client.closed_with()
+    assert code == 4409
+
+
+async def test_a_completed_id_may_be_used_again_and_then_is_taken(
+    api: Api, url: str, staff_token: str, wall: dict[str, Any]
+) -> None:
+    async with live(url, staff_token) as client:
+        await client.subscribed("a", RESERVATION_EVENTS)
         await client.complete("a")
-        await client.subscribed("a", RESERVATION_EVENTS)  # completed ids may be used again
+        await client.subscribed("a", RESERVATION_EVENTS)
+        made = await booked(api, staff_token, [line(wall)])
+        assert reservation_event(await client.next_event("a"))["reservation"]["id"] == made["id"]
+        await client.expect_no_message()  # once: the completed subscription is gone
         await client.subscribe("a", EQUIPMENT_EVENTS)
         code, _ = await client.closed_with()
     assert code == 4409
