@@ -40,8 +40,8 @@ Message = dict[str, Any]
 class Closed(AssertionError):
     """The server closed the socket while the test waited for a message."""
 
-    def __init__(self, code: int | None, reason: str, waiting_for: str) -> None:
-        super().__init__(f"the socket closed ({code} {reason!r}) while waiting for {waiting_for}")
+    def __init__(self, code: int | None, reason: str, doing: str) -> None:
+        super().__init__(f"the socket closed ({code} {reason!r}) while {doing}")
         self.code = code
         self.reason = reason
 
@@ -88,7 +88,11 @@ class LiveClient:
             yield cls(connection)
 
     async def send(self, message: Message | str) -> None:
-        await self.connection.send(message if isinstance(message, str) else json.dumps(message))
+        text = message if isinstance(message, str) else json.dumps(message)
+        try:
+            await self.connection.send(text)
+        except ConnectionClosed as error:
+            raise Closed(*_close_of(error), f"sending {text[:80]}") from None
 
     async def init(self, token: str | None, *, key: str = "Authorization") -> None:
         """``connection_init`` carrying ``token`` as a bearer token (no payload without one)."""
@@ -149,7 +153,7 @@ class LiveClient:
             except TimeoutError:
                 pytest.fail(f"nothing arrived within {within} s while waiting for {waiting_for}")
             except ConnectionClosed as error:
-                raise Closed(*_close_of(error), waiting_for) from None
+                raise Closed(*_close_of(error), f"waiting for {waiting_for}") from None
             message: Message = json.loads(raw)
             if message.get("type") == "ping":
                 self.pings += 1
@@ -192,7 +196,7 @@ class LiveClient:
             except TimeoutError:
                 break
             except ConnectionClosed as error:
-                raise Closed(*_close_of(error), f"messages for {seconds} s") from None
+                raise Closed(*_close_of(error), f"reading messages for {seconds} s") from None
             message: Message = json.loads(raw)
             if message.get("type") == "ping":
                 self.pings += 1
@@ -211,7 +215,7 @@ class LiveClient:
             except TimeoutError:
                 return
             except ConnectionClosed as error:
-                raise Closed(*_close_of(error), f"{for_seconds} s of silence") from None
+                raise Closed(*_close_of(error), f"expecting {for_seconds} s of silence") from None
             message: Message = json.loads(raw)
             if message.get("type") == "ping":
                 self.pings += 1

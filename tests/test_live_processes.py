@@ -30,7 +30,7 @@ from tests.api import Api, TenantUsers, make_tenant_with_users, make_user
 from tests.booking import at, create_equipment, line, reserve
 from tests.conftest import settings_for
 from tests.databases import PostgresTemplate, require_postgres
-from tests.live_client import WAIT, LiveClient, live
+from tests.live_client import WAIT, live
 from tests.test_worker_processes import Process, _free_port, rigbook
 
 # Starting a server takes seconds: the two serve the whole module, each test with its own
@@ -38,12 +38,12 @@ from tests.test_worker_processes import Process, _free_port, rigbook
 pytestmark = [pytest.mark.socket, pytest.mark.asyncio(loop_scope="module")]
 
 GRANT_CHECK = 1.0  # RIGBOOK_WS_GRANT_CHECK_INTERVAL of both servers
-HEADER_TIMEOUT = 1.0  # RIGBOOK_HEADER_TIMEOUT: a WebSocket must outlive it
 # How soon a change made through one process reaches a subscriber of the other.
 DELIVERY = 1.0
 # How long a process may take to notice a cut listener, reconnect and say so.
 RECONNECT = 15.0
 LISTENER = "rigbook live"
+START = 90.0  # seconds a server may take to start (imports take seconds on a busy machine)
 
 RESERVATION_EVENTS = """
 subscription { reservationEvents { type reservation { id status customer { email } } } }
@@ -81,7 +81,6 @@ class Scene:
 
 SERVER_SETTINGS = {
     "ws_grant_check_interval": str(GRANT_CHECK),
-    "header_timeout": str(HEADER_TIMEOUT),
     # The users were hashed cheaply; the servers need not rehash them at sign-in.
     "password_hash_time_cost": "1",
     "password_hash_memory_kib": "1024",
@@ -91,13 +90,15 @@ SERVER_SETTINGS = {
 
 async def _ready(process: Process, http: httpx.AsyncClient) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
+    deadline = loop.time() + START
     while True:
         assert process.process.returncode is None, "\n".join(process.log)
         with contextlib.suppress(httpx.TransportError):
             if (await http.get("/health/live")).status_code == 200:
                 return
-        assert loop.time() < deadline, "the server did not start within 30 s:\n" + "\n".join(process.log)
+        assert loop.time() < deadline, f"the server did not start within {START} s:\n" + "\n".join(
+            process.log
+        )
         await asyncio.sleep(0.1)
 
 
@@ -181,13 +182,6 @@ async def _booked(api: Api, token: str, lines: list[dict[str, Any]], *window: fl
     return reservation
 
 
-async def _outlives_the_header_timeout(*clients: LiveClient) -> None:
-    """``rigbook serve`` cuts HTTP connections whose headers are late; not an upgraded one."""
-    await asyncio.sleep(HEADER_TIMEOUT + 0.5)
-    for client in clients:
-        await client.round_trip()
-
-
 async def test_changes_through_one_process_reach_the_other_under_each_subscribers_rights(
     scene: Scene,
 ) -> None:
@@ -212,7 +206,6 @@ async def test_changes_through_one_process_reach_the_other_under_each_subscriber
     ):
         for subscriber in (staff, customer, cmh):
             await subscriber.subscribed("r", RESERVATION_EVENTS)
-        await _outlives_the_header_timeout(staff, customer, cmh)
 
         # Another customer's request: staff see it, the customer does not.
         theirs = await _booked(b.api, other_customer, [line(wall)])

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+import web.server
 from auth.services import Services
 from db.clock import utcnow
 from db.tables import Role, User
@@ -572,6 +573,28 @@ async def test_the_server_pings_and_answers_pings(url: str, staff_token: str) ->
         await client.expect_no_message(1.0)  # answers each ping on the way
         assert client.pings >= 2
         await client.round_trip()
+
+
+@pytest.fixture
+def short_header_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+    """``RIGBOOK_HEADER_TIMEOUT`` of half a second (``web/server.py`` reads it once per process)."""
+    monkeypatch.setenv("RIGBOOK_HEADER_TIMEOUT", "0.5")
+    forget: Callable[[], None] = getattr(web.server.header_timeout, "cache_clear")  # noqa: B009
+    forget()
+    yield 0.5
+    forget()
+
+
+async def test_a_socket_outlives_the_header_timeout(
+    api: Api, url: str, staff_token: str, wall: dict[str, Any], short_header_timeout: float
+) -> None:
+    """The HTTP protocol's deadline for a request's headers ends with the upgrade."""
+    async with live(url, staff_token) as client:
+        await client.subscribed("r", RESERVATION_EVENTS)
+        await asyncio.sleep(3 * short_header_timeout)
+        await client.round_trip()
+        made = await booked(api, staff_token, [line(wall)])
+        assert reservation_event(await client.next_event("r"))["reservation"]["id"] == made["id"]
 
 
 # Limits.
