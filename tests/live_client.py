@@ -32,7 +32,7 @@ LEGACY_PROTOCOL = Subprotocol("graphql-ws")
 # How long a test waits for what the server must send soon (an ack, an event, a close).
 WAIT = 5.0
 # How long a test listens to conclude that nothing is sent (kept short: every test pays it).
-QUIET = 0.4
+QUIET = 0.3
 
 Message = dict[str, Any]
 

@@ -328,6 +328,24 @@ async def test_availability_follows_bookings_in_the_window_and_hides_holders_fro
         await customer.expect_no_message(0.05)
 
 
+async def test_availability_is_sent_for_each_booking_touching_the_window(
+    api: Api, url: str, staff_token: str, customer_token: str, wall: dict[str, Any]
+) -> None:
+    """As the contract has it: a booking touching the item in the window, even a request holding nothing."""
+    window = {"ids": [wall["id"]], "from": at(0), "to": at(4)}
+    async with live(url, staff_token) as staff:
+        await staff.subscribed("a", AVAILABILITY, window)
+        await booked(api, customer_token, [line(wall)], 1, 2)
+        view = (await staff.next_event("a"))["availabilityChanged"]
+        assert view == {
+            "total": 6,
+            "held": 0,
+            "available": 6,
+            "equipment": {"id": wall["id"]},
+            "reservations": [],
+        }
+
+
 async def test_equipment_events_follow_changes_and_their_filter(
     api: Api,
     url: str,
@@ -466,42 +484,36 @@ async def test_the_legacy_subprotocol_is_closed_with_4406(url: str) -> None:
     assert code == 4406
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        pytest.param(None, id="no-payload"),
-        pytest.param("not-a-token", id="garbage"),
-        pytest.param("forged", id="forged"),
-    ],
-)
-async def test_init_without_a_valid_token_is_closed_with_4403(
-    url: str, staff_token: str, token: str | None
-) -> None:
-    if token == "forged":
-        token = staff_token[:-4] + ("AAAA" if not staff_token.endswith("AAAA") else "BBBB")
+async def _code_after_init(url: str, token: str | None) -> int | None:
     async with LiveClient.opened(url) as client:
         await client.init(token)
         code, _ = await client.closed_with()
-    assert code == 4403
+        return code
+
+
+async def test_init_without_a_valid_token_is_closed_with_4403(
+    api: Api, url: str, staff_token: str, esr: TenantUsers
+) -> None:
+    signed_out = await api.login("esr", esr.staff.email)
+    ended = await api.data(LOGOUT, {"t": signed_out["refreshToken"]})
+    assert ended["logout"]["__typename"] == "LogoutSuccess"
+    forged = staff_token[:-4] + ("AAAA" if not staff_token.endswith("AAAA") else "BBBB")
+    codes = {
+        "no payload": await _code_after_init(url, None),
+        "garbage": await _code_after_init(url, "not-a-token"),
+        "forged": await _code_after_init(url, forged),
+        "ended session": await _code_after_init(url, signed_out["accessToken"]),
+    }
+    async with LiveClient.opened(url) as client:
+        await client.send({"type": "connection_init", "payload": {"Authorization": staff_token}})
+        codes["no Bearer scheme"], _ = await client.closed_with()
+    assert codes == dict.fromkeys(codes, 4403), codes
 
 
 async def test_the_token_key_may_be_lowercase(url: str, staff_token: str) -> None:
     async with LiveClient.opened(url) as client:
         await client.acknowledged(staff_token, key="authorization")
         await client.subscribed("r", RESERVATION_EVENTS)
-
-
-async def test_an_ended_sessions_token_is_closed_with_4403_at_init(
-    api: Api, url: str, esr: TenantUsers
-) -> None:
-    signed_in = await api.login("esr", esr.staff.email)
-    assert (await api.data(LOGOUT, {"t": signed_in["refreshToken"]}))["logout"][
-        "__typename"
-    ] == "LogoutSuccess"
-    async with LiveClient.opened(url) as client:
-        await client.init(signed_in["accessToken"])
-        code, _ = await client.closed_with()
-    assert code == 4403
 
 
 @pytest.mark.parametrize("live_settings", [{"ws_init_timeout": 0.5}], ids=["init-timeout-0.5s"])
@@ -525,22 +537,26 @@ async def test_a_second_init_is_closed_with_4429(url: str, staff_token: str) -> 
     assert code == 4429
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        pytest.param("not json", id="not-json"),
-        pytest.param('["a", "list"]', id="not-an-object"),
-        pytest.param('{"type": "bogus"}', id="unknown-type"),
-        pytest.param('{"type": "subscribe", "payload": {"query": "{ __typename }"}}', id="no-id"),
-        pytest.param('{"type": "subscribe", "id": "x"}', id="no-payload"),
-        pytest.param('{"type": "subscribe", "id": "x", "payload": {"query": 5}}', id="query-not-text"),
-    ],
-)
-async def test_a_malformed_message_is_closed_with_4400(url: str, staff_token: str, message: str) -> None:
-    async with live(url, staff_token) as client:
-        await client.send(message)
-        code, _ = await client.closed_with()
-    assert code == 4400
+MALFORMED = {
+    "not json": "not json",
+    "not an object": '["a", "list"]',
+    "unknown type": '{"type": "bogus"}',
+    "subscribe without id": '{"type": "subscribe", "payload": {"query": "{ __typename }"}}',
+    "subscribe without payload": '{"type": "subscribe", "id": "x"}',
+    "query not text": '{"type": "subscribe", "id": "x", "payload": {"query": 5}}',
+}
+
+
+async def test_a_malformed_message_is_closed_with_4400(url: str, staff_token: str) -> None:
+    codes: dict[str, int | None] = {}
+    async with LiveClient.opened(url) as client:
+        await client.send("not json")
+        codes["before init: not json"], _ = await client.closed_with()
+    for name, message in MALFORMED.items():
+        async with live(url, staff_token) as client:
+            await client.send(message)
+            codes[name], _ = await client.closed_with()
+    assert codes == dict.fromkeys(codes, 4400), codes
 
 
 async def test_a_duplicate_subscription_id_is_closed_with_4409(url: str, staff_token: str) -> None:
@@ -564,6 +580,19 @@ async def test_a_completed_id_may_be_used_again_and_then_is_taken(
         await client.subscribe("a", EQUIPMENT_EVENTS)
         code, _ = await client.closed_with()
     assert code == 4409
+
+
+async def test_a_reused_id_can_be_completed(
+    api: Api, url: str, staff_token: str, wall: dict[str, Any]
+) -> None:
+    async with live(url, staff_token) as client:
+        await client.subscribed("a", RESERVATION_EVENTS)
+        await client.complete("a")
+        await client.subscribed("a", RESERVATION_EVENTS)
+        await client.complete("a")
+        await client.round_trip()
+        await booked(api, staff_token, [line(wall)])
+        await client.expect_no_message()
 
 
 @pytest.mark.parametrize("live_settings", [{"ws_ping_interval": 0.2}], ids=["ping-0.2s"])
