@@ -29,7 +29,7 @@ from schema.node import to_global_id
 from tests.api import Api, TenantUsers, make_tenant_with_users, make_user
 from tests.booking import at, create_equipment, line, reserve
 from tests.conftest import settings_for
-from tests.databases import PostgresTemplate, require_postgres
+from tests.databases import OWNER_ROLE, RUNTIME_ROLE, PostgresTemplate, owner_url, require_postgres
 from tests.live_client import WAIT, live
 from tests.test_worker_processes import Process, _free_port, rigbook
 
@@ -104,13 +104,20 @@ async def _ready(process: Process, http: httpx.AsyncClient) -> None:
 
 @contextlib.asynccontextmanager
 async def two_servers(database_url: str) -> AsyncIterator[tuple[Served, Served]]:
-    """Two ``rigbook serve`` processes (one worker each) on free ports, started side by side."""
+    """Two ``rigbook serve`` processes (one worker each) on free ports, started side by side.
+
+    The first listens through ``RIGBOOK_LISTEN_DATABASE_URL`` (as the owner role, so
+    that its listener is told apart); the second through its database URL.
+    """
+    listen_urls = [{"listen_database_url": owner_url(database_url)}, {}]
     async with contextlib.AsyncExitStack() as stack:
         served = []
-        for _ in range(2):
+        for listen_url in listen_urls:
             port = _free_port()
             command = ("serve", "--port", str(port), "--workers", "1")
-            process = await stack.enter_async_context(rigbook(database_url, *command, **SERVER_SETTINGS))
+            process = await stack.enter_async_context(
+                rigbook(database_url, *command, **SERVER_SETTINGS, **listen_url)
+            )
             http = await stack.enter_async_context(
                 httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2 * WAIT)
             )
@@ -146,16 +153,16 @@ async def scene(postgres_template: PostgresTemplate | None) -> AsyncIterator[Sce
         await postgres_template.drop(name)
 
 
-async def _listeners(scene: Scene) -> list[int]:
-    """The backend pids of the shared database's live-update listeners."""
+async def _listeners(scene: Scene) -> list[str]:
+    """The roles of the shared database's live-update listener connections."""
     connection = await asyncpg.connect(_asyncpg_dsn(scene.admin_url), timeout=10)
     try:
         rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",
+            "SELECT usename FROM pg_stat_activity WHERE application_name = $1 AND datname = $2",
             LISTENER,
             scene.database,
         )
-        return [row["pid"] for row in rows]
+        return sorted(row["usename"] for row in rows)
     finally:
         await connection.close()
 
@@ -273,8 +280,9 @@ async def test_a_cut_listener_reconnects_and_subscribers_are_told_to_refetch(sce
         for client in (on_a, on_b):
             await client.subscribed("r", RESERVATION_EVENTS)
             await client.subscribed("a", AVAILABILITY, window)
-        # Each process holds one listener connection, named for what it is.
-        assert len(await _listeners(scene)) == 2
+        # Each process holds one listener connection, named for what it is; the first's
+        # connects where RIGBOOK_LISTEN_DATABASE_URL says.
+        assert await _listeners(scene) == sorted([OWNER_ROLE, RUNTIME_ROLE])
         assert await _cut_listeners(scene) == 2
 
         counts = {"total": 6, "held": 0, "available": 6, "equipment": {"id": wall["id"]}}
@@ -288,7 +296,7 @@ async def test_a_cut_listener_reconnects_and_subscribers_are_told_to_refetch(sce
                 "r": {"reservationEvents": {"type": "REFETCH", "reservation": None}},
                 "a": {"availabilityChanged": counts},
             }
-        assert len(await _listeners(scene)) == 2
+        assert await _listeners(scene) == sorted([OWNER_ROLE, RUNTIME_ROLE])
 
         # Changes arrive again, across the processes both ways.
         through_b = await _booked(b.api, staff_token, [line(wall, 2)])
