@@ -329,22 +329,29 @@ async def test_availability_follows_bookings_in_the_window_and_hides_holders_fro
         await customer.expect_no_message(0.05)
 
 
-async def test_availability_is_sent_for_each_booking_touching_the_window(
+async def test_a_request_that_holds_nothing_sends_no_availability_until_it_is_confirmed(
     api: Api, url: str, staff_token: str, customer_token: str, wall: dict[str, Any]
 ) -> None:
-    """As the contract has it: a booking touching the item in the window, even a request holding nothing."""
+    """Availability is sent when what it shows changes: a request alone would tell a customer of another's."""
     window = {"ids": [wall["id"]], "from": at(0), "to": at(4)}
-    async with live(url, staff_token) as staff:
+    async with live(url, staff_token) as staff, live(url, customer_token) as customer:
         await staff.subscribed("a", AVAILABILITY, window)
-        await booked(api, customer_token, [line(wall)], 1, 2)
+        await customer.subscribed("a", AVAILABILITY, window)
+        request = await booked(api, customer_token, [line(wall)], 1, 2)
+        await staff.expect_no_message()
+        await customer.expect_no_message(0.05)
+        assert (await step(api, staff_token, "confirmReservation", request["id"]))[
+            "__typename"
+        ] == "ReservationSuccess"
         view = (await staff.next_event("a"))["availabilityChanged"]
         assert view == {
             "total": 6,
-            "held": 0,
-            "available": 6,
+            "held": 1,
+            "available": 5,
             "equipment": {"id": wall["id"]},
-            "reservations": [],
+            "reservations": [{"number": request["number"]}],
         }
+        assert (await customer.next_event("a"))["availabilityChanged"]["reservations"] is None
 
 
 async def test_equipment_events_follow_changes_and_their_filter(
@@ -460,20 +467,9 @@ async def test_queries_and_mutations_over_the_socket_are_answered_once(
         assert await staff.next_message() == {"id": "me", "type": "complete"}
 
 
-async def test_an_operator_outside_any_tenant_may_not_subscribe(url: str, operator_token: str) -> None:
-    async with live(url, operator_token) as operator:
-        await operator.subscribe("r", RESERVATION_EVENTS)
-        message = await operator.next_message(waiting_for="the refusal")
-        assert message.get("id") == "r", message
-        # Refused either as an `error`, or as a result carrying the error, then `complete`.
-        if message["type"] == "error":
-            codes = [error.get("extensions", {}).get("code") for error in message["payload"]]
-        else:
-            assert message["type"] == "next", message
-            codes = error_codes(message["payload"])
-            assert await operator.next_message() == {"id": "r", "type": "complete"}
-        assert codes == ["FORBIDDEN"], message
-        await operator.round_trip()
+async def test_an_operator_outside_any_tenant_may_not_connect(url: str, operator_token: str) -> None:
+    """An operator outside a tenant has no tenant's changes to hear of: refused at ``connection_init``."""
+    assert await _code_after_init(url, operator_token) == 4403
 
 
 # The protocol.

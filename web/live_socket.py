@@ -143,14 +143,20 @@ class LiveConnection:
             await asyncio.wait({reader, closed}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, closed):
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            try:
+                await reader  # what ended the reading says how to close: a refusal has its code
+            except asyncio.CancelledError:
+                if not self._closed.is_set():
+                    raise
         except TimeoutError:
             self.closing = self.closing or (INIT_TIMEOUT, "Connection initialisation timeout")
         except Refused as refused:
             self.closing = self.closing or (refused.code, refused.reason)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError):
             pass
+        except Exception:
+            log.exception("a live connection failed")
+            self.closing = self.closing or (INTERNAL_ERROR, "Internal server error")
         finally:
             if member is not None:
                 self.endpoint.connections.leave(member)
@@ -313,9 +319,12 @@ class LiveConnection:
             try:
                 await work
             finally:
-                self.operations.pop(operation_id, None)
+                # Only its own entry: the id may name a newer operation by now.
+                if self.operations.get(operation_id) is task:
+                    del self.operations[operation_id]
 
-        self.operations[operation_id] = asyncio.get_running_loop().create_task(run())
+        task = asyncio.get_running_loop().create_task(run())
+        self.operations[operation_id] = task
 
     async def _answer_once(
         self, operation_id: str, query: str, variables: dict[str, Any] | None, operation_name: str | None
