@@ -302,6 +302,8 @@ class LiveConnection:
             self._send({"type": "next", "id": operation_id, "payload": _formatted(result)})
 
         subscription.attach(started.render, send, lambda: self.end(FORBIDDEN, SESSION_ENDED))
+        if subscription.stateless:
+            subscription.same_as = _same_as(payload["query"], operation_name, variables)
         self.subscriptions[operation_id] = subscription
         await self.endpoint.fanout.add(subscription)
 
@@ -421,6 +423,15 @@ def _session_ended(errors: list[GraphQLError] | None) -> bool:
         (error.extensions or {}).get("code") == "UNAUTHENTICATED" and error.message == ENDED_MESSAGE
         for error in errors or ()
     )
+
+
+def _same_as(query: str, operation_name: str | None, variables: dict[str, Any] | None) -> Any:
+    """What makes two subscriptions of one principal give the same results."""
+    try:
+        given = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+    except orjson.JSONEncodeError:
+        return None
+    return (query, operation_name, given)
 
 
 def _text(message: dict[str, Any]) -> str:

@@ -130,6 +130,8 @@ class _TenantFanout:
                 async with self.fanout._slots:
                     await self._deliver(notice)
             except Exception as error:
+                if not self.subscriptions:
+                    return  # the last subscriber left while its notice was read
                 # Some subscribers may have missed it: once the database answers, all read again.
                 log.warning("could not read a live update for its subscribers: %s", error_text(error))
                 await asyncio.sleep(RETRY_SECONDS)
@@ -144,31 +146,43 @@ class _TenantFanout:
         try:
             ended = await _ended_grants(reads, self.tenant_id, [each.caller.principal for each in concerned])
             contexts: dict[PrincipalKey, Context] = {}
+            # A principal's tabs and screens with the same subscription are sent one result.
+            results: dict[tuple[PrincipalKey, Any], list[ExecutionResult]] = {}
             for subscription in concerned:
                 principal = subscription.caller.principal
-                if _key(principal) in ended:
+                key = _key(principal)
+                if key in ended:
                     if subscription.grant_ended is not None:
                         await subscription.grant_ended()
                     continue
-                context = contexts.get(_key(principal))
-                if context is None:
-                    context = contexts[_key(principal)] = Context.sharing(services, principal, reads)
-                await _deliver_to(subscription, context, notice)
+                shared = (key, subscription.same_as) if subscription.same_as is not None else None
+                found = results.get(shared) if shared is not None else None
+                if found is None:
+                    context = contexts.get(key)
+                    if context is None:
+                        context = contexts[key] = Context.sharing(services, principal, reads)
+                    found = await _results(subscription, context, notice)
+                    if shared is not None:
+                        results[shared] = found
+                if subscription.send is not None:
+                    for result in found:
+                        subscription.send(result)
         finally:
             await reads.close()
 
 
-async def _deliver_to(subscription: LiveSubscription, context: Context, notice: Notice | None) -> None:
-    render, send = subscription.render, subscription.send
-    if render is None or send is None:
-        return
+async def _results(
+    subscription: LiveSubscription, context: Context, notice: Notice | None
+) -> list[ExecutionResult]:
+    """What ``notice`` comes to for ``subscription``: each admitted root rendered in ``context``."""
+    render = subscription.render
+    if render is None:
+        return []
     try:
         roots: Sequence[Any] = await subscription.admit(context, notice)
     except GraphQLError as error:
-        send(ExecutionResult(None, [error]))
-        return
-    for root in roots:
-        send(await render(root, context))
+        return [ExecutionResult(None, [error])]
+    return [await render(root, context) for root in roots]
 
 
 async def _ended_grants(reads: Reads, tenant_id: uuid.UUID, principals: list[Principal]) -> set[PrincipalKey]:

@@ -28,10 +28,22 @@ class LiveSubscription:
     field for; its events come through the fan-out, so iterating it yields nothing.
     """
 
-    def __init__(self, caller: TenantCaller, wanted: Callable[[Notice], bool], admit: Admission) -> None:
+    def __init__(
+        self,
+        caller: TenantCaller,
+        wanted: Callable[[Notice], bool],
+        admit: Admission,
+        *,
+        stateless: bool = True,
+    ) -> None:
         self.caller = caller
         self.wanted = wanted
         self.admit = admit
+        self.stateless = stateless
+        """Admits what it is given and remembers nothing of it (``availabilityChanged`` remembers what it sent)."""
+        self.same_as: Any = None
+        """Set by the transport for a stateless subscription: equal for subscriptions of the same
+        document, operation and variables, whose results for one principal are then the same."""
         self.render: Render | None = None
         self.send: Callable[[ExecutionResult], None] | None = None
         self.grant_ended: Callable[[], Awaitable[None]] | None = None

@@ -180,7 +180,9 @@ class Subscription:
             ]
 
         return await _started(
-            context, LiveSubscription(caller, _among(AVAILABILITY_EVENTS), admit), EquipmentAvailability
+            context,
+            LiveSubscription(caller, _among(AVAILABILITY_EVENTS), admit, stateless=False),
+            EquipmentAvailability,
         )
 
     @strawberry.subscription(
