@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from auth.services import Services
 from resolvers.jobs.inline import InlineWorker
 from settings import Settings
 from web.graphql import GraphQLView
 from web.health import Readiness, live
+from web.live_socket import LiveSocket
 from web.middleware import BodySizeLimit, Deadline, RequestId, SecurityHeaders
 from web.reports import ReportDownload
 
@@ -56,6 +57,7 @@ def create_app(
         try:
             yield
         finally:
+            await live_socket.close()
             if inline is not None:
                 await inline.stop()
                 app.state.worker = None
@@ -79,9 +81,12 @@ def create_app(
                 max_age=600,
             ),
         )
+    view = GraphQLView(app_services, projection=projection)
+    live_socket = LiveSocket(app_services, view.pipeline)
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLView(app_services, projection=projection), methods=["GET", "POST"]),
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", live_socket),
             Route("/health/live", live, methods=["GET"]),
             Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
             Route("/reports/{month}.csv", ReportDownload(app_services).endpoint, methods=["GET"]),

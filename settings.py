@@ -154,6 +154,43 @@ class Settings(BaseSettings):
         default=None,
         description="a file `rigbook worker` touches on every turn of its loop (a container health check)",
     )
+    # Live updates (web/live_socket.py, resolvers/live/): per serving process and connection.
+    listen_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: where the LISTEN connections of live updates and the job worker connect "
+        "(a direct or session-pooled address: LISTEN does not work through PgBouncer in transaction "
+        "mode); default: database_url",
+    )
+    ws_max_subscriptions: int = Field(
+        default=20, ge=1, le=1000, description="subscriptions one WebSocket connection holds at once"
+    )
+    ws_max_connections_per_user: int = Field(
+        default=10, ge=1, le=100_000, description="WebSocket connections one user holds on one process"
+    )
+    ws_max_connections_per_tenant: int = Field(
+        default=1000, ge=1, le=1_000_000, description="WebSocket connections one tenant holds on one process"
+    )
+    ws_init_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="seconds a new WebSocket has to send `connection_init`"
+    )
+    ws_ping_interval: float = Field(
+        default=15.0, gt=0, le=3600, description="seconds between the server's keep-alive pings"
+    )
+    ws_send_buffer: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="messages waiting for a slow WebSocket client before it is disconnected",
+    )
+    ws_max_message_size: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024, description="bytes of one message a client sends"
+    )
+    ws_grant_check_interval: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="seconds between checks that each connected user's session is still live",
+    )
     # Webhooks (resolvers/webhooks): hosts whose private or loopback addresses may be called.
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -11,6 +11,7 @@ from auth.passwords import Passwords
 from auth.rate_limit import AttemptLimiter, Budget, DatabaseAttemptLimiter, RedisAttemptLimiter
 from auth.tokens import AccessTokens
 from db.database import Database
+from db.live import LiveFeed
 from settings import Settings
 
 
@@ -22,13 +23,16 @@ class Services:
     access_tokens: AccessTokens
     budgets: Budgets
     attempts: AttemptLimiter
+    live: LiveFeed
+    """Committed domain events of the tenants this process's subscribers follow (``db/live.py``)."""
 
     async def close(self) -> None:
-        """At shutdown: release the limiter and the database.
+        """At shutdown: release the limiter, the live feed and the database.
 
         Nothing runs after a response: work outside a request is a job (``resolvers/jobs``).
         """
         await self.attempts.close()
+        await self.live.close()
         await self.database.dispose()
 
     @classmethod
@@ -39,6 +43,7 @@ class Services:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.pool_timeout,
+            listen_url=settings.listen_database_url,
         )
         budgets = Budgets.from_settings(settings)
         return cls(
@@ -57,6 +62,7 @@ class Services:
             ),
             budgets=budgets,
             attempts=_attempt_limiter(settings, database, budgets),
+            live=LiveFeed(database),
         )
 
 

@@ -74,18 +74,22 @@ class AccessTokens:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:
+        return self.verify_expiring(token)[0]
+
+    def verify_expiring(self, token: str) -> tuple[Principal, int]:
+        """The principal, and when the token expires (seconds since the epoch, by ``clock``)."""
         remembered = self._verified.get(token)
         if remembered is not None:
             principal, expires = remembered
             if self.clock() < expires:
-                return principal
+                return remembered
             del self._verified[token]
             raise InvalidAccessToken("Signature has expired")
         principal, expires = self._decode(token)
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             del self._verified[next(iter(self._verified))]  # the oldest
         self._verified[token] = (principal, expires)
-        return principal
+        return principal, expires
 
     def _decode(self, token: str) -> tuple[Principal, int]:
         try:

@@ -22,6 +22,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from db import live
 from db.database import TenantSession
 from db.events import EVENT_JOB, event_name
 from db.json_values import readable_json
@@ -75,11 +76,15 @@ def record(
         return
     entry = _event(actor, tenant_id, action, target_type, target_id, changes)
     entry.event = event
-    session.add_all([entry, *announcements([entry])])
+    session.add_all([entry, *announcements(session, [entry])])
 
 
-def announcements(entries: Sequence[AuditEvent]) -> list[Job]:
-    """The jobs that tell others of the entries announcing a domain event, one each."""
+def announcements(session: Session, entries: Sequence[AuditEvent]) -> list[Job]:
+    """The jobs that tell others of the entries announcing a domain event, one each.
+
+    The same entries are announced live once the session commits (``db/live.py``).
+    """
+    live.note(session, entries)
     return [
         Job(tenant_id=entry.tenant_id, kind=EVENT_JOB, payload={"audit_event_id": str(entry.id)})
         for entry in entries
@@ -175,4 +180,4 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
         *((row, "deleted") for row in session.deleted),
     ]
     entries = [found for row, verb in pending if (found := _event_of(actor, row, verb)) is not None]
-    session.add_all([*entries, *announcements(entries)])
+    session.add_all([*entries, *announcements(session, entries)])

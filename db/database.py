@@ -27,7 +27,7 @@ the request is answered 503 SERVICE_UNAVAILABLE (``schema/masking.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,6 +48,8 @@ from db.session_check import SessionCheck, SessionEnded, is_session_ended, postg
 
 TENANT_INFO_KEY = "tenant_id"
 CHECK_INFO_KEY = "session_check"
+# Where a SQLite session's committed domain events go in this process (``db/live.py``).
+LIVE_FEED_INFO_KEY = "live_feed"
 _WRITE_OPTION = "rigbook_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POOL_SIZE = 10
@@ -136,9 +138,14 @@ class Database:
         pool_size: int = POOL_SIZE,
         max_overflow: int = POOL_OVERFLOW,
         pool_timeout: float = POOL_TIMEOUT_SECONDS,
+        listen_url: str | None = None,
         **engine_kwargs: Any,
     ) -> None:
         self.url = url
+        # Where ``LISTEN`` connections go (``db/listening.py``); None: where the pool goes.
+        self.listen_url = listen_url
+        # SQLite: what takes the domain events a transaction committed (``db/live.py``).
+        self.local_feeds: list[Callable[[Sequence[Any]], None]] = []
         self.engine = _engine_for(
             url,
             statement_timeout_ms,
@@ -217,6 +224,7 @@ class Database:
             session = sessions()
             session.info[TENANT_INFO_KEY] = tenant_id
             session.info[CHECK_INFO_KEY] = check
+            session.info[LIVE_FEED_INFO_KEY] = self.local_feeds or None
             try:
                 await session.connection()
             except SessionEnded:

@@ -143,7 +143,7 @@ async def insert_new(session: AsyncSession, *batches: Sequence[SQLModel]) -> Non
     events = created_events(session.sync_session, [row for rows in written for row in rows])
     if events:
         written.append(events)
-        jobs = announcements(events)
+        jobs = announcements(session.sync_session, events)
         if jobs:
             written.append(jobs)
             note_added(session)

@@ -126,3 +126,27 @@ def is_session_ended(error: BaseException) -> bool:
     """The PostgreSQL check refused: asyncpg's error as it is, or wrapped by SQLAlchemy."""
     original = getattr(error, "orig", error)
     return getattr(original, "sqlstate", None) == SESSION_ENDED_SQLSTATE
+
+
+def live_user_sessions(
+    tenant_id: uuid.UUID, session_ids: list[uuid.UUID], now: datetime
+) -> Select[uuid.UUID]:
+    """Which of these sign-in sessions of a tenant are still live, their users active (many grants at once)."""
+    return (
+        select(col(SignInSession.id))
+        .join(User, and_(same_tenant(User, SignInSession), col(User.id) == col(SignInSession.user_id)))
+        .where(
+            in_tenant(SignInSession, tenant_id),
+            col(SignInSession.id).in_(session_ids),
+            col(SignInSession.revoked_at).is_(None),
+            col(SignInSession.expires_at) > now,
+            col(User.is_active).is_(True),
+        )
+    )
+
+
+def active_operators(operator_ids: list[uuid.UUID]) -> Select[uuid.UUID]:
+    """Which of these operators are still active (operators acting in a tenant have no session there)."""
+    return select(col(Operator.id)).where(
+        col(Operator.id).in_(operator_ids), col(Operator.is_active).is_(True)
+    )

@@ -63,6 +63,19 @@ class Context:
         """The caller's tenant: only ever from the verified token."""
         return self.principal.tenant_id if self.principal is not None else None
 
+    def fresh(self) -> Context:
+        """A new context for the same caller: its own read transaction, session check and loaders.
+
+        A subscription reads each event it is sent in one of these (``resolvers/live/``).
+        """
+        return Context(
+            services=self.services,
+            principal=self.principal,
+            client_address=self.client_address,
+            request_id=self.request_id,
+            token_error=self.token_error,
+        )
+
     def caller(self) -> TenantCaller:
         """The caller and their tenant; refuses (typed, top-level) when there is none."""
         return tenant_caller(self.principal, self.token_error)

@@ -16,7 +16,7 @@ every request, cost more than executing a small operation such as ``me``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -27,9 +27,12 @@ from graphql import (
     ASTValidationRule,
     DocumentNode,
     ExecutionResult,
+    Executor,
     GraphQLError,
     OperationDefinitionNode,
+    create_source_event_stream,
     execute,
+    execute_subscription_event,
     get_operation_ast,
     specified_rules,
     validate,
@@ -67,6 +70,7 @@ LONGEST_KEPT_VARIABLES = 1024
 # times compiles ten times), whatever the text, and the variables are the client's to
 # vary: the kept sets hold at most this many fields in all, ~40 MB.
 KEPT_SHAPE_FIELDS = 64 * 1024
+_IS_AWAITABLE = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
 
 class OperationNotFound(Exception):
@@ -98,6 +102,40 @@ class PreparedDocument:
     """The arguments that can hold lists, by operation name (``schema/limits/list_lengths.py``)."""
     fields: int = 0
     """Fields the document selects, each fragment spread's again: the most a set of its shapes holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """An operation found within every limit, ready to run."""
+
+    prepared: PreparedDocument
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    variables: dict[str, Any] | None
+    root: Any
+    """The root value: lists refused as data (``schema/limits/list_lengths.py``), if any."""
+    extensions: dict[str, Any] | None
+
+
+class Subscribed:
+    """A started subscription: its source stream, and how each of its events is rendered."""
+
+    def __init__(self, pipeline: Pipeline, executor: Executor[Any], stream: AsyncIterable[Any]) -> None:
+        self._pipeline = pipeline
+        self._executor = executor
+        self.stream = stream
+
+    async def render(self, root: Any, context: Any) -> ExecutionResult:
+        """The subscription's selection over ``root``, resolved with ``context`` (the event's own)."""
+        executor = self._executor.build_per_event_executor(root)
+        executor.context_value = context
+        result = execute_subscription_event(executor)
+        if isawaitable(result):
+            result = await result
+        if not isinstance(result, ExecutionResult):
+            raise TypeError(f"execution gave {type(result).__name__}, not an ExecutionResult")
+        errors = self._pipeline._visible(result.errors) if result.errors else None
+        return ExecutionResult(result.data, errors)
 
 
 class Pipeline:
@@ -179,15 +217,13 @@ class Pipeline:
             document, coded, literal_text_problem(document, self.limits.max_text_length), fields=fields
         )
 
-    async def execute(
-        self,
-        query: str,
-        *,
-        variables: Mapping[str, Any] | None = None,
-        operation_name: str | None = None,
-        context: Any = None,
-    ) -> ExecutionResult:
-        """The result of one operation; ``OperationNotFound`` when there is none to run."""
+    def check(
+        self, query: str, variables: Mapping[str, Any] | None, operation_name: str | None
+    ) -> Checked | ExecutionResult:
+        """The operation to run, within every limit; or the result refusing it.
+
+        ``OperationNotFound`` when the document has no operation to run by that name.
+        """
         prepared = self.prepare(query)
         document = prepared.document
         if document is None:
@@ -213,20 +249,33 @@ class Pipeline:
         extensions = {"cost": cost_report(cost, max_cost)} if cost is not None else None
         if cost is not None and cost > max_cost:
             return ExecutionResult(None, [too_costly(cost, max_cost)], extensions)
+        return Checked(prepared, document, operation, variable_values, operation_root(too_long), extensions)
 
+    async def execute(
+        self,
+        query: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        context: Any = None,
+    ) -> ExecutionResult:
+        """The result of one operation; ``OperationNotFound`` when there is none to run."""
+        checked = self.check(query, variables, operation_name)
+        if isinstance(checked, ExecutionResult):
+            return checked
         shared: dict[str, Any] = {}
         if self.executor is ProjectingExecutor:
-            shared["shapes"] = self._shapes(prepared, query, operation_name, variable_values)
+            shared["shapes"] = self._shapes(checked.prepared, query, operation_name, checked.variables)
         result = execute(
             self.schema,
-            document,
+            checked.document,
             context_value=context,
-            variable_values=variable_values,
+            variable_values=checked.variables,
             operation_name=operation_name,
             executor_class=self.executor,
-            is_awaitable=cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable),
+            is_awaitable=_IS_AWAITABLE,
             hide_suggestions=not self.suggestions,
-            root_value=operation_root(too_long),
+            root_value=checked.root,
             **shared,
         )
         if isawaitable(result):
@@ -234,7 +283,34 @@ class Pipeline:
         if not isinstance(result, ExecutionResult):
             raise TypeError(f"execution gave {type(result).__name__}, not an ExecutionResult")
         errors = self._visible(result.errors) if result.errors else None
-        return ExecutionResult(result.data, errors, extensions)
+        return ExecutionResult(result.data, errors, checked.extensions)
+
+    async def subscribe(
+        self, checked: Checked, operation_name: str | None, context: Any
+    ) -> Subscribed | ExecutionResult:
+        """Start a checked subscription operation: its source stream, or the result refusing it.
+
+        The subscription field runs once, with ``context`` (it checks its arguments and
+        the caller); each event is then rendered with ``Subscribed.render``.
+        """
+        executor = StrawberryGraphQLCoreExecutionContext.build(
+            self.schema,
+            checked.document,
+            root_value=checked.root,
+            context_value=context,
+            raw_variable_values=checked.variables,
+            operation_name=operation_name,
+            is_awaitable=_IS_AWAITABLE,
+            hide_suggestions=not self.suggestions,
+        )
+        if isinstance(executor, list):
+            return ExecutionResult(None, self._visible(executor))
+        stream = create_source_event_stream(executor)
+        if isawaitable(stream):
+            stream = await stream
+        if isinstance(stream, ExecutionResult):
+            return ExecutionResult(None, self._visible(stream.errors or []))
+        return Subscribed(self, executor, stream)
 
     def _shapes(
         self,

@@ -19,6 +19,7 @@ from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
+from schema.operations.live import Subscription
 from schema.operations.node import NodeQuery
 from schema.operations.reports import ReportQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
@@ -87,4 +88,10 @@ _TYPES = [
 
 
 # The type system only: requests run through ``schema/pipeline.py`` (limits, masking, projection).
-schema = strawberry.Schema(query=Query, mutation=Mutation, types=_TYPES, scalar_overrides={JSON: JSON_SCALAR})
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    types=_TYPES,
+    scalar_overrides={JSON: JSON_SCALAR},
+)

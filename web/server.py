@@ -83,4 +83,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # uvicorn refuses once connections, counting the one asking, reach the limit.
         "limit_concurrency": settings.max_connections + 1,
         "timeout_keep_alive": settings.keep_alive_timeout,
+        # A WebSocket message past this closes the connection (1009); GraphQL documents are far smaller.
+        "ws_max_size": settings.ws_max_message_size,
     }

@@ -37,6 +37,7 @@ import asyncpg
 from auth.services import Services
 from db import queue
 from db.clock import utcnow
+from db.listening import listen_connection
 from db.queue import Claimed, clean_error, error_text
 from db.tables.job import JobStatus
 from resolvers.jobs.registry import HANDLERS, Handler, JobRun, LeaseLost
@@ -44,10 +45,7 @@ from resolvers.jobs.schedules import SCHEDULES, Schedule, plan
 
 log = logging.getLogger("rigbook.worker")
 Clock = Callable[[], datetime]
-LISTEN_TIMEOUT = 5.0  # seconds to open the listening connection
 CANCEL_WAIT = 5.0  # seconds a cancelled job may take to unwind before its job is given back anyway
-# Keys of SQLAlchemy's asyncpg connect arguments that are the dialect's, not asyncpg's.
-_DIALECT_ONLY = ("async_creator_fn", "prepared_statement_cache_size", "prepared_statement_name_func")
 
 
 def new_worker_id() -> str:
@@ -193,16 +191,9 @@ class Worker:
         database = self.services.database
         if database.is_sqlite:
             return None
-        # The URL read as the pool's connections read it: its query holds driver options
-        # (``ssl``, ``prepared_statement_cache_size``) that asyncpg would send as settings.
-        _args, options = database.engine.dialect.create_connect_args(database.engine.url)
-        for key in _DIALECT_ONLY:
-            options.pop(key, None)
         connection: asyncpg.Connection | None = None
         try:
-            connection = await asyncpg.connect(
-                **options, timeout=LISTEN_TIMEOUT, server_settings={"application_name": "rigbook worker"}
-            )
+            connection = await listen_connection(database, "rigbook worker")
             connection.add_termination_listener(lambda _connection: wake())
             await connection.add_listener(queue.NOTIFY_CHANNEL, lambda *_args: wake())
         except Exception as error:
