@@ -145,6 +145,7 @@ class LiveFeed:
         self._sinks: dict[uuid.UUID, set[Sink]] = {}
         self._lock = asyncio.Lock()  # connecting, LISTEN and UNLISTEN take turns
         self._connection: asyncpg.Connection | None = None
+        self._listening: set[uuid.UUID] = set()  # the tenants whose channels the connection listens on
         self._keeper: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._missed = False  # notices may have gone by unheard: tell the followers once listening
@@ -167,16 +168,16 @@ class LiveFeed:
         if self._closed:
             raise RuntimeError("the live feed is closed")
         async with self._lock:
-            sinks = self._sinks.setdefault(tenant_id, set())
-            sinks.add(sink)
-            if self.database.is_sqlite or len(sinks) > 1:
+            self._sinks.setdefault(tenant_id, set()).add(sink)
+            if self.database.is_sqlite:
                 return
             if self._keeper is None:
                 self._keeper = asyncio.get_running_loop().create_task(self._keep())
             connection = self._connection
-            if connection is not None and not connection.is_closed():
+            if connection is not None and not connection.is_closed() and tenant_id not in self._listening:
                 try:
                     await connection.add_listener(channel(tenant_id), self._heard)
+                    self._listening.add(tenant_id)
                 except Exception as error:  # the keeper sees the loss and listens again
                     log.warning("could not listen for live updates: %s", error)
                     self._connection_lost()
@@ -184,18 +185,18 @@ class LiveFeed:
             await self._first_connection()
 
     async def unfollow(self, tenant_id: uuid.UUID, sink: Sink) -> None:
+        """Stop calling ``sink``; the channel itself is left a while later (``_leave_unfollowed``).
+
+        Leaving it at once would let one client, subscribing and completing in a loop,
+        keep the listening connection busy with ``LISTEN`` and ``UNLISTEN``.
+        """
         async with self._lock:
             sinks = self._sinks.get(tenant_id)
             if sinks is None:
                 return
             sinks.discard(sink)
-            if sinks:
-                return
-            del self._sinks[tenant_id]
-            connection = self._connection
-            if connection is not None and not connection.is_closed():
-                with contextlib.suppress(Exception):
-                    await connection.remove_listener(channel(tenant_id), self._heard)
+            if not sinks:
+                del self._sinks[tenant_id]
 
     def publish(self, notices: Sequence[Notice]) -> None:
         """Hand committed notices to their tenants' followers in this process."""
@@ -263,6 +264,7 @@ class LiveFeed:
                 connection.add_termination_listener(self._connection_lost)
                 for tenant_id in list(self._sinks):
                     await connection.add_listener(channel(tenant_id), self._heard)
+                self._listening = set(self._sinks)
                 self._connection = connection
                 missed, self._missed = self._missed, False
                 followers = [sink for sinks in self._sinks.values() for sink in sinks]
@@ -285,12 +287,20 @@ class LiveFeed:
             try:
                 async with self._lock:
                     await connection.fetchval("SELECT 1", timeout=5)
+                    await self._leave_unfollowed(connection)
             except Exception:
                 self._connection_lost()
                 return
 
+    async def _leave_unfollowed(self, connection: asyncpg.Connection) -> None:
+        """``UNLISTEN`` the channels of tenants nobody here has followed since the last look."""
+        for tenant_id in self._listening - set(self._sinks):
+            await connection.remove_listener(channel(tenant_id), self._heard)
+            self._listening.discard(tenant_id)
+
     async def _drop_connection(self) -> None:
         async with self._lock:
             connection, self._connection = self._connection, None
+            self._listening = set()
         if connection is not None and not connection.is_closed():
             connection.terminate()

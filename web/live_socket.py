@@ -113,6 +113,8 @@ class LiveConnection:
         self.client_address = client.host if client else "unknown"
         self.principal: Principal | None = None
         self.operations: dict[str, asyncio.Task[None]] = {}
+        # The source streams of started subscriptions, closed even if their task never ran.
+        self.streams: dict[str, Subscribed] = {}
         self.outbox: asyncio.Queue[str] = asyncio.Queue(self.settings.ws_send_buffer)
         self.closing: tuple[int, str] | None = None
         self._closed = asyncio.Event()
@@ -231,9 +233,8 @@ class LiveConnection:
                 await self._subscribe(data)
             elif kind == "complete":
                 operation_id = data.get("id")
-                task = self.operations.pop(operation_id, None) if isinstance(operation_id, str) else None
-                if task is not None:
-                    task.cancel()
+                if isinstance(operation_id, str):
+                    await self._stop(operation_id)
             else:
                 raise Refused(BAD_REQUEST, f"Unexpected message of type {kind[:40]!r}")
 
@@ -276,15 +277,28 @@ class LiveConnection:
         context = self._context(self._principal())
         try:
             started = await pipeline.subscribe(checked, operation_name, context)
-        finally:
+        except BaseException:
             await context.close()
+            raise
+        if isinstance(started, Subscribed):
+            # Registered before anything else is awaited, so that nothing can leave it open.
+            self.streams[operation_id] = started
+            self._run(operation_id, self._stream(operation_id, started))
+        await context.close()
         if isinstance(started, ExecutionResult):
             if _session_ended(started.errors):
                 await self.end(FORBIDDEN, SESSION_ENDED)
                 return
             self._error(operation_id, started.errors or [])
-            return
-        self._run(operation_id, self._stream(operation_id, started))
+
+    async def _stop(self, operation_id: str) -> None:
+        """End an operation (the client completed it, or the connection closes), its stream too."""
+        task = self.operations.pop(operation_id, None)
+        if task is not None:
+            task.cancel()
+        subscribed = self.streams.pop(operation_id, None)
+        if subscribed is not None:
+            await _close_stream(subscribed)
 
     def _run(self, operation_id: str, work: Awaitable[None]) -> None:
         async def run() -> None:
@@ -301,9 +315,12 @@ class LiveConnection:
         """A query or mutation over the socket: one ``next``, then ``complete``."""
         context = self._context(self._principal())
         try:
-            result = await self.endpoint.pipeline.execute(
-                query, variables=variables, operation_name=operation_name, context=context
-            )
+            async with asyncio.timeout(self.settings.request_timeout):
+                result = await self.endpoint.pipeline.execute(
+                    query, variables=variables, operation_name=operation_name, context=context
+                )
+        except TimeoutError:
+            result = ExecutionResult(None, [_coded("The operation took too long.", "TIMEOUT")])
         finally:
             await context.close()
         self._send({"type": "next", "id": operation_id, "payload": _formatted(result)})
@@ -326,16 +343,19 @@ class LiveConnection:
             shown = masked(GraphQLError(str(error), original_error=error))
             self._send({"type": "next", "id": operation_id, "payload": {"errors": [shown.formatted]}})
         finally:
-            aclose: Callable[[], Awaitable[None]] | None = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            self.streams.pop(operation_id, None)
+            await _close_stream(subscribed)
         if self.closing is None:
             self._send({"type": "complete", "id": operation_id})
 
     async def _deliver(self, operation_id: str, subscribed: Subscribed, delivery: Delivery) -> None:
         try:
             for root in delivery.roots:
-                result = await subscribed.render(root, delivery.context)
+                try:
+                    async with asyncio.timeout(self.settings.request_timeout):
+                        result = await subscribed.render(root, delivery.context)
+                except TimeoutError:
+                    result = ExecutionResult(None, [_coded("The event took too long to read.", "TIMEOUT")])
                 if _session_ended(result.errors):
                     await self.end(FORBIDDEN, SESSION_ENDED)
                     return
@@ -384,12 +404,15 @@ class LiveConnection:
         self._tasks.append(asyncio.get_running_loop().create_task(run()))
 
     async def _shut_down(self) -> None:
-        for task in [*self.operations.values(), *self._tasks]:
+        tasks = [*self.operations.values(), *self._tasks]
+        for task in tasks:
             task.cancel()
-        for task in [*self.operations.values(), *self._tasks]:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.operations.clear()
+        for operation_id in list(self.streams):
+            await self._stop(operation_id)
         websocket = self.websocket
         if (
             websocket.client_state is WebSocketState.CONNECTED
@@ -406,6 +429,13 @@ class LiveConnection:
 
     def _context(self, principal: Principal) -> Context:
         return Context(services=self.services, principal=principal, client_address=self.client_address)
+
+
+async def _close_stream(subscribed: Subscribed) -> None:
+    aclose: Callable[[], Awaitable[None]] | None = getattr(subscribed.stream, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
 
 
 def _coded(message: str, code: str) -> GraphQLError:

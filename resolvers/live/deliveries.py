@@ -46,7 +46,12 @@ class Deliveries:
         self._following = False
 
     async def open(self) -> Deliveries:
-        await self._context.services.live.follow(self._tenant_id, self._inbox.put)
+        feed = self._context.services.live
+        try:
+            await feed.follow(self._tenant_id, self._inbox.put)
+        except BaseException:
+            await feed.unfollow(self._tenant_id, self._inbox.put)
+            raise
         self._following = True
         return self
 
