@@ -80,7 +80,7 @@ def _scale(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from bench.live import LiveOptions, default_output, run
+    from bench.live import LiveOptions, default_output, parse_server_env, run
 
     positive = (args.workers, args.mutations, args.concurrency, args.client_processes)
     if min(positive) < 1 or args.connections_per_user < 1 or args.items < 1 or args.phase_timeout <= 0:
@@ -104,6 +104,7 @@ def _live(args: argparse.Namespace) -> int:
         phase_timeout=args.phase_timeout,
         keep_logs=args.keep_logs,
         label=args.label,
+        server_env=parse_server_env(args.server_env),
     )
     return run(options)
 
@@ -223,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     )
     live.add_argument(
         "--output", help="JSON results file (default bench/results/live-<UTC timestamp>.json, gitignored)"
+    )
+    live.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="RIGBOOK_NAME=VALUE",
+        help="another setting for the server (repeatable), e.g. RIGBOOK_POOL_TIMEOUT=30",
     )
     live.add_argument("--keep-logs", action="store_true", help="keep the server log")
     live.add_argument("--label", default="", help="a note stored with the results (what was measured)")

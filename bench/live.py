@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import http.client
 import multiprocessing
 import os
 import platform
@@ -122,6 +123,7 @@ class LiveOptions:
     phase_timeout: float = 120.0
     keep_logs: bool = False
     label: str = ""
+    server_env: dict[str, str] = field(default_factory=dict)  # --server-env: more RIGBOOK_* settings
 
     @property
     def server_url(self) -> str:
@@ -563,6 +565,58 @@ def worker_of_peer_ports(server: Server) -> dict[int, int]:
     return owners
 
 
+PROBE_CONNECTIONS = 16
+
+
+def serving_workers(server: Server, connections: int = PROBE_CONNECTIONS) -> set[int]:
+    """Workers seen answering: ``connections`` requests to the health route, kept alive while
+    ``/proc`` tells which worker holds each."""
+    opened: list[http.client.HTTPConnection] = []
+    try:
+        for _ in range(connections):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            opened.append(connection)
+            connection.request("GET", "/health/live")
+            response = connection.getresponse()
+            response.read()
+        owners = worker_of_peer_ports(server)
+        ports = [connection.sock.getsockname()[1] for connection in opened if connection.sock is not None]
+        return {owners[port] for port in ports if port in owners}
+    except (OSError, http.client.HTTPException):
+        return set()
+    finally:
+        for connection in opened:
+            connection.close()
+
+
+def wait_for_workers(server: Server, workers: int, seconds: float) -> list[int]:
+    """Until each of the ``workers`` worker processes has answered a request.
+
+    ``Server.wait_ready`` counts processes, and uvicorn kills and replaces a worker that does not
+    answer its health check within 5 s of being spawned (which a loaded machine can take), so a
+    process counted may never serve.
+    """
+    deadline = time.monotonic() + seconds
+    answered: set[int] = set()
+    while time.monotonic() < deadline:
+        current = set(server.worker_pids())
+        answered |= serving_workers(server)
+        if len(current) >= workers and current <= answered:
+            return sorted(current)
+        time.sleep(0.5)
+    raise SystemExit(
+        f"not every one of {workers} workers served within {seconds:.0f}s; see {server.log_path}"
+    )
+
+
+def restarted_workers(server: Server) -> int:
+    """How many times uvicorn replaced a worker so far (its log says "Child process [pid] died")."""
+    try:
+        return server.log_path.read_text(errors="replace").count("] died")
+    except OSError:
+        return 0
+
+
 class Clients:
     """Client processes, each with its share of the subscribers, driven over pipes."""
 
@@ -635,14 +689,30 @@ class Clients:
                 process.join(timeout=5)
 
 
-def server_limits(subscribers: int) -> dict[str, str]:
-    """Caps raised for the run so that they do not refuse the bench's own sockets."""
+def server_limits(subscribers: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Settings changed for the run: caps raised so that they do not refuse the bench's own sockets,
+    and ``--server-env`` (which wins)."""
     return {
         "RIGBOOK_WS_MAX_CONNECTIONS_PER_USER": str(max(10, subscribers)),
         "RIGBOOK_WS_MAX_CONNECTIONS_PER_TENANT": str(max(1000, subscribers)),
         # uvicorn's limit_concurrency (RIGBOOK_MAX_CONNECTIONS per worker) counts WebSockets too.
         "RIGBOOK_MAX_CONNECTIONS": str(max(1000, subscribers + 100)),
-    }
+        # web/server.py's deadline for request headers also fires on a connection that became a
+        # WebSocket and drops it (tests/test_live_served_socket.py): at its maximum, so that sockets
+        # outlive the run's phases.
+        "RIGBOOK_HEADER_TIMEOUT": "300",
+    } | (extra or {})
+
+
+def parse_server_env(pairs: Sequence[str]) -> dict[str, str]:
+    """``--server-env NAME=VALUE`` pairs; only Rigbook's own settings."""
+    found = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.startswith("RIGBOOK_") or name in {"RIGBOOK_DATABASE_URL", "RIGBOOK_ENV"}:
+            raise SystemExit(f"--server-env takes RIGBOOK_NAME=VALUE (not the database or env): {pair!r}")
+        found[name] = value
+    return found
 
 
 def accounting_by(
@@ -710,7 +780,7 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
     rls = await prepare_database(options)
     fixture = await load_fixture(options, mix)
     database = config.database_name(options.database_url)
-    limits = server_limits(options.subscribers)
+    limits = server_limits(options.subscribers, options.server_env)
     load_now = os.getloadavg()[0]
     if load_now > 0.5 * (os.cpu_count() or 1):
         print(
@@ -727,6 +797,8 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
     try:
         server.start()
         await asyncio.to_thread(server.wait_ready, options.workers)
+        workers_at_start = await asyncio.to_thread(wait_for_workers, server, options.workers, timeout)
+        restarts_at_start = restarted_workers(server)
         ws_url = server.url.replace("http://", "ws://", 1)
         print(
             f"rigbook on :{server.port}, {options.workers} worker(s), as {config.APP_ROLE} "
@@ -824,6 +896,12 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
             )
             reports = await clients.reports(timeout + GRACE_SECONDS)
             rss_after = rss_by_worker(server)
+        results["workers"] = {
+            "pids_at_start": workers_at_start,
+            "pids_at_end": sorted(server.worker_pids()),
+            "replaced_before_serving": restarts_at_start,
+            "replaced_during_run": restarted_workers(server) - restarts_at_start,
+        }
         results["idle"] = {
             "connect_seconds": round(connect_seconds, 2),
             "connected": len(connected),
@@ -1012,6 +1090,7 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     meta, delivery, cost, memory = results["meta"], results["delivery"], results["cost"], results["memory"]
     burst, baseline = results["burst"], results["baseline_burst"]
     latency = delivery["latency"]
+    workers = results.get("workers") or {}
     lines = [
         f"live updates: {meta['subscribers']} subscribers ({', '.join(f'{k} {v}' for k, v in meta['mix'].items())}), "
         f"{meta['mutations']} bookings{' + confirmations' if meta['confirm'] else ''} at concurrency {meta['concurrency']}, "
@@ -1020,6 +1099,8 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         + ", ".join(f"{key}={value}" for key, value in meta["server_env_raised"].items()),
         f"principals: {meta['users']['staff']} staff users ({meta['users']['staff_roles']}), "
         f"{meta['users']['customer']} customers, {meta['users']['other_tenant']} of another tenant; {meta['principals']}",
+        f"workers {workers.get('pids_at_start')}; uvicorn replaced {workers.get('replaced_before_serving', 0)} "
+        "slow-starting worker(s) before they served",
         "",
         f"{'kind':<14}{'subs':>6}{'messages':>10}{'expected':>10}{'missing':>9}{'extra':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
     ]
@@ -1063,7 +1144,20 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         if delivery[name]:
             problems.append(f"{delivery[name]} {name}")
     lines.append("correctness: " + ("PASS" if results["correct"] else "FAIL: " + "; ".join(problems)))
+    if not valid(results):
+        lines.append(
+            f"INVALID: uvicorn replaced {results['workers']['replaced_during_run']} worker(s) during the run "
+            "(its 5 s health check, on a loaded machine): CPU and per-worker figures do not hold"
+        )
     return lines
+
+
+def valid(results: dict[str, Any]) -> bool:
+    """Whether the same worker processes served the whole run (CPU of a replaced one is lost)."""
+    workers = results.get("workers") or {}
+    return not workers.get("replaced_during_run") and workers.get("pids_at_start") == workers.get(
+        "pids_at_end"
+    )
 
 
 def run(options: LiveOptions) -> int:
@@ -1074,4 +1168,4 @@ def run(options: LiveOptions) -> int:
     for line in summary_lines(results):
         print(line)
     print(f"\nresults written to {options.output}")
-    return 0 if results["correct"] else 1
+    return 0 if results["correct"] and valid(results) else 1
