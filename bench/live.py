@@ -719,14 +719,17 @@ def accounting_by(
     specs: dict[int, SubscriberSpec],
     expected: dict[int, dict[Key, float]],
     reports: Sequence[Report],
+    changes: Sequence[Change],
     group: Callable[[SubscriberSpec, Report], str],
 ) -> dict[str, Accounting]:
+    """Each connected subscriber's accounting, summed by ``group``."""
+    known = frozenset(change.reservation_id for change in changes)
     groups: dict[str, Accounting] = defaultdict(Accounting)
     for report in reports:
         if not report.ready:
             continue
         spec = specs[report.index]
-        groups[group(spec, report)].add(account(spec.kind, expected[report.index], report.messages))
+        groups[group(spec, report)].add(account(spec.kind, expected[report.index], report.messages, known))
     return dict(groups)
 
 
@@ -966,7 +969,9 @@ async def warm_up(
     finally:
         reports = await pool.close()
     total = total_of(
-        accounting_by({spec.index: spec for spec in specs}, expected, reports, lambda spec, _: spec.kind)
+        accounting_by(
+            {spec.index: spec for spec in specs}, expected, reports, result.changes, lambda spec, _: spec.kind
+        )
     )
     print(
         f"warm-up: {len(result.changes)} changes, {total.delivered}/{total.expected} events delivered to "
@@ -991,8 +996,8 @@ def summarise(
         pid = owners.get(report.local_port or -1)
         return str(pid) if pid is not None else "unknown"
 
-    by_kind = accounting_by(specs, expected, reports, lambda spec, _: spec.kind)
-    by_worker = accounting_by(specs, expected, reports, worker)
+    by_kind = accounting_by(specs, expected, reports, burst.changes, lambda spec, _: spec.kind)
+    by_worker = accounting_by(specs, expected, reports, burst.changes, worker)
     total = total_of(by_kind)
     connected = [report for report in reports if report.ready]
     closed = Counter(
@@ -1102,12 +1107,14 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         f"workers {workers.get('pids_at_start')}; uvicorn replaced {workers.get('replaced_before_serving', 0)} "
         "slow-starting worker(s) before they served",
         "",
-        f"{'kind':<14}{'subs':>6}{'messages':>10}{'expected':>10}{'missing':>9}{'extra':>7}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
+        f"{'kind':<14}{'subs':>6}{'messages':>10}{'expected':>10}{'missing':>9}{'leaked':>8}{'dup':>6}"
+        f"{'unknown':>9}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
     ]
     for kind, row in [*results["by_kind"].items(), ("all", delivery)]:
         lines.append(
             f"{kind:<14}{row['subscribers']:>6}{row['messages']:>10}{row['expected']:>10}{row['missing']:>9}"
-            f"{row['extra']:>7}{_ms(row['latency']['p50_ms']):>9}{_ms(row['latency']['p99_ms']):>9}"
+            f"{row['leaked']:>8}{row['duplicates']:>6}{row['unknown']:>9}{row['errors']:>8}"
+            f"{_ms(row['latency']['p50_ms']):>9}{_ms(row['latency']['p99_ms']):>9}"
             f"{_ms(row['latency']['max_ms']):>9}"
         )
     lines.append("")
@@ -1135,12 +1142,16 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         f"(workers' RSS {sum(rss['none'].values()):.1f} MB without, {sum(rss['idle'].values()):.1f} MB with "
         f"{results['idle']['connected']} idle sockets; WebSocket extensions {results['idle']['websocket_extensions']})",
     ]
+    if burst["failed"]:
+        lines.append(f"{burst['failed']} mutation(s) of the burst failed, e.g. {burst['failures'][0][:240]}")
     problems = []
+    if burst["failed"]:
+        problems.append(f"{burst['failed']} mutations failed")
     if delivery["not_connected"]:
         problems.append(f"{delivery['not_connected']} not connected ({results['idle']['refused']})")
     if delivery["closed_by_server"]:
         problems.append(f"closed by the server: {delivery['closed_by_server']}")
-    for name in ("missing", "extra", "errors", "refetch"):
+    for name in ("missing", "leaked", "duplicates", "unknown", "errors", "refetch"):
         if delivery[name]:
             problems.append(f"{delivery[name]} {name}")
     lines.append("correctness: " + ("PASS" if results["correct"] else "FAIL: " + "; ".join(problems)))

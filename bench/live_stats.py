@@ -7,7 +7,7 @@ checks it directly.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,7 +124,10 @@ class Accounting:
     expected: int = 0  # events entitled to
     delivered: int = 0  # entitled events received (the first time)
     missing: int = 0  # entitled events never received
-    extra: int = 0  # events received that the subscriber is not entitled to, or received twice
+    extra: int = 0  # leaked + duplicates + unknown
+    leaked: int = 0  # events of the burst's reservations the subscriber is not entitled to
+    duplicates: int = 0  # entitled events received again
+    unknown: int = 0  # events of reservations no successful mutation of the burst returned
     refetch: int = 0  # REFETCH events (the server lost its LISTEN connection)
     errors: int = 0  # messages with GraphQL errors, `error` messages
     latencies: list[float] = field(default_factory=list)  # arrival - response, per delivered event
@@ -136,6 +139,9 @@ class Accounting:
         self.delivered += other.delivered
         self.missing += other.missing
         self.extra += other.extra
+        self.leaked += other.leaked
+        self.duplicates += other.duplicates
+        self.unknown += other.unknown
         self.refetch += other.refetch
         self.errors += other.errors
         self.latencies.extend(other.latencies)
@@ -148,19 +154,30 @@ class Accounting:
             "delivered": self.delivered,
             "missing": self.missing,
             "extra": self.extra,
+            "leaked": self.leaked,
+            "duplicates": self.duplicates,
+            "unknown": self.unknown,
             "refetch": self.refetch,
             "errors": self.errors,
             "latency": latency_summary(self.latencies),
         }
 
 
-def account(kind: str, expected: Mapping[Key, float], messages: Iterable[Received]) -> Accounting:
+def account(
+    kind: str,
+    expected: Mapping[Key, float],
+    messages: Iterable[Received],
+    known: Collection[str] = frozenset(),
+) -> Accounting:
     """Compare what one subscriber received with what it is entitled to.
 
-    `reservationEvents`: each (reservation, type) once; anything else, or anything twice, is extra.
+    ``known``: the reservations the burst's successful mutations returned; anything else
+    received is ``unknown`` (e.g. a mutation that committed but answered with an error).
+    `reservationEvents`: each (reservation, type) once; a second copy is a duplicate, a known
+    reservation's event the subscriber is not entitled to is leaked.
     `availabilityChanged`: each entitled reservation must appear among the holders of some message
-    (its latency is that of the first such message); a holder that is not entitled is extra, one
-    that reappears in later messages is not (every message lists all the item's holders).
+    (its latency is that of the first such message); a holder that is not entitled counts once,
+    a holder that reappears in later messages is no duplicate (every message lists all holders).
     """
     result = Accounting(subscribers=1, expected=len(expected))
     first: dict[Key, float] = {}
@@ -173,14 +190,21 @@ def account(kind: str, expected: Mapping[Key, float], messages: Iterable[Receive
             result.refetch += 1
             continue
         for key in received_keys(kind, message):
-            if key not in expected:
-                if kind in RESERVATION_KINDS or key not in first:
-                    result.extra += 1
-                first.setdefault(key, message.arrival)
-            elif key not in first:
-                first[key] = message.arrival
-            elif kind in RESERVATION_KINDS:
-                result.extra += 1  # the same event twice
+            if key in expected:
+                if key not in first:
+                    first[key] = message.arrival
+                elif kind in RESERVATION_KINDS:
+                    result.duplicates += 1
+                continue
+            if kind not in RESERVATION_KINDS and key in first:
+                continue  # an unentitled holder, listed again
+            first.setdefault(key, message.arrival)
+            reservation = key[0] if isinstance(key, tuple) else key
+            if reservation in known:
+                result.leaked += 1
+            else:
+                result.unknown += 1
+    result.extra = result.leaked + result.duplicates + result.unknown
     delivered = [key for key in expected if key in first]
     result.delivered = len(delivered)
     result.missing = len(expected) - len(delivered)
