@@ -68,6 +68,7 @@ BOOKING_TENANT = 0  # bench0: the tenant the burst books in
 OTHER_TENANT = 1  # bench1: subscribers entitled to none of it
 # Roles of the extra staff users, in turn: mostly STAFF, some MANAGER, a few ADMIN.
 STAFF_ROLES = ("STAFF", "STAFF", "MANAGER", "STAFF", "ADMIN", "STAFF", "MANAGER", "STAFF", "STAFF", "MANAGER")
+HTTP_TIMEOUT = 30.0  # seconds for one HTTP request of the bench
 SIGN_IN_CONCURRENCY = 4  # each sign-in verifies an argon2id hash of 64 MiB
 SIGN_IN_SECONDS = 1.0  # the sign-in phase's bound per user, when more than --phase-timeout
 BOOKING_HOURS = 4
@@ -171,6 +172,7 @@ class Fixture:
 class BurstResult:
     changes: list[Change] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    unsent: int = 0  # bookings never sent: the phase's time was over
     started: float = 0.0
     finished: float = 0.0
     cpu_seconds: float = 0.0
@@ -183,7 +185,8 @@ class BurstResult:
         return {
             "mutations": len(self.changes),
             "failures": self.failures[:20],
-            "failed": len(self.failures),
+            "failed": len(self.failures) - (1 if self.unsent else 0) + self.unsent,
+            "unsent": self.unsent,
             "seconds": round(self.finished - self.started, 3),
             "create_latency": latency_summary(create),
             "confirm_latency": latency_summary(confirm) if confirm else None,
@@ -425,9 +428,15 @@ async def run_burst(
     confirm: bool,
     concurrency: int,
     salt: str,
+    within: float,
 ) -> BurstResult:
-    """The bookings at ``concurrency``; each change with its request and response times."""
+    """The bookings at ``concurrency``; each change with its request and response times.
+
+    No booking is sent after ``within`` seconds (those left count as failed), so the burst
+    ends by then plus one request's HTTP timeout.
+    """
     result = BurstResult()
+    deadline = time.monotonic() + within
     queue: asyncio.Queue[Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
@@ -473,7 +482,7 @@ async def run_burst(
         )
 
     async def worker() -> None:
-        while not queue.empty():
+        while not queue.empty() and time.monotonic() < deadline:
             job = queue.get_nowait()
             try:
                 await one(job)
@@ -483,6 +492,9 @@ async def run_burst(
     result.started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     result.finished = time.monotonic()
+    result.unsent = queue.qsize()
+    if result.unsent:
+        result.failures.append(f"{result.unsent} bookings not sent: the phase's {within:.0f}s were over")
     return result
 
 
@@ -764,7 +776,7 @@ async def measured(
     db_before = cpu_by_pid(database_backends(database))
     cpu_before = server.cpu_seconds()
     client_before = cpu_seconds(list(clients))
-    result = await bounded(burst, seconds, "the burst")
+    result = await bounded(burst, seconds + 2 * HTTP_TIMEOUT, "the burst")
     outcome = await after(result)
     result.drain_seconds = await asyncio.to_thread(server.wait_idle, timeout=seconds)
     result.cpu_seconds = server.cpu_seconds() - cpu_before
@@ -811,7 +823,7 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
         )
         results["startup_rss_mb"] = rss_by_worker(server)
         http_limits = httpx.Limits(max_connections=max(options.concurrency, SIGN_IN_CONCURRENCY) + 2)
-        async with httpx.AsyncClient(timeout=30, trust_env=False, limits=http_limits) as client:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, trust_env=False, limits=http_limits) as client:
             users = [fixture.admin, *fixture.staff, *fixture.customers, *fixture.other]
             if options.confirm:
                 users += fixture.seeded_customers
@@ -840,6 +852,7 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
                     confirm=options.confirm,
                     concurrency=options.concurrency,
                     salt=phase,
+                    within=timeout,
                 )
 
             # The warm-up's and the first burst's bookings are for customers nobody subscribes as.
