@@ -621,6 +621,30 @@ def wait_for_workers(server: Server, workers: int, seconds: float) -> list[int]:
     )
 
 
+ROUTINE_LOG = (
+    '"POST /graphql',
+    '"GET /health',
+    '"WebSocket /graphql"',
+    "connection open",
+    "connection closed",
+    "INFO:",
+)
+
+
+def server_complaints(server: Server, limit: int = 10) -> dict[str, int]:
+    """The server log's lines other than access logs and uvicorn's own news, by count (most first)."""
+    try:
+        text = server.log_path.read_text(errors="replace")
+    except OSError:
+        return {}
+    counted = Counter(
+        line.strip()[:300]
+        for line in text.splitlines()
+        if line.strip() and not any(part in line for part in ROUTINE_LOG)
+    )
+    return dict(counted.most_common(limit))
+
+
 def restarted_workers(server: Server) -> int:
     """How many times uvicorn replaced a worker so far (its log says "Child process [pid] died")."""
     try:
@@ -918,6 +942,7 @@ async def execute(options: LiveOptions) -> dict[str, Any]:
             "replaced_before_serving": restarts_at_start,
             "replaced_during_run": restarted_workers(server) - restarts_at_start,
         }
+        results["server_log"] = server_complaints(server)
         results["idle"] = {
             "connect_seconds": round(connect_seconds, 2),
             "connected": len(connected),
@@ -1155,6 +1180,8 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
         f"(workers' RSS {sum(rss['none'].values()):.1f} MB without, {sum(rss['idle'].values()):.1f} MB with "
         f"{results['idle']['connected']} idle sockets; WebSocket extensions {results['idle']['websocket_extensions']})",
     ]
+    for line, count in (results.get("server_log") or {}).items():
+        lines.append(f"server log, {count}x: {line[:200]}")
     if burst["failed"]:
         lines.append(f"{burst['failed']} mutation(s) of the burst failed, e.g. {burst['failures'][0][:240]}")
     problems = []

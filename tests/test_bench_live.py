@@ -28,6 +28,7 @@ from bench.live_stats import (
     socket_inode,
     users_for,
 )
+from bench.servers import Server
 
 START = datetime(2160, 3, 1, tzinfo=UTC)
 
@@ -305,3 +306,27 @@ def test_the_live_command_defaults() -> None:
     for bad in ("POOL_TIMEOUT=3", "RIGBOOK_POOL_TIMEOUT", "RIGBOOK_DATABASE_URL=sqlite://"):
         with pytest.raises(SystemExit):
             live.parse_server_env([bad])
+
+
+def test_the_server_log_is_read_for_complaints_only(tmp_path: Path) -> None:
+    log = tmp_path / "rigbook.log"
+    log.write_text(
+        "\n".join(
+            [
+                "INFO:     Started server process [1]",
+                'INFO:     127.0.0.1:5 - "POST /graphql HTTP/1.1" 200 OK',
+                'INFO:     127.0.0.1:6 - "WebSocket /graphql" [accepted]',
+                "INFO:     Child process [2] died",
+                "a live subscription ended: TimeoutError: pool",
+                "a live subscription ended: TimeoutError: pool",
+                "could not check the grants of live connections",
+            ]
+        )
+    )
+    server = Server("rigbook", [], {}, 0, "/health/live", log)
+
+    assert live.server_complaints(server) == {
+        "a live subscription ended: TimeoutError: pool": 2,
+        "could not check the grants of live connections": 1,
+    }
+    assert live.restarted_workers(server) == 1
