@@ -53,6 +53,8 @@ class Context:
     request_id: str | None = None
     token_error: str | None = None
     _reads: Reads | None = field(default=None, init=False)
+    # Reads given by whoever made this context (``sharing``): used, never opened or closed here.
+    _shared_reads: Reads | None = field(default=None, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
     _loaders: Loaders | None = field(default=None, init=False)
     _closed: bool = field(default=False, init=False)
@@ -63,18 +65,17 @@ class Context:
         """The caller's tenant: only ever from the verified token."""
         return self.principal.tenant_id if self.principal is not None else None
 
-    def fresh(self) -> Context:
-        """A new context for the same caller: its own read transaction, session check and loaders.
+    @classmethod
+    def sharing(cls, services: Services, principal: Principal, reads: Reads) -> Context:
+        """A context for ``principal`` that reads in ``reads``, a snapshot of its tenant opened by the caller.
 
-        A subscription reads each event it is sent in one of these (``resolvers/live/``).
+        Live updates read one change for many subscribers in one snapshot, each through
+        a context of their own (their loaders, their visibility); the caller has
+        checked every subscriber's grant in that snapshot (``resolvers/live/fanout.py``).
         """
-        return Context(
-            services=self.services,
-            principal=self.principal,
-            client_address=self.client_address,
-            request_id=self.request_id,
-            token_error=self.token_error,
-        )
+        context = cls(services=services, principal=principal)
+        context._shared_reads = reads
+        return context
 
     def caller(self) -> TenantCaller:
         """The caller and their tenant; refuses (typed, top-level) when there is none."""
@@ -112,6 +113,8 @@ class Context:
         statement's named ``bindparam``s.
         """
         async with self._lock:
+            if self._shared_reads is not None:
+                return await self._shared_reads.rows(statement, params)
             if self._reads is None:
                 if self._closed:
                     # A straggling loader batch: a read opened now would never be closed.

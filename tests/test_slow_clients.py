@@ -9,6 +9,7 @@ Every loop here is bounded: a server that never cuts a client off fails the test
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 ROOT = Path(__file__).parent.parent
 QUERY = {"query": "{ __typename }"}
@@ -192,3 +196,17 @@ async def test_connections_past_the_limit_get_503(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
             assert response.json()["data"] == {"__typename": "Query"}
+
+
+async def test_a_websocket_outlives_the_header_timeout_of_the_request_that_opened_it(tmp_path: Path) -> None:
+    """The header deadline belongs to HTTP requests: once upgraded, the socket is the app's to close."""
+    async with rigbook_serve(tmp_path, header_timeout="1", ws_init_timeout="4") as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as websocket:
+            await asyncio.sleep(2)  # past the header timeout
+            await websocket.send(json.dumps({"type": "ping"}))
+            assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {"type": "pong"}
+            # Still open until the app closes it: no connection_init came in time.
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(websocket.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -40,12 +40,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import InvalidAccessToken
-from db.queue import error_text
 from db.session_check import ENDED_MESSAGE
 from resolvers.context import Context
-from resolvers.live.deliveries import Delivery
-from schema.masking import masked
-from schema.pipeline import OperationNotFound, Pipeline, Subscribed
+from resolvers.live.fanout import Fanout
+from resolvers.live.subscription import LiveSubscription
+from schema.pipeline import OperationNotFound, Pipeline
 from web.live_connections import Connections, Member
 
 log = logging.getLogger("rigbook.live")
@@ -85,6 +84,7 @@ class LiveSocket:
         self.services = services
         self.pipeline = pipeline
         self.connections = Connections(services)
+        self.fanout = Fanout(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
@@ -98,6 +98,7 @@ class LiveSocket:
         await LiveConnection(self, websocket).run()
 
     async def close(self) -> None:
+        await self.fanout.close()
         await self.connections.close()
 
 
@@ -112,9 +113,9 @@ class LiveConnection:
         client = websocket.client
         self.client_address = client.host if client else "unknown"
         self.principal: Principal | None = None
+        # Queries and mutations being answered, and started subscriptions, by operation id.
         self.operations: dict[str, asyncio.Task[None]] = {}
-        # The source streams of started subscriptions, closed even if their task never ran.
-        self.streams: dict[str, Subscribed] = {}
+        self.subscriptions: dict[str, LiveSubscription] = {}
         self.outbox: asyncio.Queue[str] = asyncio.Queue(self.settings.ws_send_buffer)
         self.closing: tuple[int, str] | None = None
         self._closed = asyncio.Event()
@@ -142,14 +143,20 @@ class LiveConnection:
             await asyncio.wait({reader, closed}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, closed):
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            try:
+                await reader  # what ended the reading says how to close: a refusal has its code
+            except asyncio.CancelledError:
+                if not self._closed.is_set():
+                    raise
         except TimeoutError:
             self.closing = self.closing or (INIT_TIMEOUT, "Connection initialisation timeout")
         except Refused as refused:
             self.closing = self.closing or (refused.code, refused.reason)
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, OSError):
             pass
+        except Exception:
+            log.exception("a live connection failed")
+            self.closing = self.closing or (INTERNAL_ERROR, "Internal server error")
         finally:
             if member is not None:
                 self.endpoint.connections.leave(member)
@@ -245,7 +252,7 @@ class LiveConnection:
         payload = data.get("payload")
         if not isinstance(operation_id, str) or not operation_id or len(operation_id) > LONGEST_ID:
             raise Refused(BAD_REQUEST, "A subscribe message needs an id of 1 to 128 characters.")
-        if operation_id in self.operations:
+        if operation_id in self.operations or operation_id in self.subscriptions:
             raise Refused(SUBSCRIBER_EXISTS, f"Subscriber for {operation_id} already exists")
         if not isinstance(payload, dict) or not isinstance(payload.get("query"), str) or not payload["query"]:
             raise Refused(BAD_REQUEST, "A subscribe message's payload needs a `query` string.")
@@ -253,7 +260,7 @@ class LiveConnection:
         operation_name = payload.get("operationName")
         if not isinstance(variables, dict | None) or not isinstance(operation_name, str | None):
             raise Refused(BAD_REQUEST, "`variables` is an object and `operationName` a string, if given.")
-        if len(self.operations) >= self.settings.ws_max_subscriptions:
+        if len(self.operations) + len(self.subscriptions) >= self.settings.ws_max_subscriptions:
             limit = self.settings.ws_max_subscriptions
             self._error(
                 operation_id,
@@ -277,37 +284,47 @@ class LiveConnection:
         context = self._context(self._principal())
         try:
             started = await pipeline.subscribe(checked, operation_name, context)
-        except BaseException:
+        finally:
             await context.close()
-            raise
-        if isinstance(started, Subscribed):
-            # Registered before anything else is awaited, so that nothing can leave it open.
-            self.streams[operation_id] = started
-            self._run(operation_id, self._stream(operation_id, started))
-        await context.close()
         if isinstance(started, ExecutionResult):
             if _session_ended(started.errors):
                 await self.end(FORBIDDEN, SESSION_ENDED)
                 return
             self._error(operation_id, started.errors or [])
+            return
+        subscription = started.stream
+        if not isinstance(subscription, LiveSubscription):
+            raise TypeError(
+                f"a subscription field gave {type(subscription).__name__}, not a LiveSubscription"
+            )
+
+        def send(result: ExecutionResult) -> None:
+            self._send({"type": "next", "id": operation_id, "payload": _formatted(result)})
+
+        subscription.attach(started.render, send, lambda: self.end(FORBIDDEN, SESSION_ENDED))
+        self.subscriptions[operation_id] = subscription
+        await self.endpoint.fanout.add(subscription)
 
     async def _stop(self, operation_id: str) -> None:
-        """End an operation (the client completed it, or the connection closes), its stream too."""
+        """End an operation: the client completed it, or the connection closes."""
         task = self.operations.pop(operation_id, None)
         if task is not None:
             task.cancel()
-        subscribed = self.streams.pop(operation_id, None)
-        if subscribed is not None:
-            await _close_stream(subscribed)
+        subscription = self.subscriptions.pop(operation_id, None)
+        if subscription is not None:
+            await self.endpoint.fanout.remove(subscription)
 
     def _run(self, operation_id: str, work: Awaitable[None]) -> None:
         async def run() -> None:
             try:
                 await work
             finally:
-                self.operations.pop(operation_id, None)
+                # Only its own entry: the id may name a newer operation by now.
+                if self.operations.get(operation_id) is task:
+                    del self.operations[operation_id]
 
-        self.operations[operation_id] = asyncio.get_running_loop().create_task(run())
+        task = asyncio.get_running_loop().create_task(run())
+        self.operations[operation_id] = task
 
     async def _answer_once(
         self, operation_id: str, query: str, variables: dict[str, Any] | None, operation_name: str | None
@@ -325,43 +342,6 @@ class LiveConnection:
             await context.close()
         self._send({"type": "next", "id": operation_id, "payload": _formatted(result)})
         self._send({"type": "complete", "id": operation_id})
-
-    async def _stream(self, operation_id: str, subscribed: Subscribed) -> None:
-        """Render and send each delivery of a subscription until it ends or is completed."""
-        stream = subscribed.stream
-        try:
-            async for delivery in stream:
-                await self._deliver(operation_id, subscribed, delivery)
-        except GraphQLError as error:
-            if _session_ended([error]):
-                await self.end(FORBIDDEN, SESSION_ENDED)
-                return
-            self._send({"type": "next", "id": operation_id, "payload": {"errors": [masked(error).formatted]}})
-        except Exception as error:
-            # The database went away, say: the subscriber hears why and may subscribe again.
-            log.warning("a live subscription ended: %s", error_text(error))
-            shown = masked(GraphQLError(str(error), original_error=error))
-            self._send({"type": "next", "id": operation_id, "payload": {"errors": [shown.formatted]}})
-        finally:
-            self.streams.pop(operation_id, None)
-            await _close_stream(subscribed)
-        if self.closing is None:
-            self._send({"type": "complete", "id": operation_id})
-
-    async def _deliver(self, operation_id: str, subscribed: Subscribed, delivery: Delivery) -> None:
-        try:
-            for root in delivery.roots:
-                try:
-                    async with asyncio.timeout(self.settings.request_timeout):
-                        result = await subscribed.render(root, delivery.context)
-                except TimeoutError:
-                    result = ExecutionResult(None, [_coded("The event took too long to read.", "TIMEOUT")])
-                if _session_ended(result.errors):
-                    await self.end(FORBIDDEN, SESSION_ENDED)
-                    return
-                self._send({"type": "next", "id": operation_id, "payload": _formatted(result)})
-        finally:
-            await delivery.context.close()
 
     # -- writing --------------------------------------------------------------
 
@@ -411,7 +391,7 @@ class LiveConnection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.operations.clear()
-        for operation_id in list(self.streams):
+        for operation_id in list(self.subscriptions):
             await self._stop(operation_id)
         websocket = self.websocket
         if (
@@ -429,13 +409,6 @@ class LiveConnection:
 
     def _context(self, principal: Principal) -> Context:
         return Context(services=self.services, principal=principal, client_address=self.client_address)
-
-
-async def _close_stream(subscribed: Subscribed) -> None:
-    aclose: Callable[[], Awaitable[None]] | None = getattr(subscribed.stream, "aclose", None)
-    if aclose is not None:
-        with contextlib.suppress(Exception):
-            await aclose()
 
 
 def _coded(message: str, code: str) -> GraphQLError:

@@ -67,6 +67,8 @@ class HeaderTimeout(asyncio.Protocol):
 
     def _headers_late(self) -> None:
         self._header_timer = None
+        if self.transport.get_protocol() is not self:
+            return  # upgraded to a WebSocket: the socket is the app's now (``web/live_socket.py``)
         if self.cycle is self._timed_cycle and not self.transport.is_closing():
             # No request to answer yet: closing is all HTTP leaves us.
             self.transport.close()

@@ -194,6 +194,8 @@ class AvailabilityWatch:
         return changed
 
     async def _usages(self, context: Context, ids: Sequence[uuid.UUID]) -> list[Usage]:
+        if not ids:
+            return []
         caller = self.caller
         rows = await equipment_for_availability(context, caller, list(ids), EquipmentFilter(), len(ids))
         holders = caller.visibility.sees_holders

@@ -2,10 +2,11 @@
 
 Served over a WebSocket at ``/graphql`` (``graphql-transport-ws``, ``web/live_socket.py``).
 Each field checks its arguments and the caller once, when the subscription starts,
-and returns a ``Deliveries`` stream (``resolvers/live/deliveries.py``): for each
-committed change of the caller's tenant that it asks for, the roots the subscriber
-may see, read in a context of their own. The transport renders each root with the
-subscription's selection under that context.
+and returns a ``LiveSubscription`` (``resolvers/live/subscription.py``): which
+committed changes of the caller's tenant it hears of, and what the subscriber may
+be sent of each, read in a context of their own. The process's fan-out
+(``resolvers/live/fanout.py``) renders each admitted root with the subscription's
+selection in that context.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from resolvers.live.admission import (
     admitted_reservation,
     archived_by,
 )
-from resolvers.live.deliveries import Deliveries
+from resolvers.live.subscription import LiveSubscription
 from resolvers.reservation_queries import window_or_error
 from schema.context import Info
 from schema.limits.lists import MaxItems
@@ -142,8 +143,8 @@ class Subscription:
                 )
             ]
 
-        return await _stream(
-            context, Deliveries(context, caller, _among(RESERVATION_EVENTS), admit), ReservationEvent
+        return await _started(
+            context, LiveSubscription(caller, _among(RESERVATION_EVENTS), admit), ReservationEvent
         )
 
     @strawberry.subscription(
@@ -178,8 +179,8 @@ class Subscription:
                 EquipmentAvailability.from_usage(usage) for usage in await watch.admit(event_context, notice)
             ]
 
-        return await _stream(
-            context, Deliveries(context, caller, _among(AVAILABILITY_EVENTS), admit), EquipmentAvailability
+        return await _started(
+            context, LiveSubscription(caller, _among(AVAILABILITY_EVENTS), admit), EquipmentAvailability
         )
 
     @strawberry.subscription(
@@ -209,8 +210,8 @@ class Subscription:
                 )
             ]
 
-        return await _stream(
-            context, Deliveries(context, caller, _among(EQUIPMENT_EVENTS), admit), EquipmentEvent
+        return await _started(
+            context, LiveSubscription(caller, _among(EQUIPMENT_EVENTS), admit), EquipmentEvent
         )
 
     @strawberry.subscription(
@@ -238,7 +239,7 @@ class Subscription:
                 event_type = DesignEventType.ARCHIVED
             return [DesignEvent(type=event_type, design=Design.from_row(row), occurred_at=notice.occurred_at)]
 
-        return await _stream(context, Deliveries(context, caller, _among(DESIGN_EVENTS), admit), DesignEvent)
+        return await _started(context, LiveSubscription(caller, _among(DESIGN_EVENTS), admit), DesignEvent)
 
 
 def _among(events: frozenset[str]) -> Any:
@@ -248,11 +249,13 @@ def _among(events: frozenset[str]) -> Any:
     return wanted
 
 
-async def _stream(context: Context, deliveries: Deliveries, _shown: type[T]) -> AsyncGenerator[T, None]:
-    """``deliveries``, following its tenant already, and the setup's reads ended.
+async def _started(
+    context: Context, subscription: LiveSubscription, _shown: type[T]
+) -> AsyncGenerator[T, None]:
+    """``subscription``, its setup's reads ended.
 
-    Strawberry reads the field's type from the annotation; what the stream yields
-    are ``Delivery`` objects, which the transport renders root by root.
+    Strawberry reads the field's type from the annotation; what the subscriber is sent
+    comes through the fan-out, rendered root by root (``resolvers/live/fanout.py``).
     """
     await context.end_read()
-    return cast(AsyncGenerator[T, None], await deliveries.open())
+    return cast(AsyncGenerator[T, None], subscription)
