@@ -733,10 +733,6 @@ def server_limits(subscribers: int, extra: dict[str, str] | None = None) -> dict
         "RIGBOOK_WS_MAX_CONNECTIONS_PER_TENANT": str(max(1000, subscribers)),
         # uvicorn's limit_concurrency (RIGBOOK_MAX_CONNECTIONS per worker) counts WebSockets too.
         "RIGBOOK_MAX_CONNECTIONS": str(max(1000, subscribers + 100)),
-        # web/server.py's deadline for request headers also fires on a connection that became a
-        # WebSocket and drops it (tests/test_live_served_socket.py): at its maximum, so that sockets
-        # outlive the run's phases.
-        "RIGBOOK_HEADER_TIMEOUT": "300",
     } | (extra or {})
 
 

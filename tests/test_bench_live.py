@@ -300,8 +300,8 @@ def test_the_live_command_defaults() -> None:
     assert int(limits["RIGBOOK_MAX_CONNECTIONS"]) > 1000
     assert live.burst_span(100, 10) == timedelta(hours=40)
     assert args.server_env == []
-    extra = live.parse_server_env(["RIGBOOK_POOL_TIMEOUT=30", "RIGBOOK_HEADER_TIMEOUT=60"])
-    assert live.server_limits(10, extra)["RIGBOOK_HEADER_TIMEOUT"] == "60"
+    extra = live.parse_server_env(["RIGBOOK_POOL_TIMEOUT=30", "RIGBOOK_MAX_CONNECTIONS=5000"])
+    assert live.server_limits(10, extra)["RIGBOOK_MAX_CONNECTIONS"] == "5000"
     assert live.server_limits(10, extra)["RIGBOOK_POOL_TIMEOUT"] == "30"
     for bad in ("POOL_TIMEOUT=3", "RIGBOOK_POOL_TIMEOUT", "RIGBOOK_DATABASE_URL=sqlite://"):
         with pytest.raises(SystemExit):
