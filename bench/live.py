@@ -806,6 +806,7 @@ async def measured(
 
 
 async def nothing(_result: BurstResult) -> None:
+    """Nothing to wait for after a burst nobody listens to."""
     return None
 
 
