@@ -1,4 +1,4 @@
-"""``python -m bench seed|run|scale|show|validation``."""
+"""``python -m bench seed|run|scale|live|show|validation``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,36 @@ def _scale(args: argparse.Namespace) -> int:
     )
 
 
+def _live(args: argparse.Namespace) -> int:
+    from bench.live import LiveOptions, default_output, parse_server_env, run
+
+    positive = (args.workers, args.mutations, args.concurrency, args.client_processes)
+    if min(positive) < 1 or args.connections_per_user < 1 or args.items < 1 or args.phase_timeout <= 0:
+        raise SystemExit(
+            "--workers, --mutations, --concurrency, --client-processes, --connections-per-user, "
+            "--items and --phase-timeout must be positive"
+        )
+    if args.subscribers < 4:
+        raise SystemExit("--subscribers must be at least 4 (one of each kind)")
+    options = LiveOptions(
+        database_url=args.database_url,
+        output=Path(args.output) if args.output else default_output(),
+        workers=args.workers,
+        subscribers=args.subscribers,
+        mutations=args.mutations,
+        concurrency=args.concurrency,
+        confirm=args.confirm,
+        client_processes=args.client_processes,
+        connections_per_user=args.connections_per_user,
+        items=args.items,
+        phase_timeout=args.phase_timeout,
+        keep_logs=args.keep_logs,
+        label=args.label,
+        server_env=parse_server_env(args.server_env),
+    )
+    return run(options)
+
+
 def _show(args: argparse.Namespace) -> int:
     import orjson
 
@@ -89,6 +119,12 @@ def _show(args: argparse.Namespace) -> int:
         if index:
             print()
         print(f"== {name} ({results['meta']['started_at']}) {results['meta'].get('label', '')}")
+        if "by_kind" in results:  # written by `live`
+            from bench.live import summary_lines
+
+            for line in summary_lines(results):
+                print(line)
+            continue
         if "rows" in results:  # written by `scale`
             from bench.scale import table
 
@@ -155,6 +191,50 @@ def parser() -> argparse.ArgumentParser:
         "--tenant-months", type=int, default=1, help="months of bookings for the 5/500-tenant suite"
     )
     scale.set_defaults(handler=_scale)
+
+    live = commands.add_parser(
+        "live",
+        help="live updates: delivery latency, correctness and cost of subscriptions under a booking burst",
+    )
+    live.add_argument("--database-url", required=True, help="a database filled by `python -m bench seed`")
+    live.add_argument("--workers", type=int, default=2, help="rigbook serve worker processes (default 2)")
+    live.add_argument("--subscribers", type=int, default=1000, help="WebSocket subscribers (default 1000)")
+    live.add_argument("--mutations", type=int, default=100, help="bookings in the burst (default 100)")
+    live.add_argument("--concurrency", type=int, default=10, help="mutations in flight (default 10)")
+    live.add_argument(
+        "--confirm",
+        action="store_true",
+        help="customers request each booking and staff confirm it (two events each) instead of staff booking",
+    )
+    live.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        help="processes the subscribers are spread over (default 2)",
+    )
+    live.add_argument(
+        "--connections-per-user",
+        type=int,
+        default=5,
+        help="sockets per bench user, which sets how many users are created and signed in (default 5)",
+    )
+    live.add_argument("--items", type=int, default=10, help="equipment items the burst books (default 10)")
+    live.add_argument(
+        "--phase-timeout", type=float, default=120.0, help="seconds any one phase may take (default 120)"
+    )
+    live.add_argument(
+        "--output", help="JSON results file (default bench/results/live-<UTC timestamp>.json, gitignored)"
+    )
+    live.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="RIGBOOK_NAME=VALUE",
+        help="another setting for the server (repeatable), e.g. RIGBOOK_POOL_TIMEOUT=30",
+    )
+    live.add_argument("--keep-logs", action="store_true", help="keep the server log")
+    live.add_argument("--label", default="", help="a note stored with the results (what was measured)")
+    live.set_defaults(handler=_live)
 
     show = commands.add_parser("show", help="print the summary of earlier results files again")
     show.add_argument("files", nargs="+", help="JSON files written by `run`")
