@@ -175,11 +175,18 @@ class Database:
         self.kept_reads = KeptConnections(pool_size // 2)
         self._read_pool = ReadPool(self.engine, self.read_compiler, self.kept_reads, self.statement_sent)
 
-    def reads(self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None) -> Reads:
-        """The reads of one request, in one read-only transaction opened on first use."""
+    def reads(
+        self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None, *, shared: bool = False
+    ) -> Reads:
+        """The reads of one request, in one read-only transaction opened on first use.
+
+        ``shared``: read for many readers at once (live updates, ``resolvers/live/fanout.py``),
+        whose statements repeat: on PostgreSQL a statement sent again with the same
+        arguments is answered from the first answer, in the same snapshot.
+        """
         if self.is_sqlite:
             return SqliteReads(self.engine, tenant_id, check)
-        return PostgresReads(self._read_pool, tenant_id, check)
+        return PostgresReads(self._read_pool, tenant_id, check, shared=shared)
 
     def statement_sent(self, sql: str) -> None:
         """Reads that bypass SQLAlchemy's execution report their statements here."""

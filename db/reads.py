@@ -121,15 +121,27 @@ class ReadPool:
     statement_sent: StatementListener
 
 
+# Answers one shared read keeps at most (one change's worth of reads for many subscribers).
+SHARED_ANSWERS_KEPT = 1024
+
+
 class PostgresReads:
     def __init__(
-        self, pool: ReadPool, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
+        self,
+        pool: ReadPool,
+        tenant_id: uuid.UUID | None,
+        check: SessionCheck | None = None,
+        *,
+        shared: bool = False,
     ) -> None:
         self._pool = pool
         self._tenant_id = tenant_id
         self._check = check
         self._pooled: PoolProxiedConnection | None = None
         self._driver: asyncpg.Connection | None = None
+        # Shared by many readers (``Database.reads(shared=True)``): a statement sent again
+        # with the same arguments is answered from the first answer.
+        self._answers: dict[tuple[str, tuple[Any, ...]], Sequence[Any]] | None = {} if shared else None
 
     async def _begin(self) -> asyncpg.Connection:
         begin = begin_sql(self._tenant_id, self._check)
@@ -166,9 +178,19 @@ class PostgresReads:
         require_select(statement)
         driver = self._driver or await self._begin()
         read, sql, arguments = self._pool.compiler.prepare(statement, params)
+        answers = self._answers
+        frozen = _frozen(arguments) if answers is not None else None
+        key = (sql, frozen) if frozen is not None else None
+        if answers is not None and key is not None:
+            answered = answers.get(key)
+            if answered is not None:
+                return answered
         self._pool.statement_sent(sql)
         records = await driver.fetch(sql, *arguments, record_class=read.record_class)
-        return read.rows(records)
+        found = read.rows(records)
+        if answers is not None and key is not None and len(answers) < SHARED_ANSWERS_KEPT:
+            answers[key] = found
+        return found
 
     async def close(self) -> None:
         pooled, driver = self._pooled, self._driver
@@ -187,6 +209,16 @@ class PostgresReads:
             raise
         if not self._pool.kept.keep(pooled):
             await greenlet_spawn(pooled.close)
+
+
+def _frozen(arguments: Sequence[Any]) -> tuple[Any, ...] | None:
+    """``arguments`` as a key (array arguments as tuples), or None if one cannot be."""
+    frozen = tuple(tuple(each) if isinstance(each, list) else each for each in arguments)
+    try:
+        hash(frozen)
+    except TypeError:
+        return None
+    return frozen
 
 
 async def discard(pooled: PoolProxiedConnection) -> None:

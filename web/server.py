@@ -87,4 +87,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout,
         # A WebSocket message past this closes the connection (1009); GraphQL documents are far smaller.
         "ws_max_size": settings.ws_max_message_size,
+        # Live updates are small JSON messages, each sent to many sockets: compressing each
+        # one for each socket cost more CPU than anything else in delivering it.
+        "ws_per_message_deflate": False,
     }

@@ -142,7 +142,7 @@ class _TenantFanout:
         if not concerned:
             return
         services = self.fanout.services
-        reads = services.database.reads(self.tenant_id)
+        reads = services.database.reads(self.tenant_id, shared=True)
         try:
             ended = await _ended_grants(reads, self.tenant_id, [each.caller.principal for each in concerned])
             contexts: dict[PrincipalKey, Context] = {}
