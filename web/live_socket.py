@@ -143,8 +143,12 @@ class LiveConnection:
             await asyncio.wait({reader, closed}, return_when=asyncio.FIRST_COMPLETED)
             for task in (reader, closed):
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await reader
+            except Refused as refused:  # a message broke the protocol: close with its code, not 1000
+                self.closing = self.closing or (refused.code, refused.reason)
+            except (asyncio.CancelledError, Exception):
+                pass
         except TimeoutError:
             self.closing = self.closing or (INIT_TIMEOUT, "Connection initialisation timeout")
         except Refused as refused:

@@ -1,0 +1,230 @@
+"""Live updates against hostile clients: refusals keep their codes, nothing leaks, nothing grows.
+
+Each test serves the app with uvicorn on a loopback port of this process and talks
+``graphql-transport-ws`` to it through real sockets; changes are made over HTTP
+through the same services, so on SQLite they reach the served subscribers too.
+Every wait is bounded: a server that never answers or never closes fails the test
+that waited instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from app import create_app
+from auth.services import Services
+from settings import Settings
+from tests.conftest import settings_for
+from web.server import uvicorn_options
+
+pytestmark = pytest.mark.socket
+
+PROTOCOL = Subprotocol("graphql-transport-ws")
+WAIT = 5.0  # seconds: an upper bound on every wait for what must come, never a speed target
+QUIET = 0.5  # seconds listened to conclude that nothing comes
+
+Message = dict[str, Any]
+RESERVATION_EVENTS = "subscription { reservationEvents { type reservation { id } } }"
+
+
+@pytest.fixture
+def overrides() -> dict[str, Any]:
+    """Settings of the served app; a test parametrizes ``overrides`` for its own."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, overrides: dict[str, Any]) -> Settings:
+    return settings_for(database_url, **overrides)
+
+
+class Closed(AssertionError):
+    """The server closed the socket while a message was awaited."""
+
+    def __init__(self, code: int | None, reason: str) -> None:
+        super().__init__(f"the socket closed ({code} {reason!r})")
+        self.code = code
+        self.reason = reason
+
+
+class Client:
+    """One graphql-transport-ws connection; server pings are answered and never returned."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def send(self, message: Message | str | bytes) -> None:
+        await self.connection.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    async def ack(self, token: str) -> None:
+        await self.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert await self.next() == {"type": "connection_ack"}
+
+    async def subscribe(self, id: Any, query: str, variables: dict[str, Any] | None = None) -> None:
+        await self.send({"type": "subscribe", "id": id, "payload": {"query": query, "variables": variables}})
+
+    async def subscribed(self, id: str, query: str, variables: dict[str, Any] | None = None) -> None:
+        """``subscribe``, then a ping round trip: the server has taken the subscription."""
+        await self.subscribe(id, query, variables)
+        await self.send({"type": "ping"})
+        assert await self.next() == {"type": "pong"}
+
+    async def next(self, within: float = WAIT) -> Message:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            try:
+                raw = await asyncio.wait_for(self.connection.recv(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                pytest.fail(f"nothing arrived within {within} s")
+            except ConnectionClosed as error:
+                raise Closed(*_close_of(error)) from None
+            message: Message = json.loads(raw)
+            if message.get("type") == "ping":
+                await self.send({"type": "pong"})
+                continue
+            return message
+
+    async def within(self, seconds: float = QUIET) -> list[Message]:
+        """Every message (but pings) that arrives within ``seconds``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        messages: list[Message] = []
+        while (left := deadline - loop.time()) > 0:
+            try:
+                raw = await asyncio.wait_for(self.connection.recv(), left)
+            except TimeoutError:
+                break
+            except ConnectionClosed as error:
+                raise Closed(*_close_of(error)) from None
+            message: Message = json.loads(raw)
+            if message.get("type") == "ping":
+                await self.send({"type": "pong"})
+                continue
+            messages.append(message)
+        return messages
+
+    async def closed(self, within: float = WAIT) -> tuple[int | None, str]:
+        """The code and reason the server closes with (failing on any message before it)."""
+        try:
+            message = await self.next(within)
+        except Closed as closed:
+            return closed.code, closed.reason
+        pytest.fail(f"expected the socket to close, got {message}")
+
+
+def _close_of(error: ConnectionClosed) -> tuple[int | None, str]:
+    return (error.rcvd.code, error.rcvd.reason) if error.rcvd is not None else (None, "")
+
+
+@dataclass(frozen=True)
+class Served:
+    services: Services
+    url: str  # of the WebSocket
+
+    @contextlib.asynccontextmanager
+    async def socket(self, subprotocols: list[Subprotocol] | None = None) -> AsyncIterator[Client]:
+        async with connect(
+            self.url,
+            subprotocols=[PROTOCOL] if subprotocols is None else subprotocols,
+            proxy=None,
+            open_timeout=WAIT,
+            close_timeout=1,
+            ping_interval=None,
+            compression=None,
+        ) as connection:
+            yield Client(connection)
+
+    @contextlib.asynccontextmanager
+    async def acked(self, token: str) -> AsyncIterator[Client]:
+        async with self.socket() as client:
+            await client.ack(token)
+            yield client
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, leaving the test runner's signal handlers alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@pytest.fixture
+async def served(services: Services) -> AsyncIterator[Served]:
+    """The app with ``services`` as ``rigbook serve`` serves it (uvicorn options included)."""
+    config = uvicorn.Config(
+        create_app(services=services),
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+        **uvicorn_options(services.settings),
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while not server.started:
+            assert not task.done(), "the server stopped while starting"
+            assert loop.time() < deadline, "the server did not start within 20 s"
+            await asyncio.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield Served(services, f"ws://127.0.0.1:{port}/graphql")
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(asyncio.shield(task), 10)
+        except TimeoutError:
+            server.force_exit = True
+            await asyncio.wait_for(task, 5)
+        await services.live.close()
+
+
+# -- refusals after the ack keep the protocol's codes -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("messages", "code"),
+    [
+        ([{"type": "connection_init", "payload": {}}], 4429),
+        (["not json"], 4400),
+        ([b"\x00binary"], 4400),
+        ([{"type": "subscribe", "id": 7, "payload": {"query": RESERVATION_EVENTS}}], 4400),
+        ([{"type": "subscribe", "id": "x" * 129, "payload": {"query": RESERVATION_EVENTS}}], 4400),
+        ([{"type": "subscribe", "id": "a", "payload": "no"}], 4400),
+        ([{"type": "nonsense"}], 4400),
+        (
+            [
+                {"type": "subscribe", "id": "a", "payload": {"query": RESERVATION_EVENTS}},
+                {"type": "subscribe", "id": "a", "payload": {"query": RESERVATION_EVENTS}},
+            ],
+            4409,
+        ),
+    ],
+    ids=["second-init", "not-json", "binary", "number-id", "long-id", "bad-payload", "unknown", "same-id"],
+)
+async def test_a_refusal_after_the_ack_closes_with_its_own_code(
+    served: Served, staff_token: str, messages: list[Message | str | bytes], code: int
+) -> None:
+    """Not 1000: a normal closure would tell a client that nothing went wrong."""
+    async with served.acked(staff_token) as client:
+        for message in messages:
+            await client.send(message)
+        closed_code, _reason = await client.closed()
+        assert closed_code == code
