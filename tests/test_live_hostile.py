@@ -25,6 +25,8 @@ from websockets.typing import Subprotocol
 from app import create_app
 from auth.services import Services
 from settings import Settings
+from tests.api import Api
+from tests.booking import UPDATE_RESERVATION, at, line, reserve
 from tests.conftest import settings_for
 from web.server import uvicorn_options
 
@@ -228,3 +230,44 @@ async def test_a_refusal_after_the_ack_closes_with_its_own_code(
             await client.send(message)
         closed_code, _reason = await client.closed()
         assert closed_code == code
+
+
+# -- availability follows every item a change touches ----------------------------------------------
+
+AVAILABILITY = """
+subscription($ids: [ID!]!, $from: DateTime!, $to: DateTime!) {
+  availabilityChanged(equipmentIds: $ids, from: $from, to: $to) { total held equipment { id } }
+}
+"""
+
+
+async def test_moving_a_booking_to_other_equipment_tells_the_watchers_of_the_equipment_it_left(
+    served: Served, api: Api, staff_token: str, wall: dict[str, Any], deck: dict[str, Any]
+) -> None:
+    """The lines a change replaced are gone when the notice is read: the item they freed changed too."""
+    made = await reserve(api, staff_token, [line(wall, 2)])
+    assert made["__typename"] == "CreateReservationSuccess", made
+    reservation = made["reservation"]
+    async with served.acked(staff_token) as client:
+        await client.subscribed("walls", AVAILABILITY, {"ids": [wall["id"]], "from": at(0), "to": at(4)})
+        moved = (
+            await api.data(
+                UPDATE_RESERVATION,
+                {"input": {"id": reservation["id"], "lines": [line(deck, 2)]}},
+                token=staff_token,
+            )
+        )["updateReservation"]
+        assert moved["__typename"] == "ReservationSuccess", moved
+        event = await client.next()
+        assert event["id"] == "walls", event
+        assert event["payload"]["data"]["availabilityChanged"]["held"] == 0
+        # A change that leaves the walls as they were sends nothing.
+        renamed = (
+            await api.data(
+                UPDATE_RESERVATION,
+                {"input": {"id": reservation["id"], "title": "Gala II"}},
+                token=staff_token,
+            )
+        )["updateReservation"]
+        assert renamed["__typename"] == "ReservationSuccess", renamed
+        assert await client.within() == []
