@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -28,6 +32,7 @@ from settings import Settings
 from tests.api import Api
 from tests.booking import UPDATE_RESERVATION, at, line, reserve
 from tests.conftest import settings_for
+from web.live_socket import LiveSocket
 from web.server import uvicorn_options
 
 pytestmark = pytest.mark.socket
@@ -134,6 +139,22 @@ def _close_of(error: ConnectionClosed) -> tuple[int | None, str]:
 class Served:
     services: Services
     url: str  # of the WebSocket
+    server: uvicorn.Server
+    app: Starlette
+
+    @property
+    def port(self) -> int:
+        return int(self.url.split(":")[2].split("/")[0])
+
+    def open_connections(self) -> int:
+        """Connections the server holds, WebSockets included (what its connection limit counts)."""
+        return len(self.server.server_state.connections)
+
+    def live_connections(self) -> int:
+        """Live connections the app counts against their users and tenants."""
+        [endpoint] = [route.endpoint for route in self.app.routes if isinstance(route, WebSocketRoute)]
+        assert isinstance(endpoint, LiveSocket)
+        return len(endpoint.connections)
 
     @contextlib.asynccontextmanager
     async def socket(self, subprotocols: list[Subprotocol] | None = None) -> AsyncIterator[Client]:
@@ -166,8 +187,9 @@ class _Server(uvicorn.Server):
 @pytest.fixture
 async def served(services: Services) -> AsyncIterator[Served]:
     """The app with ``services`` as ``rigbook serve`` serves it (uvicorn options included)."""
+    app = create_app(services=services)
     config = uvicorn.Config(
-        create_app(services=services),
+        app,
         host="127.0.0.1",
         port=0,
         lifespan="on",
@@ -187,7 +209,7 @@ async def served(services: Services) -> AsyncIterator[Served]:
             assert loop.time() < deadline, "the server did not start within 20 s"
             await asyncio.sleep(0.02)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield Served(services, f"ws://127.0.0.1:{port}/graphql")
+        yield Served(services, f"ws://127.0.0.1:{port}/graphql", server, app)
     finally:
         server.should_exit = True
         try:
@@ -271,3 +293,87 @@ async def test_moving_a_booking_to_other_equipment_tells_the_watchers_of_the_equ
         )["updateReservation"]
         assert renamed["__typename"] == "ReservationSuccess", renamed
         assert await client.within() == []
+
+
+# -- a peer that reads nothing does not keep its connection ------------------------------------------
+
+
+def _masked_text_frame(payload: bytes) -> bytes:
+    """One client-to-server text frame (RFC 6455: masked), for payloads under 64 KiB."""
+    mask = b"\x01\x02\x03\x04"
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    if len(payload) < 126:
+        return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+    return bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big") + mask + masked
+
+
+async def _upgraded_raw_socket(port: int) -> socket.socket:
+    """A WebSocket opened by hand, its receive buffer as small as the kernel allows."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", port)), WAIT)
+    request = (
+        "GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+    )
+    await loop.sock_sendall(sock, request.encode())
+    answer = await asyncio.wait_for(loop.sock_recv(sock, 1024), WAIT)
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    return sock
+
+
+async def _trickle_until(sock: socket.socket, frames: Iterator[bytes], done: Callable[[], bool]) -> None:
+    """Send one frame every few milliseconds until ``done()`` (bounded).
+
+    One at a time, so that the server reads each message on its own and its sender gets its
+    turn between them: what backs up then is what the client does not read.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    pending = b""
+    while not done():
+        assert loop.time() < deadline, "the server never gave up on a client that reads nothing"
+        pending = pending or next(frames)
+        with contextlib.suppress(BlockingIOError):
+            pending = pending[sock.send(pending) :]
+        await asyncio.sleep(0.005)
+
+
+BIG_ANSWER = (
+    "{ __schema { types { name description fields { name description args { name description } } } } }"
+)
+
+
+async def test_a_socket_that_never_reads_is_let_go_once_the_server_gives_up_on_it(
+    served: Served, staff_token: str
+) -> None:
+    """Queries whose answers are never read: the server gives up on the client (1008) and cannot
+    even send its close frame. The connection must still end: otherwise a client holds a
+    descriptor, megabytes of buffers and a place under the server's connection limit for as long
+    as it likes, one socket after another (its user's connection count is free again at once)."""
+    sock = await _upgraded_raw_socket(served.port)
+    try:
+        loop = asyncio.get_running_loop()
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {staff_token}"}}
+        await loop.sock_sendall(sock, _masked_text_frame(json.dumps(init).encode()))
+        ack = await asyncio.wait_for(loop.sock_recv(sock, 64), WAIT)
+        assert b"connection_ack" in ack, ack
+        assert served.live_connections() == 1
+        queries = (
+            _masked_text_frame(
+                json.dumps(
+                    {"type": "subscribe", "id": f"q{index}", "payload": {"query": BIG_ANSWER}}
+                ).encode()
+            )
+            for index in itertools.count()
+        )
+        await _trickle_until(sock, queries, lambda: served.live_connections() == 0)
+        deadline = loop.time() + 40  # the close's own wait, and uvicorn's
+        while served.open_connections():
+            assert loop.time() < deadline, "the server still holds the connection of a peer that never reads"
+            await asyncio.sleep(0.2)
+    finally:
+        sock.close()
