@@ -28,8 +28,9 @@ from websockets.typing import Subprotocol
 
 from app import create_app
 from auth.services import Services
+from resolvers.global_ids import to_global_id
 from settings import Settings
-from tests.api import Api
+from tests.api import Api, TenantUsers
 from tests.booking import UPDATE_RESERVATION, at, line, reserve
 from tests.conftest import settings_for
 from web.live_socket import LiveSocket
@@ -377,3 +378,33 @@ async def test_a_socket_that_never_reads_is_let_go_once_the_server_gives_up_on_i
             await asyncio.sleep(0.2)
     finally:
         sock.close()
+
+
+# -- an ended grant: nothing more is sent, and the socket closes ---------------------------------------
+
+LOGOUT = "mutation($t: String!) { logout(input: {refreshToken: $t}) { __typename } }"
+DEACTIVATE_USER = "mutation($id: ID!) { deactivateUser(input: {id: $id}) { __typename } }"
+
+
+@pytest.mark.parametrize("overrides", [{"ws_grant_check_interval": 30.0}])
+@pytest.mark.parametrize("ending", ["logout", "deactivation"])
+async def test_no_event_reaches_a_socket_whose_grant_ended_before_the_change(
+    served: Served, api: Api, esr: TenantUsers, admin_token: str, wall: dict[str, Any], ending: str
+) -> None:
+    """The change committed after the grant ended: the fan-out, not only the periodic check
+    (set far off here), sees that it ended, sends nothing and closes the socket."""
+    signed_in = await api.login("esr", esr.staff.email)
+    token = signed_in["accessToken"]
+    async with served.acked(token) as client:
+        await client.subscribed("mine", RESERVATION_EVENTS)
+        if ending == "logout":
+            ended = await api.data(LOGOUT, {"t": signed_in["refreshToken"]}, token=token)
+        else:
+            ended = await api.data(
+                DEACTIVATE_USER, {"id": to_global_id("User", esr.staff.id)}, token=admin_token
+            )
+        assert "Error" not in str(ended), ended
+        made = await reserve(api, admin_token, [line(wall, 1)])
+        assert made["__typename"] == "CreateReservationSuccess", made
+        code, _reason = await client.closed()
+        assert code == 4403
