@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from websockets.asyncio.client import ClientConnection, connect
@@ -408,3 +409,87 @@ async def test_no_event_reaches_a_socket_whose_grant_ended_before_the_change(
         assert made["__typename"] == "CreateReservationSuccess", made
         code, _reason = await client.closed()
         assert code == 4403
+
+
+# -- a subscription that could not start leaves nothing behind for the next ---------------------------
+
+
+class Gate:
+    """A TCP relay to PostgreSQL that holds each connection until it is opened."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.opened = asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        try:
+            await asyncio.wait_for(self.opened.wait(), 30)
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except (TimeoutError, OSError):
+            writer.close()
+            return
+        self._writers.append(upstream_writer)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    async def close(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        for writer in self._writers:
+            with contextlib.suppress(OSError):
+                await asyncio.wait_for(writer.wait_closed(), WAIT)
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+
+@pytest.mark.parametrize("overrides", [{"ws_grant_check_interval": 0.3}])
+async def test_a_subscription_cut_off_while_its_tenant_is_being_followed_leaves_no_dead_fanout(
+    postgres_only: None,
+    served: Served,
+    api: Api,
+    esr: TenantUsers,
+    manager_token: str,
+    wall: dict[str, Any],
+) -> None:
+    """The first subscriber of a tenant waits for the listening connection; its socket is closed
+    meanwhile (its session ended) and a second subscriber of the tenant waits behind it. The
+    second must still hear of changes: it must not join a fan-out that was never started."""
+    database = served.services.database
+    gate = Gate(make_url(database.url).port or 5432)
+    port = await gate.start()
+    database.listen_url = make_url(database.url).set(port=port).render_as_string(hide_password=False)
+    try:
+        signed_in = await api.login("esr", esr.staff.email)
+        first_token = signed_in["accessToken"]
+        async with served.acked(first_token) as first, served.acked(manager_token) as second:
+            await first.subscribe("first", RESERVATION_EVENTS)  # waits for the listening connection
+            await second.subscribe("second", RESERVATION_EVENTS)  # waits behind the first
+            await api.data(LOGOUT, {"t": signed_in["refreshToken"]}, token=first_token)
+            code, _reason = await first.closed()
+            assert code == 4403
+            gate.opened.set()
+            await second.send({"type": "ping"})
+            assert await second.next() == {"type": "pong"}  # the second subscription has started
+            made = await reserve(api, manager_token, [line(wall, 1)])
+            assert made["__typename"] == "CreateReservationSuccess", made
+            event = await second.next()
+            assert event["id"] == "second" and event["type"] == "next", event
+    finally:
+        await served.services.live.close()
+        await gate.close()
