@@ -186,8 +186,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-@pytest.fixture
-async def served(services: Services) -> AsyncIterator[Served]:
+@contextlib.asynccontextmanager
+async def serving(services: Services) -> AsyncIterator[Served]:
     """The app with ``services`` as ``rigbook serve`` serves it (uvicorn options included)."""
     app = create_app(services=services)
     config = uvicorn.Config(
@@ -220,6 +220,12 @@ async def served(services: Services) -> AsyncIterator[Served]:
             server.force_exit = True
             await asyncio.wait_for(task, 5)
         await services.live.close()
+
+
+@pytest.fixture
+async def served(services: Services) -> AsyncIterator[Served]:
+    async with serving(services) as served:
+        yield served
 
 
 # -- refusals after the ack keep the protocol's codes -------------------------------------------
@@ -493,3 +499,33 @@ async def test_a_subscription_cut_off_while_its_tenant_is_being_followed_leaves_
     finally:
         await served.services.live.close()
         await gate.close()
+
+
+# -- the database away ---------------------------------------------------------------------------------
+
+
+async def test_an_init_while_the_database_is_away_is_told_to_try_again_not_that_all_is_well(
+    postgres_only: None, database_url: str, staff_token: str
+) -> None:
+    """HTTP answers 503 then; a socket closed with 1000 would tell the client nothing went wrong
+    (and never to come back), one closed with 4403 that its session ended."""
+    unreachable = make_url(database_url).set(port=_closed_port()).render_as_string(hide_password=False)
+    services = Services.create(settings_for(unreachable))
+    try:
+        async with serving(services) as served, served.socket() as client:
+            await client.send(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {staff_token}"}}
+            )
+            code, reason = await client.closed()
+            assert code == 1013, (code, reason)
+            assert "try again" in reason
+    finally:
+        await services.close()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

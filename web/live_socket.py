@@ -40,10 +40,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import InvalidAccessToken
+from db.queue import error_text
 from db.session_check import ENDED_MESSAGE
 from resolvers.context import Context
 from resolvers.live.fanout import Fanout
 from resolvers.live.subscription import LiveSubscription
+from schema.masking import failure_code
 from schema.pipeline import OperationNotFound, Pipeline
 from web.live_connections import Connections, Member
 
@@ -65,6 +67,7 @@ TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 4500
 
 TOKEN_EXPIRED = "The access token has expired."
+UNAVAILABLE = "The service is unavailable right now; try again shortly."
 SESSION_ENDED = ENDED_MESSAGE
 
 
@@ -155,6 +158,10 @@ class LiveConnection:
             self.closing = self.closing or (refused.code, refused.reason)
         except WebSocketDisconnect:
             pass
+        except Exception:
+            # A bug: the protocol's own code for it, rather than a normal closure.
+            log.exception("a live connection failed")
+            self.closing = self.closing or (INTERNAL_ERROR, "Internal server error")
         finally:
             if member is not None:
                 self.endpoint.connections.leave(member)
@@ -220,6 +227,12 @@ class LiveConnection:
             await context.rows(select(literal(1)))
         except GraphQLError:
             raise Refused(FORBIDDEN, SESSION_ENDED) from None
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            # The database is away (HTTP would answer 503): worth a retry, and no word on the grant.
+            log.warning("could not check a live connection's grant: %s", error_text(error))
+            raise Refused(TRY_AGAIN_LATER, UNAVAILABLE) from None
         finally:
             await context.close()
         return principal, expires
