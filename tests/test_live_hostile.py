@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import json
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,11 +30,12 @@ from websockets.typing import Subprotocol
 
 from app import create_app
 from auth.services import Services
-from resolvers.global_ids import to_global_id
+from resolvers.global_ids import from_global_id, to_global_id
 from settings import Settings
 from tests.api import Api, TenantUsers
 from tests.booking import UPDATE_RESERVATION, at, line, reserve
 from tests.conftest import settings_for
+from tests.designs import CREATE_DESIGN
 from web.live_socket import LiveSocket
 from web.server import uvicorn_options
 
@@ -453,6 +455,13 @@ class Gate:
 
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
+    async def cut(self) -> None:
+        """Drop every relayed connection; new ones wait until the gate is opened again."""
+        self.opened.clear()
+        writers, self._writers = self._writers, []
+        for writer in writers:
+            writer.transport.abort()
+
     async def close(self) -> None:
         for writer in self._writers:
             writer.close()
@@ -529,3 +538,78 @@ def _closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+async def test_subscriptions_outlive_a_database_outage_and_are_told_to_read_again(
+    postgres_only: None, database_url: str, api: Api, staff_token: str, wall: dict[str, Any]
+) -> None:
+    """Every connection to the database cut (the pool's and the listening one), a change made
+    meanwhile, then the database back: the socket stays open, says REFETCH (and sends the
+    watched item again), and hears the next change."""
+    gate = Gate(make_url(database_url).port or 5432)
+    gate.opened.set()
+    port = await gate.start()
+    through_gate = make_url(database_url).set(port=port).render_as_string(hide_password=False)
+    services = Services.create(settings_for(through_gate, ws_grant_check_interval=0.5))
+    try:
+        async with serving(services) as served, served.acked(staff_token) as client:
+            await client.subscribed("events", RESERVATION_EVENTS)
+            await client.subscribed("walls", AVAILABILITY, {"ids": [wall["id"]], "from": at(0), "to": at(4)})
+            await gate.cut()
+            missed = await reserve(api, staff_token, [line(wall, 1)])  # through the fixtures' own pool
+            assert missed["__typename"] == "CreateReservationSuccess", missed
+            await asyncio.sleep(1.5)  # the grant checks fail meanwhile: no reason to close
+            gate.opened.set()
+            back = [await client.next(15), await client.next()]
+            by_id = {message["id"]: message["payload"]["data"] for message in back}
+            assert by_id["events"]["reservationEvents"] == {"type": "REFETCH", "reservation": None}
+            assert by_id["walls"]["availabilityChanged"]["held"] == 1
+            made = await reserve(api, staff_token, [line(wall, 2)])
+            assert made["__typename"] == "CreateReservationSuccess", made
+            heard = {
+                message["id"]: message["payload"]["data"]
+                for message in [await client.next(), await client.next()]
+            }
+            assert heard["events"]["reservationEvents"]["type"] == "CREATED"
+            assert heard["walls"]["availabilityChanged"]["held"] == 3
+    finally:
+        await services.close()
+        await gate.close()
+
+
+# -- another's design: refused as one that does not exist ----------------------------------------------
+
+DESIGN_EVENTS = "subscription($id: ID!) { designEvents(designId: $id) { type design { id name } } }"
+
+
+async def test_design_events_of_a_design_one_may_not_see_are_refused_as_if_it_did_not_exist(
+    served: Served,
+    api: Api,
+    manager_token: str,
+    customer_token: str,
+    cmh_staff_token: str,
+    wall: dict[str, Any],
+) -> None:
+    made = (await api.data(CREATE_DESIGN, {"input": {"name": "Stage"}}, token=manager_token))["createDesign"]
+    assert made["__typename"] == "DesignSuccess", made
+    design_id = made["design"]["id"]
+    reservation = (await reserve(api, manager_token, [line(wall, 1)]))["reservation"]
+    decoded = from_global_id(reservation["id"])
+    assert decoded is not None
+    forged = to_global_id("Design", decoded[1])  # a Reservation's key, named a Design
+    nowhere = to_global_id("Design", uuid.uuid4())
+    refusals: list[Any] = []
+    for token, wanted in [
+        (customer_token, design_id),  # the manager's design
+        (cmh_staff_token, design_id),  # another tenant's
+        (customer_token, reservation["id"]),  # another type's id
+        (customer_token, forged),
+        (customer_token, nowhere),
+    ]:
+        async with served.acked(token) as client:
+            await client.subscribe("d", DESIGN_EVENTS, {"id": wanted})
+            refusal = await client.next()
+            assert refusal["type"] == "error", refusal
+            refusals.append([(error["message"], error["extensions"]) for error in refusal["payload"]])
+    assert all(refusal == refusals[-1] for refusal in refusals), refusals
+    assert refusals[-1] == [("No such design.", {"code": "NOT_FOUND"})]
