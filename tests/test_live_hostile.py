@@ -33,7 +33,7 @@ from auth.services import Services
 from resolvers.global_ids import from_global_id, to_global_id
 from settings import Settings
 from tests.api import Api, TenantUsers
-from tests.booking import UPDATE_RESERVATION, at, line, reserve
+from tests.booking import UPDATE_RESERVATION, at, create_equipment, line, reserve
 from tests.conftest import settings_for
 from tests.designs import CREATE_DESIGN
 from web.live_socket import LiveSocket
@@ -613,3 +613,42 @@ async def test_design_events_of_a_design_one_may_not_see_are_refused_as_if_it_di
             refusals.append([(error["message"], error["extensions"]) for error in refusal["payload"]])
     assert all(refusal == refusals[-1] for refusal in refusals), refusals
     assert refusals[-1] == [("No such design.", {"code": "NOT_FOUND"})]
+
+
+# -- what waits for a client that does not read is bounded in bytes too --------------------------------
+
+WIDE_EVENTS = "subscription { reservationEvents { reservation { lines { equipment { description } } } } }"
+
+
+@pytest.mark.parametrize("overrides", [{"ws_send_buffer": 100_000}])
+async def test_a_client_that_does_not_read_is_cut_off_by_the_bytes_waiting_not_only_their_count(
+    served: Served, api: Api, staff_token: str, manager_token: str
+) -> None:
+    """A few big events (a booking of many lines, each naming a long description, once for
+    each of a connection's subscriptions) are megabytes: counted in messages only, the
+    server would hold hundreds of them for a client that never reads."""
+    wide = await create_equipment(
+        api, manager_token, name="Truss", code="TR-1", quantity=10_000, description="d" * 5000
+    )
+    sock = await _upgraded_raw_socket(served.port)
+    try:
+        loop = asyncio.get_running_loop()
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {staff_token}"}}
+        await loop.sock_sendall(sock, _masked_text_frame(json.dumps(init).encode()))
+        ack = await asyncio.wait_for(loop.sock_recv(sock, 64), WAIT)
+        assert b"connection_ack" in ack, ack
+        subscribes = [
+            json.dumps({"type": "subscribe", "id": f"s{index}", "payload": {"query": WIDE_EVENTS}}).encode()
+            for index in range(served.services.settings.ws_max_subscriptions)
+        ]
+        await loop.sock_sendall(sock, b"".join(map(_masked_text_frame, subscribes)))
+        # Each booking is ~10 MB of events for this connection; 100 kept would be a gigabyte.
+        for _ in range(10):
+            made = await reserve(api, staff_token, [line(wide, 1)] * 100)
+            assert made["__typename"] == "CreateReservationSuccess", made
+            if served.live_connections() == 0:
+                break
+            await asyncio.sleep(0.5)  # the fan-out's turn
+        assert served.live_connections() == 0, "the server kept what waited for a client that never reads"
+    finally:
+        sock.close()
