@@ -14,8 +14,8 @@ not a tenant user's). It then holds at most ``RIGBOOK_WS_MAX_SUBSCRIPTIONS``
 operations; its user and tenant at most so many connections on this process
 (1013, ``web/live_connections.py``). It is closed with 4403 when its token expires
 or its grant ends, with 1008 when it reads so slowly that
-``RIGBOOK_WS_SEND_BUFFER`` messages wait for it. The server pings every
-``RIGBOOK_WS_PING_INTERVAL`` seconds and answers pings.
+``RIGBOOK_WS_SEND_BUFFER`` messages, or 16 MiB of them, wait for it. The server pings
+every ``RIGBOOK_WS_PING_INTERVAL`` seconds and answers pings.
 
 A ``subscribe`` is handled before the next message is read: a ``pong`` to a
 ``ping`` sent after it means the subscription hears every change committed from
@@ -40,10 +40,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from auth.principal import Principal
 from auth.services import Services
 from auth.tokens import InvalidAccessToken
+from db.queue import error_text
 from db.session_check import ENDED_MESSAGE
 from resolvers.context import Context
 from resolvers.live.fanout import Fanout
 from resolvers.live.subscription import LiveSubscription
+from schema.masking import failure_code
 from schema.pipeline import OperationNotFound, Pipeline
 from web.live_connections import Connections, Member
 
@@ -51,6 +53,9 @@ log = logging.getLogger("rigbook.live")
 
 PROTOCOL = "graphql-transport-ws"
 LONGEST_ID = 128
+# What may wait for a client besides ``RIGBOOK_WS_SEND_BUFFER`` messages: a few events of a
+# wide selection (many lines, long texts, once for each subscription) are megabytes.
+SEND_BUFFER_CHARACTERS = 16 * 1024 * 1024
 
 # Close codes of graphql-transport-ws, and the two of RFC 6455 used besides.
 BAD_REQUEST = 4400
@@ -65,6 +70,7 @@ TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 4500
 
 TOKEN_EXPIRED = "The access token has expired."
+UNAVAILABLE = "The service is unavailable right now; try again shortly."
 SESSION_ENDED = ENDED_MESSAGE
 
 
@@ -117,6 +123,7 @@ class LiveConnection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.subscriptions: dict[str, LiveSubscription] = {}
         self.outbox: asyncio.Queue[str] = asyncio.Queue(self.settings.ws_send_buffer)
+        self.waiting = 0  # characters of the messages in the outbox and the one being sent
         self.closing: tuple[int, str] | None = None
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -155,6 +162,7 @@ class LiveConnection:
         except (WebSocketDisconnect, OSError):
             pass
         except Exception:
+            # A bug: the protocol's own code for it, rather than a normal closure.
             log.exception("a live connection failed")
             self.closing = self.closing or (INTERNAL_ERROR, "Internal server error")
         finally:
@@ -222,6 +230,12 @@ class LiveConnection:
             await context.rows(select(literal(1)))
         except GraphQLError:
             raise Refused(FORBIDDEN, SESSION_ENDED) from None
+        except Exception as error:
+            if failure_code(error) is None:
+                raise
+            # The database is away (HTTP would answer 503): worth a retry, and no word on the grant.
+            log.warning("could not check a live connection's grant: %s", error_text(error))
+            raise Refused(TRY_AGAIN_LATER, UNAVAILABLE) from None
         finally:
             await context.close()
         return principal, expires
@@ -350,12 +364,15 @@ class LiveConnection:
     def _send(self, message: dict[str, Any]) -> None:
         if self.closing is not None:
             return
-        try:
-            self.outbox.put_nowait(_text(message))
-        except asyncio.QueueFull:
+        text = _text(message)
+        # One message however big may wait; a backlog is bounded in messages and in size.
+        if self.outbox.full() or (self.waiting and self.waiting + len(text) > SEND_BUFFER_CHARACTERS):
             # A client this far behind is not reading: closing beats buffering without bound.
             self.closing = (POLICY_VIOLATION, "Too slow: messages backed up.")
             self._closed.set()
+            return
+        self.outbox.put_nowait(text)
+        self.waiting += len(text)
 
     def _error(self, operation_id: str, errors: list[GraphQLError] | tuple[GraphQLError, ...]) -> None:
         self._send({"type": "error", "id": operation_id, "payload": [error.formatted for error in errors]})
@@ -364,6 +381,7 @@ class LiveConnection:
         while True:
             message = await self.outbox.get()
             await self.websocket.send_text(message)
+            self.waiting -= len(message)
 
     async def _ping(self) -> None:
         while True:

@@ -7,6 +7,9 @@ protocols here close a connection whose next request's headers are not complete
 ``RIGBOOK_HEADER_TIMEOUT`` seconds after the connection opened or the request's
 first byte came. The body then has ``RIGBOOK_BODY_TIMEOUT`` (``web/middleware.py``),
 and past ``RIGBOOK_MAX_CONNECTIONS`` open connections requests get uvicorn's 503.
+
+A WebSocket whose peer reads nothing is let go of once the app is done with it
+(``LingerLimit``): uvicorn would wait for ever to flush what is buffered for it.
 """
 
 from __future__ import annotations
@@ -15,9 +18,14 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from db.caches import bounded
 from settings import Settings
+
+# Once the app is done with a WebSocket, this long for what is buffered to reach the peer
+# (past uvicorn's 10 s wait for the peer's reply to a close).
+CLOSED_WEBSOCKET_LINGER = 15.0
 
 
 @bounded(maxsize=1)
@@ -78,10 +86,31 @@ class HttpToolsWithHeaderTimeout(HeaderTimeout, HttpToolsProtocol):
     """uvicorn's default protocol (httptools), with a deadline for headers."""
 
 
+class LingerLimit(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, which lets go of a socket whose peer reads nothing.
+
+    When the app is done, uvicorn closes the transport, and asyncio sends what is still
+    buffered before it lets the socket go; a peer that stops reading (after filling the
+    server's buffers, so that not even the close frame fits) would hold the connection,
+    its descriptor, megabytes of buffers and a place under the connection limit for as
+    long as it keeps the socket open. So the socket is aborted if it is still there
+    ``CLOSED_WEBSOCKET_LINGER`` seconds after the app returned.
+    """
+
+    async def run_asgi(self) -> None:
+        await super().run_asgi()
+        self.loop.call_later(CLOSED_WEBSOCKET_LINGER, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn options that follow from ``settings``."""
     return {
         "http": HttpToolsWithHeaderTimeout,
+        "ws": LingerLimit,
         # uvicorn refuses once connections, counting the one asking, reach the limit.
         "limit_concurrency": settings.max_connections + 1,
         "timeout_keep_alive": settings.keep_alive_timeout,

@@ -181,8 +181,13 @@ class AvailabilityWatch:
             for usage in usages:
                 self.sent[usage.equipment.id] = self._seen(usage)
             return usages
-        touched = await equipment_touched(context, notice)
-        ids = [equipment_id for equipment_id in self.equipment_ids if equipment_id in touched]
+        if notice.event == "reservation.changed":
+            # Its lines may have been replaced: the equipment they left is in none of them
+            # any more, and its availability changed too. Only what changed is sent.
+            ids = list(self.equipment_ids)
+        else:
+            touched = await equipment_touched(context, notice)
+            ids = [equipment_id for equipment_id in self.equipment_ids if equipment_id in touched]
         if not ids:
             return []
         changed = []

@@ -74,9 +74,16 @@ class Fanout:
         async with self._lock:
             tenant = self._tenants.get(tenant_id)
             if tenant is None:
-                tenant = self._tenants[tenant_id] = _TenantFanout(self, tenant_id)
+                tenant = _TenantFanout(self, tenant_id)
                 tenant.subscriptions.add(subscription)
-                await self.services.live.follow(tenant_id, tenant.inbox.put)
+                try:
+                    await self.services.live.follow(tenant_id, tenant.inbox.put)
+                except BaseException:
+                    # Cut off while following (its connection closed): a tenant entry left here
+                    # would have no task, and the next subscribers would join it and hear nothing.
+                    await asyncio.shield(self.services.live.unfollow(tenant_id, tenant.inbox.put))
+                    raise
+                self._tenants[tenant_id] = tenant
                 tenant.start()
             else:
                 tenant.subscriptions.add(subscription)
