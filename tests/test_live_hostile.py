@@ -42,7 +42,7 @@ from web.server import uvicorn_options
 pytestmark = pytest.mark.socket
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
-WAIT = 5.0  # seconds: an upper bound on every wait for what must come, never a speed target
+WAIT = 10.0  # seconds: an upper bound on every wait for what must come, never a speed target
 QUIET = 0.5  # seconds listened to conclude that nothing comes
 
 Message = dict[str, Any]
