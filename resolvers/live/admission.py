@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
+from db.events import EVENT_NAMES
 from db.live import Notice
 from db.scoped import in_tenant
 from db.tables import AuditEvent, Design, Equipment, Reservation, ReservationStatus
@@ -27,24 +28,15 @@ from resolvers.context import Context
 from resolvers.equipment import EquipmentFilter
 from resolvers.reservation_queries import availability, equipment_for_availability
 
+
+def _events(prefix: str, *, leaving: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The domain events of ``db/events.py`` under ``prefix``, but ``leaving``."""
+    return frozenset(name for name in EVENT_NAMES if name.startswith(prefix) and name not in leaving)
+
+
 # The reservation events a subscription hears of (a deletion leaves nothing to read again).
-RESERVATION_EVENTS = frozenset(
-    {
-        "reservation.created",
-        "reservation.changed",
-        "reservation.confirmed",
-        "reservation.declined",
-        "reservation.canceled",
-        "reservation.checked_out",
-        "reservation.returned",
-        "reservation.expired",
-        "reservation.pickup_reminder",
-        "reservation.overdue",
-    }
-)
-EQUIPMENT_EVENTS = frozenset(
-    {"equipment.created", "equipment.changed", "unit.created", "unit.changed", "unit.deleted"}
-)
+RESERVATION_EVENTS = _events("reservation.", leaving=frozenset({"reservation.deleted"}))
+EQUIPMENT_EVENTS = _events("equipment.", leaving=frozenset({"equipment.deleted"})) | _events("unit.")
 DESIGN_EVENTS = frozenset(
     {"design.changed", "design.version_created", "design.shared", "design.share_revoked"}
 )
