@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 ROOT = Path(__file__).parent.parent
@@ -196,6 +196,34 @@ async def test_connections_past_the_limit_get_503(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.1)
             assert response.json()["data"] == {"__typename": "Query"}
+
+
+async def test_websocket_upgrades_past_the_limit_get_503(tmp_path: Path) -> None:
+    """An upgrade counts against ``RIGBOOK_MAX_CONNECTIONS`` as any request does."""
+    async with rigbook_serve(tmp_path, max_connections="3", keep_alive_timeout="60") as base:
+        host, port = "127.0.0.1", int(base.rsplit(":", 1)[1])
+        url = base.replace("http://", "ws://") + "/graphql"
+        held = await asyncio.gather(*(_kept_alive(host, port) for _ in range(3)))
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10):
+                pass
+        assert refused.value.response.status_code == 503
+        for writer in held:
+            writer.close()
+        # Once those are gone, sockets are let in again, and they count in turn.
+        sockets = []
+        for _ in range(50):
+            try:
+                sockets.append(await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]))
+            except InvalidStatus:
+                await asyncio.sleep(0.1)
+            if len(sockets) == 3:
+                break
+        assert len(sockets) == 3
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            assert (await client.post("/graphql", json=QUERY)).status_code == 503
+        for websocket in sockets:
+            await websocket.close()
 
 
 async def test_a_websocket_outlives_the_header_timeout_of_the_request_that_opened_it(tmp_path: Path) -> None:

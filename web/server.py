@@ -6,7 +6,8 @@ sends a byte now and then, holds its connection for as long as it likes. The
 protocols here close a connection whose next request's headers are not complete
 ``RIGBOOK_HEADER_TIMEOUT`` seconds after the connection opened or the request's
 first byte came. The body then has ``RIGBOOK_BODY_TIMEOUT`` (``web/middleware.py``),
-and past ``RIGBOOK_MAX_CONNECTIONS`` open connections requests get uvicorn's 503.
+and past ``RIGBOOK_MAX_CONNECTIONS`` open connections requests and WebSocket
+upgrades get uvicorn's 503.
 
 A WebSocket whose peer reads nothing is let go of once the app is done with it
 (``LingerLimit``): uvicorn would wait for ever to flush what is buffered for it.
@@ -82,8 +83,28 @@ class HeaderTimeout(asyncio.Protocol):
             self.transport.close()
 
 
+# uvicorn's own refusal past ``limit_concurrency``, as bytes: an upgrade never reaches its check.
+SERVICE_UNAVAILABLE = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 19\r\nconnection: close\r\n\r\nService Unavailable"
+)
+
+
 class HttpToolsWithHeaderTimeout(HeaderTimeout, HttpToolsProtocol):
-    """uvicorn's default protocol (httptools), with a deadline for headers."""
+    """uvicorn's default protocol (httptools), with a deadline for headers.
+
+    uvicorn checks ``limit_concurrency`` for requests only; a WebSocket upgrade is
+    checked here, so that sockets count against ``RIGBOOK_MAX_CONNECTIONS`` too.
+    """
+
+    def handle_websocket_upgrade(self) -> None:
+        # ``connections`` still holds this one, as it does when uvicorn checks a request.
+        if self.limit_concurrency is not None and len(self.connections) >= self.limit_concurrency:
+            self.logger.warning("Exceeded concurrency limit.")
+            self.transport.write(SERVICE_UNAVAILABLE)
+            self.transport.close()
+            return
+        super().handle_websocket_upgrade()
 
 
 class LingerLimit(WebSocketsSansIOProtocol):
