@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, worker, jobs, report, migrate, seed, export-schema, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, report, migrate, seed, export-schema, create-tenant, create-operator."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ import getpass
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from db.migrate import Moved, Revision
 
 SCHEMA_FILE = Path(__file__).parent / "schema.graphql"
 log = logging.getLogger("rigbook")
@@ -41,10 +45,51 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
     return Services.create(settings)
 
 
-async def _migrate(settings: Settings) -> None:
+async def _migrate(settings: Settings, target: str = "head") -> Moved:
     from db.migrate import migrate
 
-    await migrate(settings.database_url, settings.migration_database_url)
+    return await migrate(settings.database_url, settings.migration_database_url, target)
+
+
+def _development_secret(*, announce: bool) -> None:
+    """Give this process (and the workers it starts) one random JWT secret, outside production."""
+    settings = Settings()
+    if settings.is_production or settings.jwt_secret is not None:
+        return
+    # Every worker must sign and verify with the same secret.
+    os.environ["RIGBOOK_JWT_SECRET"] = secrets.token_urlsafe(48)
+    if announce:
+        log.warning("RIGBOOK_JWT_SECRET is not set: using a random secret until the server stops")
+
+
+def _password(variable: str, prompt: str) -> str | None:
+    """A password from ``variable`` or, on a terminal, asked for; ``None`` when neither can be."""
+    password = os.environ.get(variable)
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return getpass.getpass(prompt)
+    except (EOFError, KeyboardInterrupt):
+        return None
+
+
+def _port_refusal(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, asked before migrating; ``None`` when it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"cannot resolve host {host!r}: {error.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port left in TIME_WAIT is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 async def _warn_about_serving_role(settings: Settings) -> None:
@@ -103,13 +148,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from web.server import uvicorn_options
 
+    _development_secret(announce=True)
     settings = Settings()
-    if not settings.is_production and settings.jwt_secret is None:
-        # Every worker must sign and verify with the same secret.
-        os.environ["RIGBOOK_JWT_SECRET"] = secrets.token_urlsafe(48)
-        log.warning("RIGBOOK_JWT_SECRET is not set: using a random secret until the server stops")
-        settings = Settings()
     settings.validate_for_start()
+    if args.reload and (settings.is_production or args.workers != 1):
+        print("rigbook serve: --reload is for development, with one worker", file=sys.stderr)
+        return 2
+    refusal = _port_refusal(args.host, args.port)
+    if refusal is not None:
+        print(f"rigbook serve: {refusal}", file=sys.stderr)
+        return 2
     if not settings.is_production:
         asyncio.run(_prepare_development(settings))
         _print_banner(args.host, args.port)
@@ -120,6 +168,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        reload=args.reload,
+        reload_dirs=[str(Path(__file__).parent)] if args.reload else None,
         log_level="info",
         proxy_headers=False,
         timeout_graceful_shutdown=30,
@@ -128,13 +178,56 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(_args: argparse.Namespace) -> int:
-    asyncio.run(_migrate(Settings()))
-    print("database is up to date")
+def _revision_line(revision: Revision) -> str:
+    return f"{revision.id}  {revision.title}"
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from db.migrate import UnknownRevision, current, head, history, plan
+
+    settings = Settings()
+    url = settings.migration_database_url or settings.database_url
+    if args.action == "current":
+        at = asyncio.run(current(url))
+        print(
+            f"{at or 'none (empty database)'}" + (" (head)" if at == head() else f" (code's head: {head()})")
+        )
+        return 0
+    if args.action == "history":
+        at = asyncio.run(current(url))
+        for revision in history()[::-1]:
+            marks = [
+                mark for mark, yes in (("head", revision.id == head()), ("current", revision.id == at)) if yes
+            ]
+            print(_revision_line(revision) + (f"  ({', '.join(marks)})" if marks else ""))
+        return 0
+    target = args.to or "head"
+    try:
+        _, reverting = plan(asyncio.run(current(url)), target)
+        if reverting and not args.yes:
+            # Reverting a migration drops what it added, rows included.
+            for revision in reverting:
+                print(f"would revert  {_revision_line(revision)}", file=sys.stderr)
+            print("rigbook migrate: reverting drops what those migrations added: pass --yes", file=sys.stderr)
+            return 2
+        moved = asyncio.run(_migrate(settings, target))
+    except UnknownRevision as error:
+        print(f"rigbook migrate: --to: {error}", file=sys.stderr)
+        return 2
+    for revision in moved.applied:
+        print(f"applied   {_revision_line(revision)}")
+    for revision in moved.reverted:
+        print(f"reverted  {_revision_line(revision)}")
+    if not moved.applied and not moved.reverted:
+        print(f"database is already at {moved.after or 'base'}; nothing to do")
+    else:
+        print(f"database is at {moved.after or 'base'} (was {moved.before or 'empty'})")
     return 0
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
+    # Seeding signs and seals nothing, so no secret is needed (and none is worth a warning).
+    _development_secret(announce=False)
     settings = Settings()
     if not args.demo:
         print("nothing to seed: pass --demo", file=sys.stderr)
@@ -188,8 +281,15 @@ async def _create_operator(settings: Settings, email: str, name: str, password: 
 
 
 def cmd_create_operator(args: argparse.Namespace) -> int:
+    _development_secret(announce=False)  # hashes a password; signs and seals nothing
     settings = Settings()
-    password = os.environ.get("RIGBOOK_OPERATOR_PASSWORD") or getpass.getpass("Password: ")
+    password = _password("RIGBOOK_OPERATOR_PASSWORD", "Password: ")
+    if password is None:
+        print(
+            "rigbook create-operator: no password: set RIGBOOK_OPERATOR_PASSWORD or run it on a terminal",
+            file=sys.stderr,
+        )
+        return 2
     asyncio.run(_migrate(settings))
     problems = asyncio.run(_create_operator(settings, args.email, args.name, password))
     for problem in problems:
@@ -197,6 +297,61 @@ def cmd_create_operator(args: argparse.Namespace) -> int:
     if problems:
         return 1
     print(f"operator {args.email} created")
+    return 0
+
+
+async def _create_tenant(settings: Settings, args: argparse.Namespace, password: str) -> list[str]:
+    """What is wrong with the input, one problem a line; none once the tenant and its admin exist."""
+    from resolvers.errors import InvalidInput
+    from resolvers.tenants import NewTenant, create_tenant
+    from resolvers.transactions import Standalone
+
+    new = NewTenant(
+        slug=args.slug,
+        name=args.name,
+        timezone=args.timezone,
+        admin_email=args.admin_email,
+        admin_password=password,
+        admin_name=args.admin_name,
+    )
+    services = _services(settings)
+    try:
+        await create_tenant(Standalone(services.database), services.passwords, new)
+    except InvalidInput as error:
+        return [f"{TENANT_OPTIONS.get(field, field)}: {message}" for field, message in error.fields.items()]
+    finally:
+        await services.database.dispose()
+    return []
+
+
+# Where each of ``createTenant``'s input fields comes from on the command line.
+TENANT_OPTIONS = {
+    "slug": "--slug",
+    "name": "--name",
+    "timezone": "--timezone",
+    "adminEmail": "--admin-email",
+    "adminName": "--admin-name",
+    "adminPassword": "RIGBOOK_ADMIN_PASSWORD",
+}
+
+
+def cmd_create_tenant(args: argparse.Namespace) -> int:
+    _development_secret(announce=False)  # hashes a password; signs and seals nothing
+    settings = Settings()
+    password = _password("RIGBOOK_ADMIN_PASSWORD", "Admin password: ")
+    if password is None:
+        print(
+            "rigbook create-tenant: no password: set RIGBOOK_ADMIN_PASSWORD or run it on a terminal",
+            file=sys.stderr,
+        )
+        return 2
+    asyncio.run(_migrate(settings))
+    problems = asyncio.run(_create_tenant(settings, args, password))
+    for problem in problems:
+        print(f"cannot create tenant: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"tenant {args.slug.strip().lower()} created; its admin {args.admin_email.strip()} can sign in")
     return 0
 
 
@@ -361,16 +516,45 @@ def cmd_report(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     from db.queue import MAX_LISTED
 
-    root = argparse.ArgumentParser(prog="rigbook", description="Rigbook GraphQL API server")
-    commands = root.add_subparsers(dest="command", required=True)
+    # Every option's help shows its default.
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    root = argparse.ArgumentParser(
+        prog="rigbook", description="Rigbook GraphQL API server", formatter_class=formatter
+    )
+    root.add_argument("--version", action="version", version=_version())
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_parser_class(formatter))
 
     serve = commands.add_parser("serve", help="serve the API (development: migrate and seed first)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=_bounded(int, 1, 65535), default=8000, help="TCP port, 1 to 65535")
+    serve.add_argument(
+        "--workers",
+        type=_bounded(int, 1, 64),
+        default=1,
+        help="worker processes, 1 to 64 (about one per core)",
+    )
+    serve.add_argument(
+        "--reload", action="store_true", help="restart on code changes (development, one worker)"
+    )
     serve.set_defaults(run=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations (idempotent)")
+    migrate = commands.add_parser(
+        "migrate", help="apply database migrations (idempotent), or show where the database stands"
+    )
+    migrate.add_argument(
+        "action",
+        nargs="?",
+        choices=["current", "history"],
+        help="current: the database's revision; history: every revision, newest first",
+    )
+    migrate.add_argument(
+        "--to",
+        metavar="REV",
+        help="move to this revision, down as well as up (base: before the first); default: the newest",
+    )
+    migrate.add_argument(
+        "--yes", action="store_true", help="confirm reverting migrations (--to an older one)"
+    )
     migrate.set_defaults(run=cmd_migrate)
 
     seed = commands.add_parser("seed", help="insert demo data (development only)")
@@ -422,11 +606,49 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--replace", action="store_true", help="compute the report again and store that")
     report.set_defaults(run=cmd_report)
 
-    operator = commands.add_parser("create-operator", help="create a platform operator account")
-    operator.add_argument("--email", required=True)
-    operator.add_argument("--name", default="")
+    tenant = commands.add_parser(
+        "create-tenant",
+        help="create a tenant and its first admin (password: RIGBOOK_ADMIN_PASSWORD or asked)",
+    )
+    tenant.add_argument("--slug", required=True, help="the tenant's short name, used to sign in")
+    tenant.add_argument("--name", required=True, help="the company's name")
+    tenant.add_argument("--admin-email", required=True, help="the first admin's email")
+    tenant.add_argument("--admin-name", default="", help="the first admin's name")
+    tenant.add_argument("--timezone", default="UTC", help="an IANA time zone, e.g. Europe/Berlin")
+    tenant.set_defaults(run=cmd_create_tenant)
+
+    operator = commands.add_parser(
+        "create-operator",
+        help="create a platform operator account (password: RIGBOOK_OPERATOR_PASSWORD or asked)",
+    )
+    operator.add_argument("--email", required=True, help="the operator's email, used to sign in")
+    operator.add_argument("--name", default="", help="the operator's name")
     operator.set_defaults(run=cmd_create_operator)
     return root
+
+
+def _parser_class(formatter: type[argparse.HelpFormatter]) -> type[argparse.ArgumentParser]:
+    """Subcommands' parsers, with the same help formatter as the root's."""
+
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", formatter)
+            super().__init__(*args, **kwargs)
+
+    return Parser
+
+
+def _version() -> str:
+    """The installed version and the newest migration this code carries."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from db.migrate import head
+
+    try:
+        installed = version("rigbook")
+    except PackageNotFoundError:
+        installed = "unknown"
+    return f"rigbook {installed} (database revision {head()})"
 
 
 def main(argv: list[str] | None = None) -> int:
