@@ -15,7 +15,7 @@ from auth.services import Services
 from resolvers.jobs.inline import InlineWorker
 from settings import Settings
 from web.graphql import GraphQLView
-from web.health import Readiness, live
+from web.health import Detailed, LiveCounts, Readiness, live
 from web.live_socket import LiveSocket
 from web.middleware import BodySizeLimit, Deadline, RequestId, SecurityHeaders
 from web.reports import ReportDownload
@@ -83,12 +83,21 @@ def create_app(
         )
     view = GraphQLView(app_services, projection=projection)
     live_socket = LiveSocket(app_services, view.pipeline)
+    detailed = Detailed(
+        app_services,
+        LiveCounts(
+            connections=lambda: len(live_socket.connections), subscriptions=lambda: len(live_socket.fanout)
+        ),
+        worker_running=lambda: app.state.worker is not None,
+    )
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", live_socket),
+            Route("/health", live, methods=["GET"]),
             Route("/health/live", live, methods=["GET"]),
             Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
+            Route("/health/detailed", detailed.endpoint, methods=["GET"]),
             Route("/reports/{month}.csv", ReportDownload(app_services).endpoint, methods=["GET"]),
         ],
         middleware=middleware,

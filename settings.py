@@ -150,6 +150,17 @@ class Settings(BaseSettings):
         le=5000,
         description="reservations one transaction of the expiry and reminder jobs changes at most",
     )
+    ops_token: str | None = Field(
+        default=None,
+        min_length=32,
+        description="the bearer token /health/detailed asks for (required in production, where without it "
+        "the page is closed; outside production the page is open unless this is set)",
+    )
+    build_commit: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the commit the running code was built from, shown to operators",
+    )
     worker_heartbeat_file: Path | None = Field(
         default=None,
         description="a file `rigbook worker` touches on every turn of its loop (a container health check)",

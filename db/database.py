@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, QueuePool
 
 from db.clock import utcnow
 from db.compiled_reads import ReadCompiler
@@ -255,6 +255,18 @@ class Database:
         """One round trip on a new connection: does the database answer, however busy the pool."""
         async with self._probes.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    async def revision(self) -> str | None:
+        """The migration the database is at, asked like ``ping`` on a connection of its own."""
+        async with self._probes.connect() as connection:
+            return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+    def pool_use(self) -> dict[str, int]:
+        """The connection pool's size and what requests hold of it now."""
+        pool = self.engine.pool
+        if not isinstance(pool, QueuePool):
+            return {}
+        return {"size": pool.size(), "checkedOut": pool.checkedout(), "overflow": max(pool.overflow(), 0)}
 
     async def dispose(self) -> None:
         await self.kept_reads.release()
