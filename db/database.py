@@ -7,7 +7,11 @@ opened for a signed-in caller also carries a ``SessionCheck``: its transactions
 start with the check instead (``db/session_check.py``), which sets the tenant too,
 and one whose caller's grant has ended raises ``SessionEnded`` before any work.
 On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
-writers queue on the database lock instead of failing halfway.
+writers queue on the database lock instead of failing halfway. On PostgreSQL a
+write transaction is begun and ended by ``db/writes.py`` on the asyncpg connection
+(``BEGIN`` and the tenant or the check in one round trip); the session's adapter
+runs in autocommit mode inside it, and the statements a write sends past the unit
+of work go there too.
 
 A request's reads go through ``reads()`` (``db/reads.py``): one read-only
 transaction, on PostgreSQL straight on the asyncpg connection. On PostgreSQL,
