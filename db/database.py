@@ -7,7 +7,11 @@ opened for a signed-in caller also carries a ``SessionCheck``: its transactions
 start with the check instead (``db/session_check.py``), which sets the tenant too,
 and one whose caller's grant has ended raises ``SessionEnded`` before any work.
 On SQLite, write transactions start with ``BEGIN IMMEDIATE`` so that concurrent
-writers queue on the database lock instead of failing halfway.
+writers queue on the database lock instead of failing halfway. On PostgreSQL a
+write transaction is begun and ended by ``db/writes.py`` on the asyncpg connection
+(``BEGIN`` and the tenant or the check in one round trip); the session's adapter
+runs in autocommit mode inside it, and the statements a write sends past the unit
+of work go there too.
 
 A request's reads go through ``reads()`` (``db/reads.py``): one read-only
 transaction, on PostgreSQL straight on the asyncpg connection. On PostgreSQL,
@@ -40,11 +44,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, QueuePool
 
+from db import writes
 from db.clock import utcnow
 from db.compiled_reads import ReadCompiler
 from db.in_lists import use_arrays_for_in_lists
 from db.reads import KeptConnections, PostgresReads, ReadPool, Reads, SqliteReads, StatementListener
 from db.session_check import SessionCheck, SessionEnded, is_session_ended, postgres_begin, sqlite_check
+from db.writes import WRITE_INFO_KEY, WriteConnection
 
 TENANT_INFO_KEY = "tenant_id"
 CHECK_INFO_KEY = "session_check"
@@ -113,6 +119,10 @@ def _set_tenant_on_begin(session: Session, _tx: SessionTransaction, connection: 
         if check is not None and connection.execute(sqlite_check(tenant_id, check, utcnow())).first() is None:
             raise SessionEnded()
         return
+    if WRITE_INFO_KEY in session.info:
+        # BEGIN and the tenant (or the check) in one round trip (``db/writes.py``).
+        writes.begin(session, connection, tenant_id, check)
+        return
     if check is None:
         connection.execute(
             text("SELECT set_config('app.tenant_id', :tid, true)"),
@@ -163,8 +173,13 @@ class Database:
         self._read_sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=TenantSession
         )
+        # On PostgreSQL the adapter sends no BEGIN of its own: ``db/writes.py`` opens
+        # and ends write transactions, with the tenant in the same round trip.
+        write_options: dict[str, Any] = {_WRITE_OPTION: True}
+        if not self.is_sqlite:
+            write_options["isolation_level"] = "AUTOCOMMIT"
         self._write_sessions = async_sessionmaker(
-            self.engine.execution_options(**{_WRITE_OPTION: True}),
+            self.engine.execution_options(**write_options),
             expire_on_commit=False,
             sync_session_class=TenantSession,
         )
@@ -209,13 +224,19 @@ class Database:
         self, tenant_id: uuid.UUID | None, check: SessionCheck | None = None
     ) -> AsyncIterator[AsyncSession]:
         """One write transaction: committed on success, rolled back on any exception."""
-        session = await self._connected(self._write_sessions, tenant_id, check)
+        session = await self._connected(self._write_sessions, tenant_id, check, write=True)
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
+            try:
+                yield session
+                await session.flush()
+                await writes.end(session, commit=True)
+            except BaseException:
+                try:
+                    await writes.end(session, commit=False)
+                finally:
+                    await session.rollback()
+                raise
+            # Nothing left to send: the session's own commit runs its hooks (live notices, queue wake-ups).
             await session.commit()
         finally:
             await session.close()
@@ -225,6 +246,8 @@ class Database:
         sessions: async_sessionmaker[AsyncSession],
         tenant_id: uuid.UUID | None,
         check: SessionCheck | None,
+        *,
+        write: bool = False,
     ) -> AsyncSession:
         """A session whose transaction has begun on a live connection (retried once)."""
         for attempt in range(2):
@@ -232,6 +255,8 @@ class Database:
             session.info[TENANT_INFO_KEY] = tenant_id
             session.info[CHECK_INFO_KEY] = check
             session.info[LIVE_FEED_INFO_KEY] = self.local_feeds or None
+            if write and not self.is_sqlite:
+                session.info[WRITE_INFO_KEY] = WriteConnection(self.read_compiler, self.statement_sent)
             try:
                 await session.connection()
             except SessionEnded:

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import sqltypes
 from sqlmodel import SQLModel
 
+from db import writes
 from db.audit import announcements, created_events
 from db.caches import bounded
 from db.queue import note_added
@@ -149,9 +150,9 @@ async def insert_new(session: AsyncSession, *batches: Sequence[SQLModel]) -> Non
             note_added(session)
     if not written:
         return
-    connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        await _insert_sqlite(connection, written)
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        await _insert_sqlite(await session.connection(), written)
         return
-    statement = _postgres_insert(tuple(_table(rows) for rows in written), connection.dialect)
-    await connection.exec_driver_sql(statement.sql, statement.arguments(written))
+    statement = _postgres_insert(tuple(_table(rows) for rows in written), dialect)
+    await writes.execute(session, statement.sql, statement.arguments(written))

@@ -22,6 +22,7 @@ from sqlalchemy import Row, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db import writes
 from db.scoped import in_tenant, same_tenant
 from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
 
@@ -234,9 +235,8 @@ async def load_holds(
     if not equipment:
         return []
     statement = holds_statement(tenant_id, equipment, window, exclude_reservation=exclude_reservation)
-    # Plain rows: on the session's connection, past the ORM's statement handling.
-    connection = await session.connection()
-    return holds_from((await connection.execute(statement)).all())
+    # Plain rows: the transaction's own statements, past the ORM (``db/writes.py``).
+    return holds_from(await writes.rows(session, statement))
 
 
 def holds_from(rows: Iterable[Row[*tuple[Any, ...]]]) -> list[Hold]:

@@ -24,6 +24,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db import writes
 from db.clock import utcnow
 from db.scoped import scoped, scoped_records
 from db.tables import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
@@ -86,14 +87,13 @@ async def lock_stock(
 ) -> dict[uuid.UUID, Any]:
     """Lock the tenant's equipment rows among ``ids``, read as rows of their ``BOOKING_COLUMNS``.
 
-    A booking only reads the equipment: plain rows on the session's connection
-    skip the ORM's identity map and instance state.
+    A booking only reads the equipment: plain rows of the transaction's own
+    statements (``db/writes.py``) skip the ORM's identity map and instance state.
     """
     if not ids:
         return {}
-    connection = await session.connection()
     statement = _locking(scoped_records(Equipment, tenant_id, BOOKING_COLUMNS), ids)
-    return {row.id: row for row in (await connection.execute(statement)).all()}
+    return {row.id: row for row in await writes.rows(session, statement)}
 
 
 async def lock_lines(

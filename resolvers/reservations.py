@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete
 
+from db import writes
 from db.clock import utcnow
 from db.inserts import insert_new
 from db.scoped import in_tenant, scoped, scoped_records
@@ -92,20 +93,19 @@ def validate_text(problems: Validator, title: str | None, notes: str | None) -> 
 
 
 async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
-    connection = await session.connection()
-    result = await connection.execute(
+    statement = (
         update(Tenant)
         .where(col(Tenant.id) == tenant_id)
         .values(reservation_counter=col(Tenant.reservation_counter) + 1)
         .returning(col(Tenant.reservation_counter))
     )
-    return int(result.scalar_one())
+    (row,) = await writes.rows(session, statement)
+    return int(row[0])
 
 
 async def _user_exists(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    connection = await session.connection()
     statement = scoped_records(User, tenant_id, ("id",)).where(col(User.id) == user_id)
-    return (await connection.execute(statement)).first() is not None
+    return bool(await writes.rows(session, statement))
 
 
 async def _by_idempotency_key(

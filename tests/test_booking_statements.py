@@ -22,9 +22,10 @@ mutation($input: CreateReservationInput!) {
 }
 """
 
-# The caller's check (which sets the tenant), the equipment locked, the holds read
-# again under the lock, the next number; then the reservation, its lines and their
-# audit events in one statement.
+# The caller's check (which sets the tenant, and rides with BEGIN in one round trip),
+# the equipment locked, the holds read again under the lock, the next number; then
+# the reservation, its lines and their audit events in one statement. With COMMIT,
+# six round trips (``tests/test_write_transactions.py`` watches them on the wire).
 POSTGRES_BOOKING_STATEMENTS = 5
 
 
