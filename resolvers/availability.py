@@ -2,7 +2,9 @@
 
 Holds are widened by the equipment's buffers (prep before, return after) and
 compared as half-open intervals, so back-to-back windows never collide unless a
-buffer says so. ``held`` is the peak concurrent quantity found by a sweep.
+buffer says so. ``held`` is the peak concurrent quantity found by a sweep;
+``held_seconds_in`` integrates the same sweep over time (the dashboard's
+utilization, ``resolvers/reports/stats.py``).
 
 Bookings count through ``Stock``. Availability asks the same question of many
 items at once and answers it with ``held_in``: the same widening, overlap and
@@ -23,7 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.scoped import in_tenant, same_tenant
-from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
+from db.tables import (
+    HOLDING_STATUSES,
+    Equipment,
+    EquipmentStatus,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+)
 
 Interval = tuple[datetime, datetime]
 
@@ -103,6 +112,35 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
     ``Stock.of`` and ``peak`` do; a hold that ``Stock.touching`` would leave out is
     empty once clipped, so the clipping alone decides.
     """
+    events = _clipped_events(equipment, holds, window)
+    return _sweep(events) if events else 0
+
+
+def held_seconds_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) -> float:
+    """Quantity × seconds held within ``window``: the sweep's running total, integrated over time.
+
+    The same widening, clipping and ordering as ``held_in``; where ``held_in`` keeps
+    the highest total, this adds up each total times how long it lasted.
+    """
+    events = _clipped_events(equipment, holds, window)
+    if not events:
+        return 0.0
+    events.sort()
+    running = 0
+    total = 0.0
+    previous = events[0][0]
+    for instant, delta in events:
+        if running:
+            total += running * (instant - previous).total_seconds()
+        previous = instant
+        running += delta
+    return total
+
+
+def _clipped_events(
+    equipment: Equipment, holds: Iterable[HoldRow], window: Interval
+) -> list[tuple[datetime, int]]:
+    """Each hold widened by the buffers and clipped to ``window``, as (start, +q) and (end, -q) events."""
     before = timedelta(minutes=equipment.buffer_before)
     after = timedelta(minutes=equipment.buffer_after)
     first, last = window
@@ -119,7 +157,7 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
             quantity = hold.quantity
             events.append((start, quantity))
             events.append((end, -quantity))
-    return _sweep(events) if events else 0
+    return events
 
 
 STOCK_COLUMNS = ("id", "quantity", "status", "buffer_before", "buffer_after")
@@ -181,11 +219,14 @@ def holds_statement(
     *,
     exclude_reservation: uuid.UUID | None = None,
     holders: bool = True,
+    statuses: Sequence[ReservationStatus] = HOLDING_STATUSES,
 ) -> Select[*tuple[Any, ...]]:
     """Holding lines of ``equipment`` whose buffered windows may touch ``window``.
 
     Without ``holders``, only what counting reads (equipment, quantity, window): the
     reservation and unit ids are two UUIDs per row to decode that a count never uses.
+    ``statuses`` are those that hold stock now; a look back (``resolvers/reports/``)
+    also counts the reservations that held it and came back.
     """
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
@@ -193,7 +234,7 @@ def holds_statement(
     conditions = [
         in_tenant(ReservationLine, tenant_id),
         col(ReservationLine.equipment_id).in_([item.id for item in equipment]),
-        col(Reservation.status).in_(HOLDING_STATUSES),
+        col(Reservation.status).in_(statuses),
         col(Reservation.starts_at) < window[1] + reach,
         col(Reservation.ends_at) > window[0] - reach,
     ]
@@ -258,6 +299,13 @@ class Usage:
     @property
     def available(self) -> int:
         return max(0, self.total - self.held)
+
+    @property
+    def held_hours(self) -> float:
+        """Quantity × hours held within the window, buffers included (``held_seconds_in``)."""
+        if not self.holds:
+            return 0.0
+        return held_seconds_in(self.equipment, self.holds, self.window) / 3600.0
 
     @property
     def reservation_ids(self) -> list[uuid.UUID]:
