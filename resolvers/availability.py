@@ -220,24 +220,28 @@ def holds_statement(
     exclude_reservation: uuid.UUID | None = None,
     holders: bool = True,
     statuses: Sequence[ReservationStatus] = HOLDING_STATUSES,
+    every_item: bool = False,
 ) -> Select[*tuple[Any, ...]]:
     """Holding lines of ``equipment`` whose buffered windows may touch ``window``.
 
     Without ``holders``, only what counting reads (equipment, quantity, window): the
     reservation and unit ids are two UUIDs per row to decode that a count never uses.
     ``statuses`` are those that hold stock now; a look back (``resolvers/reports/``)
-    also counts the reservations that held it and came back.
+    also counts the reservations that held it and came back. With ``every_item``,
+    ``equipment`` is all of the tenant's and the lines are not filtered by it: a list
+    of thousands of ids costs more to send and plan than it filters.
     """
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
     )
     conditions = [
         in_tenant(ReservationLine, tenant_id),
-        col(ReservationLine.equipment_id).in_([item.id for item in equipment]),
         col(Reservation.status).in_(statuses),
         col(Reservation.starts_at) < window[1] + reach,
         col(Reservation.ends_at) > window[0] - reach,
     ]
+    if not every_item:
+        conditions.insert(1, col(ReservationLine.equipment_id).in_([item.id for item in equipment]))
     if exclude_reservation is not None:
         conditions.append(col(Reservation.id) != exclude_reservation)
     held = (col(ReservationLine.quantity), col(Reservation.starts_at), col(Reservation.ends_at))

@@ -109,7 +109,6 @@ class Stats:
     start: datetime
     end: datetime
     hours: float
-    as_of: datetime
     timezone: str
     today: date
     statuses: dict[ReservationStatus, int]
@@ -168,7 +167,7 @@ async def stats(snapshot: Snapshot, caller: TenantCaller, request: StatsRequest,
     holds: Sequence[Any] = ()
     if equipment:
         holds = await snapshot.rows(
-            holds_statement(tenant_id, equipment, (start, end), statuses=USED_STATUSES)
+            holds_statement(tenant_id, equipment, (start, end), statuses=USED_STATUSES, every_item=True)
         )
     used = usage(equipment, holds, (start, end))
     hours = hours_between(start, end)
@@ -189,7 +188,6 @@ async def stats(snapshot: Snapshot, caller: TenantCaller, request: StatsRequest,
         start=start,
         end=end,
         hours=round(hours, PRECISION),
-        as_of=now,
         timezone=zone.key,
         today=today,
         statuses=statuses,

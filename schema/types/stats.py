@@ -97,7 +97,6 @@ class Stats:
     period_start: datetime = strawberry.field(description="The window's start (`from`), in UTC.")
     period_end: datetime = strawberry.field(description="The window's end (`to`, exclusive), in UTC.")
     hours: float = strawberry.field(description="The window's length in hours.")
-    as_of: datetime = strawberry.field(description="When the figures were worked out.")
     timezone: str = strawberry.field(
         description="The time zone `today` is a day of (your tenant's; UTC if none)."
     )
@@ -123,7 +122,6 @@ class Stats:
             period_start=found.start,
             period_end=found.end,
             hours=found.hours,
-            as_of=found.as_of,
             timezone=found.timezone,
             today=found.today,
             reservations_by_status=[
