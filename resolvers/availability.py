@@ -3,8 +3,8 @@
 Holds are widened by the equipment's buffers (prep before, return after) and
 compared as half-open intervals, so back-to-back windows never collide unless a
 buffer says so. ``held`` is the peak concurrent quantity found by a sweep;
-``held_seconds_in`` integrates the same sweep over time (the dashboard's
-utilization, ``resolvers/reports/stats.py``).
+``held_seconds_in`` and ``held_time`` integrate the same sweep over time (the
+dashboard's utilization, ``resolvers/reports/stats.py``).
 
 Bookings count through ``Stock``. Availability asks the same question of many
 items at once and answers it with ``held_in``: the same widening, overlap and
@@ -116,13 +116,19 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
     return _sweep(events) if events else 0
 
 
-def held_seconds_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) -> float:
+def held_seconds_in(
+    equipment: Equipment,
+    holds: Iterable[HoldRow],
+    window: Interval,
+    touching: set[uuid.UUID] | None = None,
+) -> float:
     """Quantity × seconds held within ``window``: the sweep's running total, integrated over time.
 
     The same widening, clipping and ordering as ``held_in``; where ``held_in`` keeps
-    the highest total, this adds up each total times how long it lasted.
+    the highest total, this adds up each total times how long it lasted. ``touching``,
+    if given, collects the reservations of the holds that overlap the window.
     """
-    events = _clipped_events(equipment, holds, window)
+    events = _clipped_events(equipment, holds, window, touching)
     if not events:
         return 0.0
     events.sort()
@@ -138,9 +144,17 @@ def held_seconds_in(equipment: Equipment, holds: Iterable[HoldRow], window: Inte
 
 
 def _clipped_events(
-    equipment: Equipment, holds: Iterable[HoldRow], window: Interval
+    equipment: Equipment,
+    holds: Iterable[HoldRow],
+    window: Interval,
+    touching: set[uuid.UUID] | None = None,
 ) -> list[tuple[datetime, int]]:
-    """Each hold widened by the buffers and clipped to ``window``, as (start, +q) and (end, -q) events."""
+    """Each hold widened by the buffers and clipped to ``window``, as (start, +q) and (end, -q) events.
+
+    A hold is left out when nothing of it is left once clipped: exactly when its
+    buffered window does not overlap ``window`` (``overlaps``, as ``Stock.touching``
+    asks it). The reservations of the others go into ``touching`` when it is given.
+    """
     before = timedelta(minutes=equipment.buffer_before)
     after = timedelta(minutes=equipment.buffer_after)
     first, last = window
@@ -157,6 +171,8 @@ def _clipped_events(
             quantity = hold.quantity
             events.append((start, quantity))
             events.append((end, -quantity))
+            if touching is not None:
+                touching.add(hold.reservation_id)
     return events
 
 
@@ -305,13 +321,6 @@ class Usage:
         return max(0, self.total - self.held)
 
     @property
-    def held_hours(self) -> float:
-        """Quantity × hours held within the window, buffers included (``held_seconds_in``)."""
-        if not self.holds:
-            return 0.0
-        return held_seconds_in(self.equipment, self.holds, self.window) / 3600.0
-
-    @property
     def reservation_ids(self) -> list[uuid.UUID]:
         """The reservations whose buffered holds overlap the window, each once, in order.
 
@@ -334,13 +343,7 @@ def usage(
     ``holds`` may be the rows of ``holds_statement`` as read: they are grouped and
     counted as they are, not copied into ``Hold`` values.
     """
-    by_equipment: dict[uuid.UUID, list[HoldRow]] = {}
-    for hold in holds:
-        same = by_equipment.get(hold.equipment_id)
-        if same is None:
-            by_equipment[hold.equipment_id] = [hold]
-        else:
-            same.append(hold)
+    by_equipment = _by_equipment(holds)
     result: dict[uuid.UUID, Usage] = {}
     for item in equipment:
         found = by_equipment.get(item.id)
@@ -348,4 +351,50 @@ def usage(
             result[item.id] = Usage(item, total_stock(item), 0, window)
         else:
             result[item.id] = Usage(item, total_stock(item), held_in(item, found, window), window, found)
+    return result
+
+
+def _by_equipment(holds: Iterable[HoldRow]) -> dict[uuid.UUID, list[HoldRow]]:
+    by_equipment: dict[uuid.UUID, list[HoldRow]] = {}
+    for hold in holds:
+        same = by_equipment.get(hold.equipment_id)
+        if same is None:
+            by_equipment[hold.equipment_id] = [hold]
+        else:
+            same.append(hold)
+    return by_equipment
+
+
+@dataclass(frozen=True, slots=True)
+class HeldTime:
+    """How long one equipment was held during a window, and by how many reservations."""
+
+    equipment: Equipment
+    total: int
+    """Its stock, as ``usage`` counts it (``total_stock``)."""
+    seconds: float
+    """Quantity × seconds held within the window, buffers included (``held_seconds_in``)."""
+    reservations: int
+    """The reservations whose buffered holds overlap the window (``Usage.reservation_ids``)."""
+
+
+def held_time(
+    equipment: Sequence[Equipment], holds: Iterable[HoldRow], window: Interval
+) -> dict[uuid.UUID, HeldTime]:
+    """``usage``'s question asked over time: how much of each equipment was held, for how long.
+
+    The holds are grouped, widened and clipped as ``usage`` does; the sweep's running
+    total is integrated instead of its peak kept. ``holds`` must name their
+    reservations (``holds_statement`` with ``holders``).
+    """
+    by_equipment = _by_equipment(holds)
+    result: dict[uuid.UUID, HeldTime] = {}
+    for item in equipment:
+        found = by_equipment.get(item.id)
+        if found is None:
+            result[item.id] = HeldTime(item, total_stock(item), 0.0, 0)
+        else:
+            touching: set[uuid.UUID] = set()
+            seconds = held_seconds_in(item, found, window, touching)
+            result[item.id] = HeldTime(item, total_stock(item), seconds, len(touching))
     return result

@@ -7,6 +7,8 @@ near the tenant's midnight. Each reservation's comment shows the arithmetic.
 
 from __future__ import annotations
 
+import random
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +28,7 @@ from db.tables import (
     UnitStatus,
     User,
 )
+from resolvers.availability import Hold, Stock, held_time
 from schema.node import to_global_id
 from tests.api import Api, TenantUsers, error_codes, make_user
 from tests.conftest import StatementCounter
@@ -434,3 +437,30 @@ async def test_one_request_costs_the_same_statements_for_1_and_50_reservations(
     # in the read transaction's opening statement on PostgreSQL; on SQLite a statement of its
     # own, after the BEGIN that SQLAlchemy sends (and counts) there.
     assert counts[1] == (8 if services.database.is_sqlite else 7)
+
+
+def test_held_time_integrates_what_stock_counts_hour_by_hour() -> None:
+    """On an hour grid the held quantity is constant within each hour: the integral is the sum of
+    ``Stock.held`` over the hours, buffers and the window's edges included."""
+    rng = random.Random(14)
+    for _ in range(50):
+        item = Equipment(
+            name="Item",
+            code="I",
+            tracking=Tracking.BULK,
+            quantity=20,
+            buffer_before=60 * rng.randint(0, 2),
+            buffer_after=60 * rng.randint(0, 3),
+        )
+        holds = []
+        for _ in range(rng.randint(0, 8)):
+            starts = mar(1) + timedelta(hours=rng.randint(-10, 60))
+            ends = starts + timedelta(hours=rng.randint(1, 20))
+            holds.append(Hold(uuid.uuid4(), item.id, None, rng.randint(1, 3), starts, ends))
+        window = (mar(1), mar(3))
+        found = held_time([item], holds, window)[item.id]
+        stock = Stock.of(item, holds)
+        hours = [(mar(1) + timedelta(hours=h), mar(1) + timedelta(hours=h + 1)) for h in range(48)]
+        assert found.seconds == sum(stock.held(hour) for hour in hours) * 3600
+        assert found.reservations == len({hold.reservation_id for _, hold in stock.touching(window)})
+        assert found.total == 20

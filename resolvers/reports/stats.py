@@ -9,8 +9,8 @@ and the new customers. Each figure means what it means elsewhere:
   ``[from, to)`` (not only those starting in it), as the monthly report counts them
   (``compute.statuses_statement``).
 * **Utilization**: held hours ÷ available hours. Held hours come from the
-  availability sweep (``resolvers/availability.py``'s ``usage`` and
-  ``Usage.held_hours``): each CONFIRMED, CHECKED_OUT or RETURNED line widened by
+  availability sweep (``resolvers/availability.py``'s ``held_time``, ``usage``
+  over time): each CONFIRMED, CHECKED_OUT or RETURNED line widened by
   its equipment's buffers (prep and return time block stock), clipped to the
   window, the running total integrated over time. Available hours are the stock as
   availability counts it (``total_stock``: an active item's quantity, for
@@ -43,11 +43,17 @@ from sqlmodel import col
 
 from db.scoped import in_tenant, scoped_records
 from db.tables import Equipment, Reservation, ReservationStatus, Role, Tenant, User
-from resolvers.availability import STOCK_COLUMNS, Usage, holds_statement, usage
+from resolvers.availability import STOCK_COLUMNS, HeldTime, held_time, holds_statement
 from resolvers.caller import TenantCaller
 from resolvers.errors import Validator
 from resolvers.instants import instant_problem
-from resolvers.reports.compute import USED_STATUSES, hours_between, status_counts, statuses_statement
+from resolvers.reports.compute import (
+    SECONDS_PER_HOUR,
+    USED_STATUSES,
+    hours_between,
+    status_counts,
+    statuses_statement,
+)
 from resolvers.reports.content import PRECISION, ratio
 from resolvers.reports.months import zone_of
 from resolvers.reports.store import reader
@@ -169,7 +175,7 @@ async def stats(snapshot: Snapshot, caller: TenantCaller, request: StatsRequest,
         holds = await snapshot.rows(
             holds_statement(tenant_id, equipment, (start, end), statuses=USED_STATUSES, every_item=True)
         )
-    used = usage(equipment, holds, (start, end))
+    used = held_time(equipment, holds, (start, end))
     hours = hours_between(start, end)
     items = [_item(found, hours) for found in used.values()]
     items = [item for item in items if item.stock or item.held_hours]
@@ -198,7 +204,7 @@ async def stats(snapshot: Snapshot, caller: TenantCaller, request: StatsRequest,
     )
 
 
-def _item(found: Usage, hours: float) -> StatsItem:
+def _item(found: HeldTime, hours: float) -> StatsItem:
     row = found.equipment
     return StatsItem(
         equipment_id=row.id,
@@ -206,9 +212,9 @@ def _item(found: Usage, hours: float) -> StatsItem:
         code=row.code,
         category=row.category,
         stock=found.total,
-        held_hours=round(found.held_hours, PRECISION),
+        held_hours=round(found.seconds / SECONDS_PER_HOUR, PRECISION),
         available_hours=round(found.total * hours, PRECISION),
-        reservations=len(found.reservation_ids) if found.holds else 0,
+        reservations=found.reservations,
     )
 
 
