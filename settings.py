@@ -83,6 +83,7 @@ class Settings(BaseSettings):
         "calls, and every requestPasswordReset and registerTenant",
     )
     max_reservation_days: int = Field(default=366, ge=1)
+    stats_max_days: int = Field(default=366, ge=1, le=3660, description="longest window `stats` answers")
     request_timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     statement_timeout_ms: int = Field(
         default=15_000, ge=0, description="PostgreSQL statement_timeout; 0 = none"

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 import jwt
@@ -34,7 +35,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench import config, scenarios
-from bench.stock import HOLDING, HOLDS_SQL, group, held, total_stock, widest_buffers
+from bench.stock import HOLDING, HOLDS_SQL, group, held, held_seconds, total_stock, widest_buffers
 
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "typ", "sid"]
 STAFF_ROLES = frozenset({"ADMIN", "MANAGER", "STAFF"})
@@ -277,6 +278,153 @@ async def reservations(db: Db, caller: Caller, variables: dict[str, Any], *, fir
     }
 
 
+# ---- stats: the dashboard (resolvers/reports/stats.py), by hand -------------------------------
+
+STATS_STATUSES = ("REQUESTED", "CONFIRMED", "CHECKED_OUT", "RETURNED", "CANCELED", "DECLINED", "EXPIRED")
+STATS_USED = ("CONFIRMED", "CHECKED_OUT", "RETURNED")
+STATS_TOP = 10
+STATS_PRECISION = 4
+
+STATS_STATUS_SQL = """
+SELECT status, count(*) FROM reservation
+WHERE tenant_id = $1 AND starts_at < $3 AND ends_at > $2 GROUP BY status
+"""
+STATS_EQUIPMENT_SQL = """
+SELECT id, quantity, status, buffer_before, buffer_after, name, code, category
+FROM equipment WHERE tenant_id = $1 ORDER BY id
+"""
+# Every used line of the tenant whose buffered window may touch the window: no id list needed.
+STATS_HOLDS_SQL = """
+SELECT l.reservation_id, l.equipment_id, l.quantity, r.starts_at, r.ends_at
+FROM reservation_line l
+JOIN reservation r ON r.tenant_id = l.tenant_id AND r.id = l.reservation_id
+WHERE l.tenant_id = $1 AND r.status = ANY($2::text[]) AND r.starts_at < $4 AND r.ends_at > $3
+"""
+STATS_DUE_SQL = """
+SELECT count(*) FILTER (WHERE status = 'CONFIRMED' AND starts_at >= $2 AND starts_at < $3),
+       count(*) FILTER (WHERE status = 'CONFIRMED' AND starts_at < $4),
+       count(*) FILTER (WHERE status = 'CHECKED_OUT' AND ends_at >= $2 AND ends_at < $3),
+       count(*) FILTER (WHERE status = 'CHECKED_OUT' AND ends_at < $4)
+FROM reservation
+WHERE tenant_id = $1
+  AND ((status = 'CONFIRMED' AND starts_at < $3) OR (status = 'CHECKED_OUT' AND ends_at < $3))
+"""
+STATS_CUSTOMERS_SQL = """
+SELECT count(*) FROM app_user WHERE tenant_id = $1 AND role = 'CUSTOMER' AND created_at >= $2 AND created_at < $3
+"""
+
+
+def _ratio(held_hours: float, available: float) -> float | None:
+    return round(held_hours / available, STATS_PRECISION) if available > 0 else None
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+async def stats(db: Db, caller: Caller, variables: dict[str, Any]) -> dict[str, Any]:
+    start = datetime.fromisoformat(variables["from"]).astimezone(UTC)
+    end = datetime.fromisoformat(variables["to"]).astimezone(UTC)
+    now = datetime.now(UTC)
+    tenant = caller.tenant_id
+    async with db.connect(caller) as connection:
+        zone = _zone(await connection.fetchval("SELECT timezone FROM tenant WHERE id = $1", tenant))
+        today = now.astimezone(zone).date()
+        following = today + timedelta(days=1)
+        day_start = datetime(today.year, today.month, today.day, tzinfo=zone).astimezone(UTC)
+        day_end = datetime(following.year, following.month, following.day, tzinfo=zone).astimezone(UTC)
+        counted = dict(await connection.fetch(STATS_STATUS_SQL, tenant, start, end))
+        items = await connection.fetch(STATS_EQUIPMENT_SQL, tenant)
+        reach = widest_buffers(items)
+        holds = await connection.fetch(STATS_HOLDS_SQL, tenant, list(STATS_USED), start - reach, end + reach)
+        due = await connection.fetchrow(STATS_DUE_SQL, tenant, day_start, day_end, now)
+        customers = await connection.fetchval(STATS_CUSTOMERS_SQL, tenant, start, end)
+    hours = (end - start).total_seconds() / 3600.0
+    grouped = group(holds)
+    used: list[dict[str, Any]] = []
+    for item in items:
+        stock = total_stock(item)
+        found = grouped.get(item["id"], [])
+        held_hours = (
+            round(held_seconds(item, found, (start, end)) / 3600.0, STATS_PRECISION) if found else 0.0
+        )
+        if not (stock or held_hours):
+            continue
+        before = timedelta(minutes=item["buffer_before"])
+        after = timedelta(minutes=item["buffer_after"])
+        holders = {
+            hold["reservation_id"]
+            for hold in found
+            if hold["starts_at"] - before < end and start < hold["ends_at"] + after
+        }
+        available = round(stock * hours, STATS_PRECISION)
+        used.append(
+            {
+                "equipmentId": global_id("Equipment", item["id"]),
+                "name": item["name"],
+                "code": item["code"],
+                "category": item["category"],
+                "stock": stock,
+                "heldHours": held_hours,
+                "availableHours": available,
+                "utilization": _ratio(held_hours, available),
+                "reservations": len(holders),
+                "_id": str(item["id"]),
+            }
+        )
+    totals: dict[str, list[float]] = {}
+    for entry in used:
+        sums = totals.setdefault(entry["category"], [0, 0, 0.0, 0.0])
+        sums[0] += 1
+        sums[1] += entry["stock"]
+        sums[2] += entry["heldHours"]
+        sums[3] += entry["availableHours"]
+    categories = []
+    for name, (count, stock_total, held_total, available_total) in sorted(totals.items()):
+        held_total, available_total = (
+            round(held_total, STATS_PRECISION),
+            round(available_total, STATS_PRECISION),
+        )
+        categories.append(
+            {
+                "category": name,
+                "items": int(count),
+                "stock": int(stock_total),
+                "heldHours": held_total,
+                "availableHours": available_total,
+                "utilization": _ratio(held_total, available_total),
+            }
+        )
+    top = [entry for entry in used if entry["heldHours"] > 0]
+    top.sort(key=lambda entry: (-entry["heldHours"], -entry["reservations"], entry["name"], entry["_id"]))
+    for entry in top:
+        del entry["_id"]
+    return {
+        "stats": {
+            "periodStart": start.isoformat(),
+            "periodEnd": end.isoformat(),
+            "hours": round(hours, STATS_PRECISION),
+            "timezone": zone.key,
+            "today": today.isoformat(),
+            "reservationsByStatus": [
+                {"status": status, "count": int(counted.get(status, 0))} for status in STATS_STATUSES
+            ],
+            "categories": categories,
+            "topItems": top[:STATS_TOP],
+            "due": {
+                "checkOutsToday": due[0],
+                "checkOutsLate": due[1],
+                "returnsToday": due[2],
+                "returnsOverdue": due[3],
+            },
+            "newCustomers": customers,
+        }
+    }
+
+
 def _conflict(message: str) -> dict[str, Any]:
     return {"createReservation": {"__typename": "ConflictError", "code": "CONFLICT", "message": message}}
 
@@ -366,6 +514,7 @@ HANDLERS: dict[str, Handler] = {
     scenarios.AVAILABILITY: availability,
     scenarios.RESERVE: reserve,
     scenarios.RESERVATIONS: functools.partial(reservations, first=scenarios.RESERVATIONS_PAGE),
+    scenarios.STATS: stats,
 }
 
 

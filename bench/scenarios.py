@@ -52,12 +52,24 @@ RESERVATIONS = f"""query Reservations($status: [ReservationStatus!], $from: Date
   }}
 }}"""
 
+# The dashboard of a manager: every figure of `stats` over the seeded month.
+STATS = """query Stats($from: DateTime!, $to: DateTime!) {
+  stats(from: $from, to: $to) {
+    periodStart periodEnd hours timezone today
+    reservationsByStatus { status count }
+    categories { category items stock heldHours availableHours utilization }
+    topItems { equipmentId name code category stock heldHours availableHours utilization reservations }
+    due { checkOutsToday checkOutsLate returnsToday returnsOverdue }
+    newCustomers
+  }
+}"""
+
 LOGIN = """mutation Login($input: LoginInput!) {
   login(input: $input) { __typename ... on LoginSuccess { accessToken } ... on Error { code message } }
 }"""
 
-SCENARIO_NAMES = ("nested", "me", "availability", "reserve", "reservations")
-DEFAULT_SCENARIOS = "nested,me,availability,reserve,reservations"
+SCENARIO_NAMES = ("nested", "me", "availability", "reserve", "reservations", "stats")
+DEFAULT_SCENARIOS = "nested,me,availability,reserve,reservations,stats"
 AVAILABILITY_ITEMS = 50  # the default `availability` set; `bench scale` also loads AVAILABILITY_SIZES
 # 100 is the most one request may ask for (`equipmentIds: [ID!] @maxItems(count: 100)`).
 AVAILABILITY_SIZES = (10, 50, 100)
@@ -198,6 +210,7 @@ SCENARIOS: dict[str, Scenario] = {
         _mask_created,
     ),
     "reservations": Scenario("reservations", RESERVATIONS, _reservations_page, '"pageInfo"', _same),
+    "stats": Scenario("stats", STATS, _window, '"topItems"', _same),
 }
 
 

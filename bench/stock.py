@@ -3,7 +3,8 @@
 Holds are widened by the equipment's buffers and compared as half-open intervals;
 ``held`` is the peak quantity in use at any instant of the window. Rows are asyncpg
 records (``equipment``: quantity, status, buffer_before, buffer_after; holds:
-equipment_id, quantity, starts_at, ends_at).
+equipment_id, quantity, starts_at, ends_at). ``held_seconds`` integrates the sweep
+over time (the dashboard's held hours).
 """
 
 from __future__ import annotations
@@ -39,6 +40,29 @@ def held(item: Any, holds: list[Any], window: Interval) -> int:
         if widened[0] < window[1] and window[0] < widened[1]:
             touching.append((widened, hold["quantity"]))
     return peak(touching, window)
+
+
+def held_seconds(item: Any, holds: list[Any], window: Interval) -> float:
+    """Quantity × seconds held within ``window``: the running total of the same sweep, integrated."""
+    before = timedelta(minutes=item["buffer_before"])
+    after = timedelta(minutes=item["buffer_after"])
+    events: list[tuple[datetime, int]] = []
+    for hold in holds:
+        start = max(hold["starts_at"] - before, window[0])
+        end = min(hold["ends_at"] + after, window[1])
+        if start < end:
+            events.append((start, hold["quantity"]))
+            events.append((end, -hold["quantity"]))
+    events.sort()
+    running = 0
+    total = 0.0
+    previous = events[0][0] if events else window[0]
+    for instant, delta in events:
+        if running:
+            total += running * (instant - previous).total_seconds()
+        previous = instant
+        running += delta
+    return total
 
 
 def total_stock(item: Any) -> int:

@@ -2,7 +2,9 @@
 
 Holds are widened by the equipment's buffers (prep before, return after) and
 compared as half-open intervals, so back-to-back windows never collide unless a
-buffer says so. ``held`` is the peak concurrent quantity found by a sweep.
+buffer says so. ``held`` is the peak concurrent quantity found by a sweep;
+``held_seconds_in`` and ``held_time`` integrate the same sweep over time (the
+dashboard's utilization, ``resolvers/reports/stats.py``).
 
 Bookings count through ``Stock``. Availability asks the same question of many
 items at once and answers it with ``held_in``: the same widening, overlap and
@@ -24,7 +26,14 @@ from sqlmodel import col
 
 from db import writes
 from db.scoped import in_tenant, same_tenant
-from db.tables import HOLDING_STATUSES, Equipment, EquipmentStatus, Reservation, ReservationLine
+from db.tables import (
+    HOLDING_STATUSES,
+    Equipment,
+    EquipmentStatus,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+)
 
 Interval = tuple[datetime, datetime]
 
@@ -104,6 +113,49 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
     ``Stock.of`` and ``peak`` do; a hold that ``Stock.touching`` would leave out is
     empty once clipped, so the clipping alone decides.
     """
+    events = _clipped_events(equipment, holds, window)
+    return _sweep(events) if events else 0
+
+
+def held_seconds_in(
+    equipment: Equipment,
+    holds: Iterable[HoldRow],
+    window: Interval,
+    touching: set[uuid.UUID] | None = None,
+) -> float:
+    """Quantity × seconds held within ``window``: the sweep's running total, integrated over time.
+
+    The same widening, clipping and ordering as ``held_in``; where ``held_in`` keeps
+    the highest total, this adds up each total times how long it lasted. ``touching``,
+    if given, collects the reservations of the holds that overlap the window.
+    """
+    events = _clipped_events(equipment, holds, window, touching)
+    if not events:
+        return 0.0
+    events.sort()
+    running = 0
+    total = 0.0
+    previous = events[0][0]
+    for instant, delta in events:
+        if running:
+            total += running * (instant - previous).total_seconds()
+        previous = instant
+        running += delta
+    return total
+
+
+def _clipped_events(
+    equipment: Equipment,
+    holds: Iterable[HoldRow],
+    window: Interval,
+    touching: set[uuid.UUID] | None = None,
+) -> list[tuple[datetime, int]]:
+    """Each hold widened by the buffers and clipped to ``window``, as (start, +q) and (end, -q) events.
+
+    A hold is left out when nothing of it is left once clipped: exactly when its
+    buffered window does not overlap ``window`` (``overlaps``, as ``Stock.touching``
+    asks it). The reservations of the others go into ``touching`` when it is given.
+    """
     before = timedelta(minutes=equipment.buffer_before)
     after = timedelta(minutes=equipment.buffer_after)
     first, last = window
@@ -120,7 +172,9 @@ def held_in(equipment: Equipment, holds: Iterable[HoldRow], window: Interval) ->
             quantity = hold.quantity
             events.append((start, quantity))
             events.append((end, -quantity))
-    return _sweep(events) if events else 0
+            if touching is not None:
+                touching.add(hold.reservation_id)
+    return events
 
 
 STOCK_COLUMNS = ("id", "quantity", "status", "buffer_before", "buffer_after")
@@ -182,22 +236,29 @@ def holds_statement(
     *,
     exclude_reservation: uuid.UUID | None = None,
     holders: bool = True,
+    statuses: Sequence[ReservationStatus] = HOLDING_STATUSES,
+    every_item: bool = False,
 ) -> Select[*tuple[Any, ...]]:
     """Holding lines of ``equipment`` whose buffered windows may touch ``window``.
 
     Without ``holders``, only what counting reads (equipment, quantity, window): the
     reservation and unit ids are two UUIDs per row to decode that a count never uses.
+    ``statuses`` are those that hold stock now; a look back (``resolvers/reports/``)
+    also counts the reservations that held it and came back. With ``every_item``,
+    ``equipment`` is all of the tenant's and the lines are not filtered by it: a list
+    of thousands of ids costs more to send and plan than it filters.
     """
     reach = max(
         (timedelta(minutes=item.buffer_before + item.buffer_after) for item in equipment), default=timedelta()
     )
     conditions = [
         in_tenant(ReservationLine, tenant_id),
-        col(ReservationLine.equipment_id).in_([item.id for item in equipment]),
-        col(Reservation.status).in_(HOLDING_STATUSES),
+        col(Reservation.status).in_(statuses),
         col(Reservation.starts_at) < window[1] + reach,
         col(Reservation.ends_at) > window[0] - reach,
     ]
+    if not every_item:
+        conditions.insert(1, col(ReservationLine.equipment_id).in_([item.id for item in equipment]))
     if exclude_reservation is not None:
         conditions.append(col(Reservation.id) != exclude_reservation)
     held = (col(ReservationLine.quantity), col(Reservation.starts_at), col(Reservation.ends_at))
@@ -282,13 +343,7 @@ def usage(
     ``holds`` may be the rows of ``holds_statement`` as read: they are grouped and
     counted as they are, not copied into ``Hold`` values.
     """
-    by_equipment: dict[uuid.UUID, list[HoldRow]] = {}
-    for hold in holds:
-        same = by_equipment.get(hold.equipment_id)
-        if same is None:
-            by_equipment[hold.equipment_id] = [hold]
-        else:
-            same.append(hold)
+    by_equipment = _by_equipment(holds)
     result: dict[uuid.UUID, Usage] = {}
     for item in equipment:
         found = by_equipment.get(item.id)
@@ -296,4 +351,50 @@ def usage(
             result[item.id] = Usage(item, total_stock(item), 0, window)
         else:
             result[item.id] = Usage(item, total_stock(item), held_in(item, found, window), window, found)
+    return result
+
+
+def _by_equipment(holds: Iterable[HoldRow]) -> dict[uuid.UUID, list[HoldRow]]:
+    by_equipment: dict[uuid.UUID, list[HoldRow]] = {}
+    for hold in holds:
+        same = by_equipment.get(hold.equipment_id)
+        if same is None:
+            by_equipment[hold.equipment_id] = [hold]
+        else:
+            same.append(hold)
+    return by_equipment
+
+
+@dataclass(frozen=True, slots=True)
+class HeldTime:
+    """How long one equipment was held during a window, and by how many reservations."""
+
+    equipment: Equipment
+    total: int
+    """Its stock, as ``usage`` counts it (``total_stock``)."""
+    seconds: float
+    """Quantity × seconds held within the window, buffers included (``held_seconds_in``)."""
+    reservations: int
+    """The reservations whose buffered holds overlap the window (``Usage.reservation_ids``)."""
+
+
+def held_time(
+    equipment: Sequence[Equipment], holds: Iterable[HoldRow], window: Interval
+) -> dict[uuid.UUID, HeldTime]:
+    """``usage``'s question asked over time: how much of each equipment was held, for how long.
+
+    The holds are grouped, widened and clipped as ``usage`` does; the sweep's running
+    total is integrated instead of its peak kept. ``holds`` must name their
+    reservations (``holds_statement`` with ``holders``).
+    """
+    by_equipment = _by_equipment(holds)
+    result: dict[uuid.UUID, HeldTime] = {}
+    for item in equipment:
+        found = by_equipment.get(item.id)
+        if found is None:
+            result[item.id] = HeldTime(item, total_stock(item), 0.0, 0)
+        else:
+            touching: set[uuid.UUID] = set()
+            seconds = held_seconds_in(item, found, window, touching)
+            result[item.id] = HeldTime(item, total_stock(item), seconds, len(touching))
     return result

@@ -87,6 +87,10 @@ ENTRIES: dict[str, tuple[str, ...]] = {
         'monthlyReport(month: "2024-03") %s',
         "node(id: $id) { ... on MonthlyReport %s }",
     ),
+    "Stats": (
+        f'stats(from: "{past(-48)}", to: "{past(300)}") %s',
+        f'stats(from: "{at(-1)}", to: "{at(300)}", top: 1) %s',
+    ),
     "TenantConnection": ("tenants(first: 2) %s",),
     "UserConnection": ("users(first: 3) %s", "users(last: 2, filter: {role: CUSTOMER}) %s"),
     "EquipmentConnection": ("equipment(first: 2) %s", "equipment(first: 3, after: $equipment) %s"),

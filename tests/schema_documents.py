@@ -54,6 +54,7 @@ ARGUMENTS = {
     "Query.monthlyReports": "(first: $page)",
     "Query.monthlyReport": '(month: "2024-03")',
     "Query.availability": "(from: $from, to: $to)",
+    "Query.stats": "(from: $from, to: $to)",
     "Query.sharedDesign": "(token: $token)",
     "Query.webhooks": "(first: $page)",
     "Query.webhookDeliveries": "(webhookId: $webhook, first: $page)",

@@ -60,7 +60,7 @@ def test_peers_and_scenarios_are_checked() -> None:
     for bad in ("hasura", "postgraphile,postgraphile"):
         with pytest.raises(SystemExit):
             parse_peers(bad)
-    for bad in ("stats", "me,me", ""):
+    for bad in ("dashboard", "me,me", ""):
         with pytest.raises(SystemExit):
             scenarios.parse_scenarios(bad)
 

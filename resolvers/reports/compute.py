@@ -12,12 +12,12 @@ for serialized equipment is its number of available units).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Uuid, and_, func, literal, select, tuple_
+from sqlalchemy import Select, Uuid, and_, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -92,16 +92,24 @@ def _overlapping(start: datetime, end: datetime) -> list[Any]:
     return [col(Reservation.starts_at) < end, col(Reservation.ends_at) > start]
 
 
-async def _statuses(
-    session: AsyncSession, tenant_id: uuid.UUID, start: datetime, end: datetime
-) -> dict[ReservationStatus, int]:
-    statement = (
+def statuses_statement(tenant_id: uuid.UUID, start: datetime, end: datetime) -> Select[str, int]:
+    """How many of the tenant's reservations overlapping ``[start, end)`` have each status."""
+    return (
         select(col(Reservation.status), func.count())
         .where(in_tenant(Reservation, tenant_id), *_overlapping(start, end))
         .group_by(col(Reservation.status))
     )
-    rows = (await session.execute(statement)).all()
+
+
+def status_counts(rows: Iterable[Any]) -> dict[ReservationStatus, int]:
+    """Rows of ``statuses_statement`` as every status with its count."""
     return all_statuses((ReservationStatus(row[0]), int(row[1])) for row in rows)
+
+
+async def _statuses(
+    session: AsyncSession, tenant_id: uuid.UUID, start: datetime, end: datetime
+) -> dict[ReservationStatus, int]:
+    return status_counts((await session.execute(statuses_statement(tenant_id, start, end))).all())
 
 
 async def _held(
