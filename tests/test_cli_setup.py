@@ -7,11 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from argon2 import PasswordHasher
 from sqlmodel import select
 
+from cli import main
 from db.database import Database, is_sqlite_url
 from db.migrate import head, history
 from db.tables import Role, Tenant, User
@@ -34,6 +37,42 @@ def _rigbook(*args: str, env: dict[str, str], timeout: float = 120) -> subproces
     )
 
 
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class InProcess:
+    """``rigbook`` run in this process (no interpreter start per command), with its own environment."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        self.monkeypatch = monkeypatch
+        self.capsys = capsys
+        for key in [key for key in os.environ if key.startswith("RIGBOOK_")]:
+            monkeypatch.delenv(key)
+        for key, value in FAST_HASHES.items():
+            monkeypatch.setenv(key, value)
+
+    def __call__(self, *args: str, env: dict[str, str]) -> Ran:
+        with self.monkeypatch.context() as scoped:
+            # Recorded as unset, so that the secret the command invents does not outlive it.
+            scoped.setenv("RIGBOOK_JWT_SECRET", "")
+            scoped.delenv("RIGBOOK_JWT_SECRET")
+            for key, value in env.items():
+                scoped.setenv(key, value)
+            self.capsys.readouterr()
+            code = main(list(args))
+            out, err = self.capsys.readouterr()
+        return Ran(code, out, err)
+
+
+@pytest.fixture
+def rigbook(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    return InProcess(monkeypatch, capsys)
+
+
 def _database_env(url: str) -> dict[str, str]:
     """Serve as the runtime role; migrate as the owner, as production does on PostgreSQL."""
     if is_sqlite_url(url):
@@ -41,7 +80,10 @@ def _database_env(url: str) -> dict[str, str]:
     return {"RIGBOOK_DATABASE_URL": url, "RIGBOOK_MIGRATION_DATABASE_URL": owner_url(url)}
 
 
-def test_migrate_says_what_it_applied_and_reverts_only_when_confirmed(database_url: str) -> None:
+def test_migrate_says_what_it_applied_and_reverts_only_when_confirmed(
+    database_url: str, rigbook: InProcess
+) -> None:
+    _rigbook = rigbook
     env = _database_env(database_url)
     newest = head()
     older = history()[-3].id
@@ -73,7 +115,8 @@ def test_migrate_says_what_it_applied_and_reverts_only_when_confirmed(database_u
     assert _rigbook("migrate", "current", env=env).stdout == f"{newest} (head)\n"
 
 
-def test_migrate_refuses_a_revision_it_does_not_have(tmp_path: Path) -> None:
+def test_migrate_refuses_a_revision_it_does_not_have(tmp_path: Path, rigbook: InProcess) -> None:
+    _rigbook = rigbook
     url = f"sqlite+aiosqlite:///{tmp_path / 'unknown.db'}"
     result = _rigbook("migrate", "--to", "9999", env={"RIGBOOK_DATABASE_URL": url})
     assert result.returncode == 2
@@ -83,7 +126,8 @@ def test_migrate_refuses_a_revision_it_does_not_have(tmp_path: Path) -> None:
     assert _rigbook("migrate", "current", env={"RIGBOOK_DATABASE_URL": url}).stdout.startswith("none")
 
 
-def test_create_tenant_makes_a_tenant_whose_admin_can_sign_in(database_url: str) -> None:
+def test_create_tenant_makes_a_tenant_whose_admin_can_sign_in(database_url: str, rigbook: InProcess) -> None:
+    _rigbook = rigbook
     env = {**_database_env(database_url), "RIGBOOK_ADMIN_PASSWORD": "Correct-Horse-42"}
     made = _rigbook(
         "create-tenant", "--slug", " Acme ", "--name", "Acme Rentals", "--admin-email", "Boss@Acme.example",
