@@ -133,7 +133,8 @@ class Settings(BaseSettings):
         le=256 * 1024 * 1024,
         description="bytes of CSV `rigbook import` reads",
     )
-    max_import_rows: int = Field(default=5000, ge=1, le=100_000, description="rows one import takes")
+    # Each row written costs ~2-4 ORM rows (equipment, units, their audit entries and event jobs).
+    max_import_rows: int = Field(default=2000, ge=1, le=100_000, description="rows one import takes")
 
     # Background work (resolvers/jobs): where the worker runs, how much at once, for how long.
     worker: WorkerMode | None = Field(

@@ -60,7 +60,7 @@ from resolvers.transactions import Standalone, Transactions
 MAX_REPORTED_PROBLEMS = 1000
 # Units of the file's serialized equipment read to compare with its serial numbers.
 MAX_UNITS_READ = 100_000
-# Rows checked between two yields to the event loop, so other requests are not held up.
+# Rows checked and written between two yields to the event loop, so other requests are not held up.
 ROWS_PER_YIELD = 100
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")
 # ``Validator`` paths of the equipment checks → the CSV column they are about.
@@ -265,11 +265,20 @@ async def _apply(
         else:
             await _update(session, table, line, equipment, units.get(equipment.id, []), counts)
         if done % ROWS_PER_YIELD == 0:
+            await _write(session, new_units)
             await asyncio.sleep(0)
-    # Equipment first: its units refer to it.
+    await _write(session, new_units)
+    await session.flush()
+
+
+async def _write(session: AsyncSession, new_units: list[EquipmentUnit]) -> None:
+    """Flush the rows so far (a batch: building their audit entries holds the CPU), then add their units.
+
+    Equipment is flushed before its units, which refer to it; the units go with the next flush.
+    """
     await session.flush()
     session.add_all(new_units)
-    await session.flush()
+    new_units.clear()
 
 
 async def _units_of(

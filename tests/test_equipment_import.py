@@ -273,13 +273,14 @@ async def test_serial_numbers_are_the_units_in_service(
 
 
 async def test_a_file_over_the_text_limit_of_other_fields_goes_through(api: Api, manager_token: str) -> None:
+    description = "y" * 150
     rows = "".join(
-        f"LONG-{index:05},Equipment {index} {'x' * 40},,BULK,{index % 50},,,,,\n" for index in range(3000)
+        f"LONG-{index:05},Equipment {index},,BULK,{index % 50},,,,{description},\n" for index in range(1000)
     )
     csv = HEADER + rows
     assert len(csv) > 150_000
     result = await run_import(api, manager_token, csv, dry_run=True)
-    assert (result["__typename"], result["rows"], result["created"]) == ("ImportEquipmentSuccess", 3000, 3000)
+    assert (result["__typename"], result["rows"], result["created"]) == ("ImportEquipmentSuccess", 1000, 1000)
     # The longer limit is the file's only: the same text in any other field is refused.
     body = await api.post(
         'mutation($name: String!) { createEquipment(input: {name: $name, code: "X", tracking: BULK}) { __typename } }',

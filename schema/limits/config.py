@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from resolvers.equipment import MAX_UNITS_PER_CALL
-from resolvers.equipment_import import MAX_REPORTED_PROBLEMS
 from resolvers.list_caps import (
     MAX_AVAILABILITY_ITEMS,
     MAX_DESIGN_SHARES_LISTED,
@@ -50,7 +49,6 @@ def list_sizes(max_reservation_lines: int = 100) -> dict[str, int]:
         "Design.shares": MAX_DESIGN_SHARES_LISTED,
         "EquipmentAvailability.reservations": MAX_HOLDERS_LISTED,
         "Shortage.reservations": MAX_HOLDERS_LISTED,
-        "InvalidFileError.problems": MAX_REPORTED_PROBLEMS,
     }
 
 
