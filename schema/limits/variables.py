@@ -6,6 +6,9 @@ recursive code past Python's limit), the number of values (each item, field and
 scalar; coercing them is CPU work nothing can interrupt), the length of each text,
 and text no database column can store. The walk is iterative and stops at the
 first problem, so a refusal costs at most ``max_variable_values`` steps.
+
+One kind of text is longer: a file's (``ImportEquipmentInput.csv``), in a variable
+declared of that input type, is measured by ``max_file_text_length`` instead.
 """
 
 from __future__ import annotations
