@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, worker, jobs, report, migrate, seed, export-schema, create-tenant, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, report, import, migrate, seed, export-schema, create-tenant, create-operator."""
 
 from __future__ import annotations
 
@@ -513,6 +513,54 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from resolvers.equipment_import import ImportLimits, ImportRejected, NoSuchTenant, import_for_command
+    from resolvers.errors import Conflict
+
+    settings = Settings()
+    limit = settings.max_import_file_size
+    path = Path(args.file)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            message = f"{path} has {size} bytes; at most {limit} (RIGBOOK_MAX_IMPORT_FILE_SIZE)"
+            print(f"rigbook import: {message}", file=sys.stderr)
+            return 1
+        with path.open("rb") as file:
+            data = file.read(limit + 1)  # the file may have grown since
+    except OSError as error:
+        print(f"rigbook import: cannot read {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    limits = ImportLimits(max_bytes=limit, max_rows=settings.max_import_rows)
+
+    async def run() -> Any:
+        services = _services(settings)
+        try:
+            return await import_for_command(
+                services.database, args.tenant, data, dry_run=args.dry_run, limits=limits
+            )
+        finally:
+            await services.database.dispose()
+
+    try:
+        outcome = asyncio.run(run())
+    except ImportRejected as rejected:
+        for problem in rejected.problems:
+            where = f"{path}:{problem.line}" if problem.line is not None else str(path)
+            column = f" {problem.column}:" if problem.column is not None else ""
+            print(f"{where}:{column} {problem.message}", file=sys.stderr)
+        print(f"rigbook import: {rejected.message}", file=sys.stderr)
+        return 1
+    except (NoSuchTenant, Conflict) as error:
+        print(f"rigbook import: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{outcome.rows} rows: {outcome.created} created, {outcome.updated} updated, "
+        f"{outcome.unchanged} unchanged" + (" (dry run: nothing written)" if outcome.dry_run else "")
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from db.queue import MAX_LISTED
 
@@ -616,6 +664,16 @@ def parser() -> argparse.ArgumentParser:
     tenant.add_argument("--admin-name", default="", help="the first admin's name")
     tenant.add_argument("--timezone", default="UTC", help="an IANA time zone, e.g. Europe/Berlin")
     tenant.set_defaults(run=cmd_create_tenant)
+
+    imports = commands.add_parser("import", help="import data into a tenant")
+    kinds = imports.add_subparsers(dest="kind", required=True)
+    equipment = kinds.add_parser(
+        "equipment", help="create and update a tenant's equipment from a CSV file (all rows or none)"
+    )
+    equipment.add_argument("--tenant", required=True, help="the tenant's slug")
+    equipment.add_argument("file", help="the CSV file (UTF-8, comma-separated, a header line)")
+    equipment.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    equipment.set_defaults(run=cmd_import)
 
     operator = commands.add_parser(
         "create-operator",

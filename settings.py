@@ -121,6 +121,21 @@ class Settings(BaseSettings):
     )
     # At most the schema's cap on `lines` and `items` (schema/types/reservation_inputs.py).
     max_reservation_lines: int = Field(default=100, ge=1, le=1000)
+    # Equipment import (resolvers/equipment_import.py).
+    max_import_size: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="bytes of CSV `importEquipment` takes; the 1 MiB request body cap bounds it too",
+    )
+    max_import_file_size: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="bytes of CSV `rigbook import` reads",
+    )
+    # Each row written costs ~2-4 ORM rows (equipment, units, their audit entries and event jobs).
+    max_import_rows: int = Field(default=2000, ge=1, le=100_000, description="rows one import takes")
 
     # Background work (resolvers/jobs): where the worker runs, how much at once, for how long.
     worker: WorkerMode | None = Field(

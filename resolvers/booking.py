@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -192,7 +192,7 @@ def _holds_of_unit(holds: Sequence[tuple[Interval, Hold]], unit_id: uuid.UUID) -
 
 
 async def ensure_bookings_fit(
-    session: AsyncSession, equipment: Equipment, *, unit_taken_out: uuid.UUID | None = None
+    session: AsyncSession, equipment: Equipment, *, units_taken_out: Collection[uuid.UUID] = ()
 ) -> None:
     """Fail with the reservations in the way if current and future holds no longer fit.
 
@@ -224,7 +224,7 @@ async def ensure_bookings_fit(
     units = dict.fromkeys(hold.unit_id for _, hold in pool.holds if hold.unit_id is not None)
     for unit_id in units:
         unit_holds = _holds_of_unit(pool.holds, unit_id)
-        if unit_id == unit_taken_out:
+        if unit_id in units_taken_out:
             held = reservation_ids(hold for _, hold in unit_holds)
             shortages.append(
                 Shortage(equipment.id, unit_id=unit_id, requested=1, available=0, reservation_ids=held)

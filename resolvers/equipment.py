@@ -34,6 +34,8 @@ MAX_BUFFER_MINUTES = 60 * 24 * 30
 MAX_SERIAL = 100
 MAX_UNIT_NOTES = 2000
 MAX_UNITS_PER_CALL = 500
+# The fields whose change must still fit the bookings.
+STOCK_FIELDS = ("quantity", "buffer_before", "buffer_after")
 
 
 class EquipmentSort(StrEnum):
@@ -191,53 +193,89 @@ async def _code_taken(
     return (await session.scalars(statement)).first() is not None
 
 
+def check_draft(draft: EquipmentDraft, problems: Validator) -> None:
+    """What ``createEquipment`` refuses before any SQL, added to ``problems``."""
+    _validate_fields(draft.fields, problems, creating=True)
+    check_stock_form(draft.tracking, draft.fields.quantity, draft.units, problems)
+
+
+def check_stock_form(
+    tracking: str, quantity: int | None, units: Sequence[NewUnit], problems: Validator
+) -> None:
+    """Serialized stock is its units (a quantity, if given, agrees); bulk stock has none."""
+    if tracking == Tracking.SERIALIZED:
+        problems.check(
+            quantity in (None, len(units)),
+            "quantity",
+            "Serialized stock is the number of units; add units instead.",
+        )
+        _validate_units(units, problems, "units")
+    else:
+        problems.check(not units, "units", "Only serialized equipment has units.")
+
+
+def check_changes(fields: EquipmentFields, problems: Validator) -> None:
+    """What ``updateEquipment`` refuses before any SQL, added to ``problems``."""
+    _validate_fields(fields, problems, creating=False)
+
+
+def check_changes_of(
+    equipment: Equipment, fields: EquipmentFields, tracking: Tracking | None, problems: Validator
+) -> None:
+    """What ``updateEquipment`` refuses of ``equipment`` as it is, added to ``problems``."""
+    if tracking is not None and tracking != equipment.tracking:
+        problems.add("tracking", "Tracking is fixed once equipment is created.")
+    if fields.quantity is not None and equipment.tracking == Tracking.SERIALIZED:
+        problems.add(
+            "quantity", "Serialized stock is the number of available units; add or retire units instead."
+        )
+
+
+def new_equipment(tenant_id: uuid.UUID, draft: EquipmentDraft) -> tuple[Equipment, list[EquipmentUnit]]:
+    """The rows of a checked draft whose code is free, not yet added to a session."""
+    fields = draft.fields
+    now = utcnow()
+    equipment = Equipment(
+        tenant_id=tenant_id,
+        name=(fields.name or "").strip(),
+        code=(fields.code or "").strip(),
+        category=(fields.category or "").strip(),
+        description=fields.description or "",
+        tags=_normalize_tags(fields.tags or []),
+        tracking=draft.tracking,
+        quantity=len(draft.units) if draft.tracking == Tracking.SERIALIZED else fields.quantity or 0,
+        buffer_before=fields.buffer_before or 0,
+        buffer_after=fields.buffer_after or 0,
+        created_at=now,
+        updated_at=now,
+    )
+    units = [
+        EquipmentUnit(
+            tenant_id=tenant_id,
+            equipment_id=equipment.id,
+            serial_number=unit.serial_number.strip(),
+            notes=unit.notes,
+        )
+        for unit in draft.units
+    ]
+    return equipment, units
+
+
 async def create_equipment(
     transactions: Transactions, caller: TenantCaller, draft: EquipmentDraft
 ) -> Equipment:
     tenant_id = caller.tenant_id
-    fields = draft.fields
     problems = Validator()
-    _validate_fields(fields, problems, creating=True)
-    if draft.tracking == Tracking.SERIALIZED:
-        problems.check(
-            fields.quantity in (None, len(draft.units)),
-            "quantity",
-            "Serialized stock is the number of units; add units instead.",
-        )
-        _validate_units(draft.units, problems, "units")
-    else:
-        problems.check(not draft.units, "units", "Only serialized equipment has units.")
+    check_draft(draft, problems)
     problems.raise_if_any()
     async with transactions.transaction() as session:
-        code = (fields.code or "").strip()
+        code = (draft.fields.code or "").strip()
         if await _code_taken(session, tenant_id, code):
             raise InvalidInput({"code": "Is already used by other equipment."})
-        now = utcnow()
-        equipment = Equipment(
-            tenant_id=tenant_id,
-            name=(fields.name or "").strip(),
-            code=code,
-            category=(fields.category or "").strip(),
-            description=fields.description or "",
-            tags=_normalize_tags(fields.tags or []),
-            tracking=draft.tracking,
-            quantity=len(draft.units) if draft.tracking == Tracking.SERIALIZED else fields.quantity or 0,
-            buffer_before=fields.buffer_before or 0,
-            buffer_after=fields.buffer_after or 0,
-            created_at=now,
-            updated_at=now,
-        )
+        equipment, units = new_equipment(tenant_id, draft)
         session.add(equipment)
         await session.flush()
-        for unit in draft.units:
-            session.add(
-                EquipmentUnit(
-                    tenant_id=tenant_id,
-                    equipment_id=equipment.id,
-                    serial_number=unit.serial_number.strip(),
-                    notes=unit.notes,
-                )
-            )
+        session.add_all(units)
         await session.flush()
         return equipment
 
@@ -262,40 +300,49 @@ async def update_equipment(
 ) -> Equipment:
     tenant_id = caller.tenant_id
     problems = Validator()
-    _validate_fields(fields, problems, creating=False)
+    check_changes(fields, problems)
     problems.raise_if_any()
     async with transactions.transaction() as session:
         equipment = await _locked(session, tenant_id, equipment_id, "id")
-        if tracking is not None and tracking != equipment.tracking:
-            problems.add("tracking", "Tracking is fixed once equipment is created.")
-        if fields.quantity is not None and equipment.tracking == Tracking.SERIALIZED:
-            problems.add(
-                "quantity", "Serialized stock is the number of available units; add or retire units instead."
-            )
+        check_changes_of(equipment, fields, tracking, problems)
         problems.raise_if_any()
         if fields.code is not None and fields.code.strip() != equipment.code:
             if await _code_taken(session, tenant_id, fields.code.strip(), other_than=equipment.id):
                 raise InvalidInput({"code": "Is already used by other equipment."})
             equipment.code = fields.code.strip()
-        if fields.name is not None:
-            equipment.name = fields.name.strip()
-        if fields.category is not None:
-            equipment.category = fields.category.strip()
-        if fields.description is not None:
-            equipment.description = fields.description
-        if fields.tags is not None:
-            equipment.tags = _normalize_tags(fields.tags)
-        stock_changed = False
-        for name in ("quantity", "buffer_before", "buffer_after"):
-            value = getattr(fields, name)
-            if value is not None and value != getattr(equipment, name):
-                setattr(equipment, name, value)
-                stock_changed = True
-        if stock_changed:
-            await ensure_bookings_fit(session, equipment)
+        await apply_changes(session, equipment, fields)
         equipment.updated_at = utcnow()
         await session.flush()
         return equipment
+
+
+async def apply_changes(session: AsyncSession, equipment: Equipment, fields: EquipmentFields) -> list[str]:
+    """Set the checked ``fields`` (but the code) on the locked ``equipment``; the columns that changed.
+
+    A change of stock (quantity, buffers) must still fit the bookings
+    (``ensure_bookings_fit``), or ``Unavailable`` says which are in the way.
+    """
+    changed: list[str] = []
+    values = {
+        "name": fields.name.strip() if fields.name is not None else None,
+        "category": fields.category.strip() if fields.category is not None else None,
+        "description": fields.description,
+        "tags": _normalize_tags(fields.tags) if fields.tags is not None else None,
+    }
+    for name, value in values.items():
+        if value is not None and value != getattr(equipment, name):
+            setattr(equipment, name, value)
+            changed.append(name)
+    stock_changed = False
+    for name in STOCK_FIELDS:
+        value = getattr(fields, name)
+        if value is not None and value != getattr(equipment, name):
+            setattr(equipment, name, value)
+            changed.append(name)
+            stock_changed = True
+    if stock_changed:
+        await ensure_bookings_fit(session, equipment)
+    return changed
 
 
 async def retire_equipment(
@@ -358,36 +405,64 @@ async def add_units(
             raise InvalidInput(
                 {"equipmentId": "Only serialized equipment has units; change its quantity instead."}
             )
-        # Under the equipment's lock, so concurrent additions cannot pass the cap together.
-        held = await _unit_count(session, equipment)
-        if held + len(units) > MAX_UNITS_PER_EQUIPMENT:
-            raise InvalidInput(
-                {
-                    "units": f"An equipment has at most {MAX_UNITS_PER_EQUIPMENT} units; "
-                    f"it has {held}, so at most {MAX_UNITS_PER_EQUIPMENT - held} more."
-                }
-            )
-        serials = [unit.serial_number.strip() for unit in units]
-        taken = await _serial_taken(session, equipment, serials)
-        if taken:
-            raise InvalidInput(
-                {
-                    f"units.{serials.index(serial)}.serialNumber": "Is already used by another unit."
-                    for serial in sorted(taken)
-                }
-            )
-        rows = [
-            EquipmentUnit(
-                tenant_id=tenant_id, equipment_id=equipment.id, serial_number=serial, notes=unit.notes
-            )
-            for serial, unit in zip(serials, units, strict=True)
-        ]
-        session.add_all(rows)
-        await session.flush()
-        equipment.quantity = await _available_units(session, equipment)
+        rows = await add_units_to(session, equipment, units)
         equipment.updated_at = utcnow()
         await session.flush()
         return equipment, rows
+
+
+async def add_units_to(
+    session: AsyncSession, equipment: Equipment, units: Sequence[NewUnit]
+) -> list[EquipmentUnit]:
+    """Add checked ``units`` to the locked serialized ``equipment``, and count its stock again."""
+    # Under the equipment's lock, so concurrent additions cannot pass the cap together.
+    held = await _unit_count(session, equipment)
+    if held + len(units) > MAX_UNITS_PER_EQUIPMENT:
+        raise InvalidInput(
+            {
+                "units": f"An equipment has at most {MAX_UNITS_PER_EQUIPMENT} units; "
+                f"it has {held}, so at most {MAX_UNITS_PER_EQUIPMENT - held} more."
+            }
+        )
+    serials = [unit.serial_number.strip() for unit in units]
+    taken = await _serial_taken(session, equipment, serials)
+    if taken:
+        raise InvalidInput(
+            {
+                f"units.{serials.index(serial)}.serialNumber": "Is already used by another unit."
+                for serial in sorted(taken)
+            }
+        )
+    rows = [
+        EquipmentUnit(
+            tenant_id=equipment.tenant_id, equipment_id=equipment.id, serial_number=serial, notes=unit.notes
+        )
+        for serial, unit in zip(serials, units, strict=True)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    equipment.quantity = await _available_units(session, equipment)
+    return rows
+
+
+async def set_unit_statuses(
+    session: AsyncSession, equipment: Equipment, statuses: Sequence[tuple[EquipmentUnit, UnitStatus]]
+) -> None:
+    """Give units of the locked ``equipment`` new statuses, and count its stock again.
+
+    A unit taken out of service must hold no booking, and what remains must still
+    cover the bookings (``ensure_bookings_fit``).
+    """
+    now = utcnow()
+    for unit, status in statuses:
+        unit.status = status
+        unit.updated_at = now
+    await session.flush()
+    equipment.quantity = await _available_units(session, equipment)
+    equipment.updated_at = now
+    taken_out = {unit.id for unit, status in statuses if status != UnitStatus.AVAILABLE}
+    if taken_out:
+        await ensure_bookings_fit(session, equipment, units_taken_out=taken_out)
 
 
 async def update_unit(
@@ -421,11 +496,6 @@ async def update_unit(
             found.notes = changes.notes
         found.updated_at = utcnow()
         if changes.status is not None and changes.status != found.status:
-            found.status = changes.status
-            await session.flush()
-            equipment.quantity = await _available_units(session, equipment)
-            equipment.updated_at = utcnow()
-            if changes.status != UnitStatus.AVAILABLE:
-                await ensure_bookings_fit(session, equipment, unit_taken_out=found.id)
+            await set_unit_statuses(session, equipment, [(found, changes.status)])
         await session.flush()
         return found

@@ -75,12 +75,16 @@ class Standalone:
 
     database: Database
     principal: Principal | None = None
+    # Audited as this actor instead: a command acting in a tenant as the system (``rigbook import``).
+    actor: Actor | None = None
 
     @asynccontextmanager
     async def transaction(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
         scope = tenant_id if tenant_id is not None else self._tenant_id
         async with self.database.transaction(scope) as session:
-            if self.principal is not None:
+            if self.actor is not None:
+                session.info[ACTOR_INFO_KEY] = self.actor
+            elif self.principal is not None:
                 session.info[ACTOR_INFO_KEY] = actor_of(self.principal, None)
             yield session
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import strawberry
 
 from resolvers import errors as domain
+from resolvers.equipment_import import MAX_REPORTED_PROBLEMS, ImportRejected
 from schema.limits.list_lengths import refused_input
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ class ErrorCode(Enum):
     FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="You may not perform this operation.")
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many attempts; wait `retryAfter` seconds."
+    )
+    INVALID_FILE = strawberry.enum_value(
+        "INVALID_FILE", description="A file has problems, listed by line and column in `problems`."
     )
 
 
@@ -87,8 +91,48 @@ class RateLimitedError(Error):
     retry_after: int = strawberry.field(description="Seconds to wait before trying again.")
 
 
+@strawberry.type(description="One problem of an imported file.")
+class FileProblem:
+    line: int | None = strawberry.field(
+        description="The CSV line it is on, from 1 (the header); null for the whole file. A row spanning "
+        "lines (a quoted field with line breaks) is on the line it starts on."
+    )
+    column: str | None = strawberry.field(
+        description="The column it is about, by its documented name (`serial_numbers`); null for the row."
+    )
+    column_number: int | None = strawberry.field(
+        description="Where that column is in the file, from 1; null when the file has no such column."
+    )
+    message: str = strawberry.field(description="What is wrong.")
+
+
+@strawberry.type(description="The file has problems, so nothing was written; `problems` says where.")
+class InvalidFileError(Error):
+    dry_run: bool = strawberry.field(description="Whether this was a dry run.")
+    problems: list[FileProblem] = strawberry.field(
+        description=f"The problems in file order, at most the first {MAX_REPORTED_PROBLEMS}."
+    )
+    problem_count: int = strawberry.field(description="How many problems the file has in all.")
+
+
 def to_error(error: domain.DomainError) -> Error:
     """The GraphQL error object for a domain error."""
+    if isinstance(error, ImportRejected):
+        return InvalidFileError(
+            code=ErrorCode.INVALID_FILE,
+            message=error.message,
+            dry_run=error.dry_run,
+            problems=[
+                FileProblem(
+                    line=problem.line,
+                    column=problem.column,
+                    column_number=problem.column_number,
+                    message=problem.message,
+                )
+                for problem in error.problems
+            ],
+            problem_count=error.problem_count,
+        )
     if isinstance(error, domain.InvalidInput):
         return ValidationError(
             code=ErrorCode.VALIDATION_FAILED,

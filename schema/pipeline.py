@@ -52,7 +52,7 @@ from schema.limits.parsing import parse_within_budget
 from schema.limits.rules import STRUCTURE_RULES, IntrospectionDisabled, limit_errors
 from schema.limits.shape import ShapeCounter
 from schema.limits.suggestions import without_suggestion
-from schema.limits.variables import variables_problem
+from schema.limits.variables import file_text_variables, variables_problem
 from schema.masking import masked
 from schema.projection import ProjectingExecutor, Shapes
 from schema.text_input import literal_text_problem
@@ -238,7 +238,9 @@ class Pipeline:
             return self._refused(prepared.errors)
 
         variable_values = dict(variables) if variables else None
-        refused = prepared.literal_problem or variables_problem(variable_values, self.limits)
+        refused = prepared.literal_problem or variables_problem(
+            variable_values, self.limits, file_text_variables(operation, self.limits)
+        )
         if refused is not None:
             return ExecutionResult(None, [refused])
         too_long = long_lists(self._sites(prepared, document, operation), operation, variable_values)

@@ -76,6 +76,10 @@ class CostModel:
         return self.list_sizes.get(f"{type_name}.{field_name}", self.unlisted_list_size)
 
 
+# Input type → its fields that hold a whole file's text.
+FILE_TEXT_FIELDS: Mapping[str, frozenset[str]] = {"ImportEquipmentInput": frozenset({"csv"})}
+
+
 @dataclass(frozen=True)
 class QueryLimits:
     max_depth: int = 12
@@ -93,6 +97,10 @@ class QueryLimits:
     max_variable_depth: int = 100
     max_variable_values: int = 10_000
     max_text_length: int = 100_000
+    # Input fields that take a whole file (`ImportEquipmentInput.csv`): longer text, up to
+    # ``max_file_text_length``, but only in a variable of that input type.
+    file_text_fields: Mapping[str, frozenset[str]] = field(default_factory=lambda: dict(FILE_TEXT_FIELDS))
+    max_file_text_length: int = 1024 * 1024
     sensitive_fields: frozenset[str] = SENSITIVE_MUTATIONS
     cost_model: CostModel = field(default_factory=CostModel)
 
@@ -108,6 +116,7 @@ class QueryLimits:
             cost_model=CostModel(list_sizes=list_sizes(settings.max_reservation_lines)),
             max_fields=settings.max_fields,
             max_repeated_fields=settings.max_repeated_fields,
+            max_file_text_length=settings.max_import_size,
         )
 
     @property

@@ -11,6 +11,7 @@ import strawberry
 from db.tables import Role, Tracking
 from resolvers import equipment as resolve
 from resolvers.equipment import EquipmentDraft, EquipmentSort
+from resolvers.equipment_import import ImportLimits, import_equipment
 from resolvers.list_caps import MAX_AVAILABILITY_ITEMS
 from resolvers.pagination import PageArgs
 from resolvers.reservation_queries import availability, equipment_for_availability, window_or_error
@@ -22,6 +23,7 @@ from schema.pagination import Connection, paginated, to_connection
 from schema.permissions import role_at_least, signed_in_user
 from schema.types.common import SortDirection
 from schema.types.equipment import Equipment, EquipmentAvailability, EquipmentUnit, availability_reads
+from schema.types.equipment_import import ImportEquipmentInput, ImportEquipmentResult, ImportEquipmentSuccess
 from schema.types.equipment_inputs import (
     AddEquipmentUnitsInput,
     AddEquipmentUnitsResult,
@@ -193,3 +195,24 @@ class EquipmentMutation:
             context, context.caller(), pk_of(input.id, "EquipmentUnit"), input.to_changes()
         )
         return EquipmentUnitSuccess(unit=EquipmentUnit.from_row(row))
+
+    @strawberry.mutation(
+        description="Create and update equipment from a CSV file, found by `code`: all rows or none, each checked "
+        "as `createEquipment` and `updateEquipment` check it; lowering stock that reservations need is refused. "
+        "`dryRun` reports the same without writing (MANAGER and ADMIN).",
+        extensions=role_at_least(Role.MANAGER),
+    )
+    @errors_as_data
+    async def import_equipment(
+        self, info: Info, input: Annotated[ImportEquipmentInput, InputArg]
+    ) -> ImportEquipmentResult:
+        context = info.context
+        settings = context.services.settings
+        outcome = await import_equipment(
+            context,
+            context.caller().tenant_id,
+            input.csv,
+            dry_run=input.dry_run,
+            limits=ImportLimits(max_bytes=settings.max_import_size, max_rows=settings.max_import_rows),
+        )
+        return ImportEquipmentSuccess.of(outcome)
