@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio
 from redis.asyncio import Redis
 
 from auth.passwords import Passwords
@@ -28,6 +29,8 @@ class Services:
     """Committed domain events of the tenants this process's subscribers follow (``db/live.py``)."""
     storage: Storage
     """The object store of uploaded files (``db/storage.py``)."""
+    image_limiter: anyio.CapacityLimiter
+    """How many images this process decodes at once, in threads (``resolvers/uploads.py``)."""
 
     async def close(self) -> None:
         """At shutdown: release the limiter, the live feed and the database.
@@ -67,6 +70,7 @@ class Services:
             attempts=_attempt_limiter(settings, database, budgets),
             live=LiveFeed(database),
             storage=Storage.from_settings(settings),
+            image_limiter=anyio.CapacityLimiter(settings.image_workers),
         )
 
 
