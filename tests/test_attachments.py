@@ -238,6 +238,13 @@ async def test_images_are_re_encoded_without_metadata_and_get_thumbnails(
     assert small.format == "WEBP" and max(small.size) <= 128 and small.size == (80, 60)
     for size in (128, 512):
         assert stored_path(settings, esr.tenant.id, body["id"], f"thumb-{size}").is_file()
+    odd = await api.post(
+        "query($id: ID!) { node(id: $id) { ... on Attachment { thumbnailUrl(size: 100) } } }",
+        {"id": body["id"]},
+        staff_token,
+    )
+    assert odd["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "128, 512" in odd["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -594,3 +601,30 @@ async def test_s3_round_trip(s3_client: tuple[httpx.AsyncClient, Services], s3_b
     await api.data(DELETE, {"input": {"id": body["id"]}}, token)
     await run_jobs(services)
     assert s3_bucket.client().list_objects_v2(Bucket=s3_bucket.name).get("Contents", []) == []
+
+
+UNIT_AND_VERSION = """
+query($unit: ID!, $design: ID!) {
+  unit: node(id: $unit) { ... on EquipmentUnit { attachments { filename } } }
+  design: node(id: $design) {
+    ... on Design { attachments { filename } currentVersion { attachments { filename } } }
+  }
+}
+"""
+
+
+async def test_units_and_design_versions_hold_files(
+    client: httpx.AsyncClient, api: Api, staff_token: str, customer_token: str, camera: dict[str, Any]
+) -> None:
+    unit = camera["units"][0]
+    design = await create_design(
+        api, customer_token, configuration={"a": 1}, items=[{"equipmentId": camera["id"], "quantity": 1}]
+    )
+    version = design["currentVersion"]
+    await uploaded(client, staff_token, png(), unit["id"], filename="scratch.png")
+    await uploaded(client, staff_token, png(), design["id"], filename="render.png")
+    await uploaded(client, staff_token, PDF, version["id"], filename="plan.pdf")
+    seen = await api.data(UNIT_AND_VERSION, {"unit": unit["id"], "design": design["id"]}, customer_token)
+    assert seen["unit"]["attachments"] == [{"filename": "scratch.png"}]
+    assert seen["design"]["attachments"] == [{"filename": "render.png"}]
+    assert seen["design"]["currentVersion"]["attachments"] == [{"filename": "plan.pdf"}]

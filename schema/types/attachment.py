@@ -13,6 +13,7 @@ from db.tables import ThumbnailState
 from resolvers.attachments import public_url, signed_url
 from resolvers.uploads import THUMBNAIL_SIZES
 from schema.context import Info
+from schema.error_codes import bad_user_input
 from schema.fetches import USERS
 from schema.node import Node
 from schema.relations import relation
@@ -78,7 +79,7 @@ class Attachment(FromRow[AttachmentRow], Node):
         size: Annotated[int, strawberry.argument(description=f"Pixels: one of {SIZES}.")],
     ) -> str | None:
         if size not in THUMBNAIL_SIZES:
-            raise ValueError(f"size must be one of {SIZES}")
+            raise bad_user_input(f"`size` must be one of {SIZES}.")
         if self.row.width is None:
             return None
         return signed_url(info.context.services.settings, self.row, size)

@@ -20,6 +20,7 @@ from resolvers.design_shares import SharedItem, SharedVersion, SharedView, is_ac
 from resolvers.list_caps import MAX_DESIGN_SHARES_LISTED, MAX_DESIGN_VERSIONS_LISTED
 from resolvers.uploads import THUMBNAIL_SIZES
 from schema.context import Info
+from schema.error_codes import bad_user_input
 from schema.fetches import (
     ATTACHMENTS_OF_DESIGNS,
     ATTACHMENTS_OF_VERSIONS,
@@ -230,7 +231,7 @@ class SharedDesignImage:
         size: Annotated[int, strawberry.argument(description=f"Pixels: one of {THUMBNAIL_SIZES_TEXT}.")],
     ) -> str:
         if size not in THUMBNAIL_SIZES:
-            raise ValueError(f"size must be one of {THUMBNAIL_SIZES_TEXT}")
+            raise bad_user_input(f"`size` must be one of {THUMBNAIL_SIZES_TEXT}.")
         return signed_url(info.context.services.settings, self.row, size)
 
     @classmethod
