@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from auth.services import Services
 from resolvers.jobs.inline import InlineWorker
 from settings import Settings
+from web.files import Files
 from web.graphql import GraphQLView
 from web.health import Detailed, LiveCounts, Readiness, live
 from web.live_socket import LiveSocket
@@ -67,7 +68,7 @@ def create_app(
     middleware = [
         Middleware(RequestId),
         Middleware(SecurityHeaders, hsts=settings.is_production),
-        Middleware(BodySizeLimit, timeout=settings.body_timeout),
+        Middleware(BodySizeLimit, timeout=settings.body_timeout, streamed=frozenset({("POST", "/files")})),
         Middleware(Deadline, seconds=settings.request_timeout),
     ]
     if settings.cors_origins:
@@ -82,6 +83,7 @@ def create_app(
             ),
         )
     view = GraphQLView(app_services, projection=projection)
+    files = Files(app_services)
     live_socket = LiveSocket(app_services, view.pipeline)
     detailed = Detailed(
         app_services,
@@ -99,6 +101,9 @@ def create_app(
             Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
             Route("/health/detailed", detailed.endpoint, methods=["GET"]),
             Route("/reports/{month}.csv", ReportDownload(app_services).endpoint, methods=["GET"]),
+            Route("/files", files.upload, methods=["POST"]),
+            Route("/files/public/{tenant}/{id}", files.public, methods=["GET"]),
+            Route("/files/{tenant}/{id}", files.signed, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("rigbook.settings")
@@ -227,6 +227,50 @@ class Settings(BaseSettings):
         "resolve only to public addresses",
     )
 
+    # Files (db/storage.py, resolvers/attachments.py).
+    storage_url: str = Field(
+        default="file://./data/files",
+        max_length=1000,
+        description="where files are kept: file://<dir> (relative to the working directory) or "
+        "s3://bucket[/prefix]",
+    )
+    storage_endpoint: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="S3-compatible endpoint URL; default: AWS (or AWS_ENDPOINT_URL)",
+    )
+    storage_region: str | None = Field(
+        default=None, max_length=100, description="S3 region; default: AWS_REGION"
+    )
+    storage_access_key_id: str | None = Field(
+        default=None, max_length=256, description="S3 access key; default: AWS_ACCESS_KEY_ID"
+    )
+    storage_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret key; default: AWS_SECRET_ACCESS_KEY"
+    )
+
+    max_upload_size: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024, description="bytes of one uploaded file"
+    )
+    upload_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "application/pdf"],
+        max_length=10,
+        description="comma-separated content types accepted (from the file's magic bytes): "
+        "image/jpeg, image/png, image/webp, application/pdf",
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000, ge=1, le=200_000_000, description="width × height of an uploaded image at most"
+    )
+    tenant_storage_quota: int = Field(
+        default=1024 * 1024 * 1024, ge=0, description="bytes of files one tenant may keep (originals)"
+    )
+    file_link_ttl: int = Field(
+        default=3600, ge=60, le=7 * 86400, description="seconds a signed file link (url, thumbnailUrl) works"
+    )
+    image_workers: int = Field(
+        default=2, ge=1, le=64, description="images decoded at once per process (threads off the event loop)"
+    )
+
     @field_validator("design_share_url")
     @classmethod
     def _one_token_placeholder(cls, value: str | None) -> str | None:
@@ -284,6 +328,18 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("upload_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            known = {"image/jpeg", "image/png", "image/webp", "application/pdf"}
+            unknown = [str(part) for part in value if part not in known]
+            if unknown:
+                raise ValueError(f"unknown upload types {unknown[:3]}; known: {sorted(known)}")
         return value
 
     @field_validator("webhook_allowed_hosts", mode="before")

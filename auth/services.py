@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import anyio
 from redis.asyncio import Redis
 
 from auth.passwords import Passwords
@@ -12,6 +13,7 @@ from auth.rate_limit import AttemptLimiter, Budget, DatabaseAttemptLimiter, Redi
 from auth.tokens import AccessTokens
 from db.database import Database
 from db.live import LiveFeed
+from db.storage import Storage
 from settings import Settings
 
 
@@ -25,6 +27,10 @@ class Services:
     attempts: AttemptLimiter
     live: LiveFeed
     """Committed domain events of the tenants this process's subscribers follow (``db/live.py``)."""
+    storage: Storage
+    """The object store of uploaded files (``db/storage.py``)."""
+    image_limiter: anyio.CapacityLimiter
+    """How many images this process decodes at once, in threads (``resolvers/uploads.py``)."""
 
     async def close(self) -> None:
         """At shutdown: release the limiter, the live feed and the database.
@@ -63,6 +69,8 @@ class Services:
             budgets=budgets,
             attempts=_attempt_limiter(settings, database, budgets),
             live=LiveFeed(database),
+            storage=Storage.from_settings(settings),
+            image_limiter=anyio.CapacityLimiter(settings.image_workers),
         )
 
 

@@ -12,7 +12,7 @@ queued body), since only that transaction holds the token.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +23,19 @@ from sqlmodel import col, select
 from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret
 from db.clock import utcnow
 from db.database import Database
-from db.scoped import in_tenant, same_tenant, scoped
-from db.tables import Design, DesignItem, DesignShare, DesignStatus, DesignVersion, Equipment, Tenant, User
+from db.scoped import in_tenant, same_tenant, scoped, scoped_records
+from db.tables import (
+    Attachment,
+    Design,
+    DesignItem,
+    DesignShare,
+    DesignStatus,
+    DesignVersion,
+    Equipment,
+    OwnerKind,
+    Tenant,
+    User,
+)
 from resolvers.caller import TenantCaller
 from resolvers.design_rules import find_design, refuse_archived
 from resolvers.errors import InvalidInput, NotFound
@@ -188,6 +199,8 @@ class SharedView:
     tenant_name: str
     version: SharedVersion | None
     items: list[SharedItem]
+    images: list[Any] = field(default_factory=list)
+    """Image attachments of the design and of its current version (rows; served through signed links)."""
 
 
 async def shared_design(database: Database, token: str) -> SharedView | None:
@@ -210,27 +223,54 @@ async def shared_design(database: Database, token: str) -> SharedView | None:
             return None
         version: SharedVersion | None = None
         items: list[SharedItem] = []
+        version_id: uuid.UUID | None = None
         if design.status == DesignStatus.PUBLISHED and design.current_version_number > 0:
-            version, items = await _current_version(session, design)
+            version, items, version_id = await _current_version(session, design)
         return SharedView(
             name=design.name,
             description=design.description,
             tenant_name=tenant.name,
             version=version,
             items=items,
+            images=await _images(session, design, version_id),
         )
+
+
+MAX_SHARED_IMAGES = 100
+
+
+async def _images(session: AsyncSession, design: Design, version_id: uuid.UUID | None) -> list[Any]:
+    """The design's images, then its current version's, each by position."""
+    owned = (col(Attachment.owner_kind) == OwnerKind.DESIGN) & (col(Attachment.owner_id) == design.id)
+    if version_id is not None:
+        owned = owned | (
+            (col(Attachment.owner_kind) == OwnerKind.DESIGN_VERSION)
+            & (col(Attachment.owner_id) == version_id)
+        )
+    statement = (
+        scoped_records(Attachment, design.tenant_id)
+        .where(owned, col(Attachment.width).is_not(None))
+        .order_by(
+            col(Attachment.owner_kind),
+            col(Attachment.position),
+            col(Attachment.created_at),
+            col(Attachment.id),
+        )
+        .limit(MAX_SHARED_IMAGES)
+    )
+    return list((await session.execute(statement)).all())
 
 
 async def _current_version(
     session: AsyncSession, design: Design
-) -> tuple[SharedVersion | None, list[SharedItem]]:
+) -> tuple[SharedVersion | None, list[SharedItem], uuid.UUID | None]:
     statement = scoped(DesignVersion, design.tenant_id).where(
         col(DesignVersion.design_id) == design.id,
         col(DesignVersion.number) == design.current_version_number,
     )
     version = (await session.scalars(statement)).first()
     if version is None:
-        return None, []
+        return None, [], None
     rows = await session.execute(
         select(Equipment.name, Equipment.category, DesignItem.quantity, DesignItem.notes)
         .join(
@@ -245,4 +285,4 @@ async def _current_version(
     )
     items = [SharedItem(name, category, quantity, notes) for name, category, quantity, notes in rows.all()]
     shown = SharedVersion(version.number, version.configuration, version.note, version.created_at)
-    return shown, items
+    return shown, items, version.id

@@ -19,7 +19,7 @@ from sqlalchemy import and_
 from sqlmodel import col
 
 from db.scoped import records, same_tenant, scoped_records
-from db.tables import Equipment, EquipmentUnit, Operator, Reservation, Tenant, User
+from db.tables import Equipment, EquipmentUnit, Operator, OwnerKind, Reservation, Tenant, User
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_statement, usage
@@ -267,6 +267,40 @@ class Loaders:
             return []
         statement = statements.units_of_equipment(with_keys(columns, "equipment_id"), self._arrays)
         return await self._rows(statement, self._by_keys(equipment_ids))
+
+    async def _attachments_of(
+        self, kind: OwnerKind, owner_ids: Sequence[uuid.UUID], columns: Collection[str] | None
+    ) -> Sequence[Any]:
+        """Attachments of these owners: seen with their owner, whose visibility the parent already passed."""
+        if self._tenant_id is None or not owner_ids:
+            return []
+        statement = statements.attachments_of(kind.value, with_keys(columns, "owner_id"), self._arrays)
+        return await self._rows(statement, self._by_keys(owner_ids))
+
+    async def attachments_of_equipment(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self._attachments_of(OwnerKind.EQUIPMENT, ids, columns)
+
+    async def attachments_of_units(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self._attachments_of(OwnerKind.EQUIPMENT_UNIT, ids, columns)
+
+    async def attachments_of_designs(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self._attachments_of(OwnerKind.DESIGN, ids, columns)
+
+    async def attachments_of_versions(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self._attachments_of(OwnerKind.DESIGN_VERSION, ids, columns)
+
+    async def attachments_of_reservations(
+        self, ids: Sequence[uuid.UUID], columns: Collection[str] | None = None
+    ) -> Sequence[Any]:
+        return await self._attachments_of(OwnerKind.RESERVATION, ids, columns)
 
     async def lines_of_reservations(
         self, reservation_ids: Sequence[uuid.UUID], columns: Collection[str] | None = None

@@ -22,7 +22,7 @@ from sqlmodel import col
 from db.caches import bounded
 from db.compiled_reads import reusable
 from db.scoped import in_tenant, one_of_param, records, same_tenant, scoped_records
-from db.tables import EquipmentUnit, Reservation, ReservationLine, Tenant
+from db.tables import Attachment, EquipmentUnit, Reservation, ReservationLine, Tenant
 from resolvers.list_caps import MAX_EQUIPMENT_RESERVATIONS
 from resolvers.visibility import owned_by
 
@@ -59,6 +59,18 @@ def units_of_equipment(columns: Columns, array: bool) -> Select[Any]:
         scoped_records(EquipmentUnit, bindparam(TENANT), columns)
         .where(one_of_param(col(EquipmentUnit.equipment_id), KEYS, array=array))
         .order_by(col(EquipmentUnit.serial_number))
+    )
+
+
+@bounded(SHAPES_KEPT)
+def attachments_of(kind: str, columns: Columns, array: bool) -> Select[Any]:
+    """Attachments of the owners of one kind in ``keys``, by position, then age."""
+    return reusable(
+        scoped_records(Attachment, bindparam(TENANT), columns)
+        .where(col(Attachment.owner_kind) == kind, one_of_param(col(Attachment.owner_id), KEYS, array=array))
+        .order_by(
+            col(Attachment.owner_id), col(Attachment.position), col(Attachment.created_at), col(Attachment.id)
+        )
     )
 
 

@@ -15,6 +15,7 @@ from schema.errors import (
     ValidationError,
 )
 from schema.json_scalar import JSON_SCALAR
+from schema.operations.attachments import AttachmentMutation, AttachmentQuery
 from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
@@ -26,6 +27,7 @@ from schema.operations.reservations import ReservationMutation, ReservationQuery
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
 from schema.operations.webhooks import WebhookMutation, WebhookQuery
+from schema.types.attachment import Attachment
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
@@ -46,6 +48,7 @@ class Query(
     AuditQuery,
     WebhookQuery,
     ReportQuery,
+    AttachmentQuery,
     NodeQuery,
 ):
     pass
@@ -60,6 +63,7 @@ class Mutation(
     ReservationMutation,
     DesignMutation,
     WebhookMutation,
+    AttachmentMutation,
 ):
     pass
 
@@ -77,6 +81,7 @@ _TYPES = [
     Operator,
     Webhook,
     WebhookDelivery,
+    Attachment,
     ValidationError,
     NotFoundError,
     ConflictError,

@@ -17,9 +17,12 @@ global ids of every object, cursors of every connection, share tokens.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from PIL import Image
 
 from auth.services import Services
 from db.tables import Operator
@@ -89,7 +92,8 @@ IDS = (
     "{ currentOperator { id } }",
     "{ tenants(first: 100) { edges { cursor node { id } } } }",
     "{ users(first: 100) { edges { cursor node { id } } } }",
-    "{ equipment(first: 100) { edges { cursor node { id units { id } } } } }",
+    "{ equipment(first: 100) { edges { cursor node { id attachments { id } units { id attachments { id } } } } } }",
+    "{ gallery(first: 100) { edges { cursor node { id } } } }",
     "{ reservations(first: 100) { edges { cursor node { id } } } }",
     "{ designs(first: 100, filter: {status: [DRAFT, PUBLISHED, ARCHIVED]}) {"
     " edges { cursor node { id versions { id } shares { id } } } } }",
@@ -116,6 +120,15 @@ class World:
     """Share links: active, expiring, revoked, of an archived design, of the other tenant."""
     named: dict[str, str] = field(default_factory=dict)
     """Global ids of rows tests name: ``customer``, ``staff``, ``wall``, ``camera``, ``stage``..."""
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
 
 
 def past(hours: float) -> str:
@@ -367,6 +380,30 @@ class _Builder:
         await self.share("manager", booth)
         await self.ok(ARCHIVE_DESIGN, manager, "DesignSuccess", id=booth)
 
+    async def files(self) -> None:
+        """Images and documents on equipment, a unit, a design and in both tenants' galleries."""
+        staff = self.token("staff")
+        camera_unit = self.equipment["camera"]["units"][0]["id"]
+        for owner, name, data, extra in (
+            (self.named["wall"], "wall.png", _png(), {"caption": "Front"}),
+            (self.named["wall"], "rider.pdf", PDF, {"position": "1"}),
+            (camera_unit, "scratch.png", _png(), {}),
+            (self.named["stage"], "render.png", _png(), {}),
+            ("gallery", "show.png", _png(), {"public": "true"}),
+            ("gallery", "prices.pdf", PDF, {}),
+        ):
+            await self.upload(staff, owner, name, data, **extra)
+        await self.upload(self.token("admin of cmh"), "gallery", "tent.png", _png(), public="true")
+
+    async def upload(self, token: str, owner: str, filename: str, data: bytes, **params: str) -> None:
+        response = await self.api.client.post(
+            "/files",
+            params={"owner": owner, "filename": filename, **params},
+            content=data,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code == 201, response.text
+
     async def other_tenant(self) -> None:
         """A little of everything in ``cmh``; the operator at work in ``esr``."""
         other = self.tokens["admin of cmh"] = await self.api.token("cmh", "admin@cmh.example")
@@ -407,6 +444,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.bookings()
     await build.designs()
     await build.other_tenant()
+    await build.files()
     build.named |= await seed_webhooks(api, services, build.token("admin"))
     await build.reports(services)
     world = World(

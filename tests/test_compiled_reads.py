@@ -15,6 +15,7 @@ PostgreSQL this module skips on a workstation and fails under CI.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from PIL import Image
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -100,6 +102,12 @@ class Seeded:
     reservations: list[uuid.UUID]
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (12, 8), (1, 2, 3)).save(out, "PNG")
+    return out.getvalue()
+
+
 def pk(global_id: str, type_name: str) -> uuid.UUID:
     found = pk_of(global_id, type_name)
     assert found is not None
@@ -169,6 +177,14 @@ async def seeded(
     )
     assert saved["__typename"] == "SaveDesignVersionSuccess", saved
     await share(api, staff_token, design["id"], expiresAt=at(48))
+    for filename, data in (("rider.pdf", b"%PDF-1.4\n%%EOF\n"), ("wall.png", _png())):
+        attached = await api.client.post(
+            "/files",
+            params={"owner": wall["id"], "filename": filename, "caption": "Front «Ø»"},
+            content=data,
+            headers={"Authorization": f"Bearer {staff_token}", "Content-Type": "application/octet-stream"},
+        )
+        assert attached.status_code == 201, attached.text
     await api.data(PASSWORD_RESET, {"t": "esr", "e": esr.staff.email})
     assert (await api.login("esr", esr.staff.email, "not-the-password"))["__typename"] != "LoginSuccess"
     async with services.database.transaction(None) as session:
@@ -453,6 +469,14 @@ async def test_the_reusable_row_statements(
         statements.units_of_equipment(None, True),
         {**esr, statements.KEYS: seeded.equipment},
     )
+    for columns in (None, ("caption", "id", "owner_id", "width")):
+        await assert_same(
+            database,
+            monkeypatch,
+            seeded.esr,
+            statements.attachments_of("EQUIPMENT", columns, True),
+            {**esr, statements.KEYS: seeded.equipment},
+        )
     await assert_same(
         database,
         monkeypatch,

@@ -20,6 +20,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType, 
 
 from auth.services import Services
 from db.tables import (
+    Attachment,
     AuditEvent,
     Design,
     Equipment,
@@ -213,6 +214,21 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                     statuses=dict.fromkeys(ReservationStatus, 0),
                 ).to_json(),
                 created_at=at(index),
+            )
+            for index in range(ROWS)
+        )
+        session.add_all(
+            Attachment(
+                tenant_id=tenant_id,
+                owner_kind="GALLERY",
+                filename=f"photo-{index}.png",
+                content_type="image/png",
+                size=100 + index,
+                sha256="0" * 64,
+                storage_key=f"t/{tenant_id}/attachments/{index}/original",
+                # Ties on position, broken by the instant, then by the id.
+                position=index % 3,
+                created_at=at(index // 2),
             )
             for index in range(ROWS)
         )

@@ -114,6 +114,7 @@ async def test_a_shared_design_shows_its_version_only_when_published_and_nothing
         "tenantName",
         "currentVersion",
         "items",
+        "images",
         "equipmentName",
         "category",
         "quantity",

@@ -60,6 +60,7 @@ ID_TYPES = {
 }
 # For a bare ``id``, the longest of these found in the field's name.
 NAMED_TYPES = [
+    "Attachment",
     "WebhookDelivery",
     "Webhook",
     "EquipmentUnit",
@@ -122,8 +123,16 @@ async def build_world(api: Api, users: TenantUsers, token: str, booker: str | No
             token=token,
         )
     )["createWebhook"]["webhook"]
+    attached = await api.client.post(
+        "/files",
+        params={"owner": wall["id"], "filename": "rider.pdf"},
+        content=b"%PDF-1.4\n%%EOF\n",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"},
+    )
+    assert attached.status_code == 201, attached.text
     return World(
         {
+            "Attachment": attached.json()["id"],
             "Equipment": wall["id"],
             "EquipmentUnit": camera["units"][0]["id"],
             "User": customer,

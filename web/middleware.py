@@ -23,10 +23,19 @@ class BodySizeLimit:
     holds its connection ``timeout`` seconds at most (headers: ``web/server.py``).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        timeout: float = BODY_TIMEOUT,
+        streamed: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        # (method, path) of endpoints that read the body as a stream and cap it themselves
+        # (uploads, ``web/files.py``); the request's deadline still bounds them.
+        self.streamed = streamed
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = JSONResponse(
@@ -59,7 +68,7 @@ class BodySizeLimit:
         await refusal(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (scope["method"], scope["path"]) in self.streamed:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:

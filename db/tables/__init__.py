@@ -1,5 +1,6 @@
 """SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
 
+from db.tables.attachment import Attachment, OwnerKind, ThumbnailState
 from db.tables.audit import AuditEvent
 from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, DesignVersion
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
@@ -18,6 +19,7 @@ from db.tables.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "HOLDING_STATUSES",
+    "Attachment",
     "AuditEvent",
     "DeliveryStatus",
     "Design",
@@ -36,6 +38,7 @@ __all__ = [
     "OperatorRefreshToken",
     "OperatorSignInSession",
     "OutboxEmail",
+    "OwnerKind",
     "PasswordReset",
     "RefreshToken",
     "Reservation",
@@ -44,6 +47,7 @@ __all__ = [
     "Role",
     "SignInSession",
     "Tenant",
+    "ThumbnailState",
     "Tracking",
     "UnitStatus",
     "User",

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers.attachments import find_attachment, owner_visible
 from resolvers.context import Context
 from resolvers.reports.store import report_by_id
 from resolvers.visibility import sees_reports, visibility_of
@@ -20,6 +21,7 @@ from resolvers.webhooks.endpoints import find_delivery, find_webhook
 from schema.context import Info
 from schema.node import Node, from_global_id
 from schema.permissions import signed_in_anyone
+from schema.types.attachment import Attachment
 from schema.types.design import Design, DesignShare, DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
@@ -108,6 +110,14 @@ async def _monthly_report(context: Context, pk: uuid.UUID) -> Node | None:
     return MonthlyReport.from_row(row) if row is not None else None
 
 
+async def _attachment(context: Context, pk: uuid.UUID) -> Node | None:
+    # Seen exactly when its owner is (resolvers/attachments.py owner_visible).
+    row = await find_attachment(context, context.caller(), pk) if _tenant_user(context) else None
+    if row is None or not await owner_visible(context.loaders, row):
+        return None
+    return Attachment.from_row(row)
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -121,6 +131,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "Webhook": _webhook,
     "WebhookDelivery": _webhook_delivery,
     "MonthlyReport": _monthly_report,
+    "Attachment": _attachment,
 }
 
 

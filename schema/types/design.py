@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,10 +15,15 @@ from db.tables import DesignItem as ItemRow
 from db.tables import DesignShare as ShareRow
 from db.tables import DesignStatus as StatusValue
 from db.tables import DesignVersion as VersionRow
+from resolvers.attachments import signed_url
 from resolvers.design_shares import SharedItem, SharedVersion, SharedView, is_active
 from resolvers.list_caps import MAX_DESIGN_SHARES_LISTED, MAX_DESIGN_VERSIONS_LISTED
+from resolvers.uploads import THUMBNAIL_SIZES
 from schema.context import Info
+from schema.error_codes import bad_user_input
 from schema.fetches import (
+    ATTACHMENTS_OF_DESIGNS,
+    ATTACHMENTS_OF_VERSIONS,
     CURRENT_VERSIONS,
     DESIGNS,
     EQUIPMENT,
@@ -29,8 +35,11 @@ from schema.fetches import (
 from schema.node import Node
 from schema.relations import relation
 from schema.rows import FromRow, row_type
+from schema.types.attachment import Attachment
 from schema.types.equipment import Equipment
 from schema.types.user import User
+
+THUMBNAIL_SIZES_TEXT = ", ".join(map(str, THUMBNAIL_SIZES))
 
 
 @strawberry.enum(description="Where a design stands.")
@@ -99,6 +108,10 @@ class Design(FromRow[DesignRow], Node):
     @relation(key="id", fetch=SHARES_OF_DESIGNS)
     async def shares(self, info: Info) -> list[DesignShare]: ...
 
+    @strawberry.field(description="Images and documents of this design, by position.")
+    @relation(key="id", fetch=ATTACHMENTS_OF_DESIGNS)
+    async def attachments(self, info: Info) -> list[Attachment]: ...
+
 
 @row_type(VersionRow)
 @strawberry.type(description="One saved state of a design. Versions never change; saving makes a new one.")
@@ -122,6 +135,10 @@ class DesignVersion(FromRow[VersionRow], Node):
     @strawberry.field(description="The design it belongs to.")
     @relation(key="design_id", fetch=DESIGNS)
     async def design(self, info: Info) -> Design: ...
+
+    @strawberry.field(description="Images and documents of this version, by position.")
+    @relation(key="id", fetch=ATTACHMENTS_OF_VERSIONS)
+    async def attachments(self, info: Info) -> list[Attachment]: ...
 
 
 @row_type(ItemRow)
@@ -193,6 +210,35 @@ class SharedDesignVersion:
         )
 
 
+@strawberry.type(description="An image of a shared design, viewable by anyone holding the share link.")
+class SharedDesignImage:
+    filename: str = strawberry.field(description="Its name.")
+    caption: str = strawberry.field(description="Its caption; may be empty.")
+    width: int | None = strawberry.field(description="Pixels across.")
+    height: int | None = strawberry.field(description="Pixels down.")
+    row: strawberry.Private[Any]
+
+    @strawberry.field(description="A signed link to the image, valid for a while (RIGBOOK_FILE_LINK_TTL).")
+    def url(self, info: Info) -> str:
+        return signed_url(info.context.services.settings, self.row)
+
+    @strawberry.field(
+        description=f"A signed link to a thumbnail fitting a square of `size` pixels ({THUMBNAIL_SIZES_TEXT})."
+    )
+    def thumbnail_url(
+        self,
+        info: Info,
+        size: Annotated[int, strawberry.argument(description=f"Pixels: one of {THUMBNAIL_SIZES_TEXT}.")],
+    ) -> str:
+        if size not in THUMBNAIL_SIZES:
+            raise bad_user_input(f"`size` must be one of {THUMBNAIL_SIZES_TEXT}.")
+        return signed_url(info.context.services.settings, self.row, size)
+
+    @classmethod
+    def from_row(cls, row: Any) -> SharedDesignImage:
+        return cls(filename=row.filename, caption=row.caption, width=row.width, height=row.height, row=row)
+
+
 @strawberry.type(
     description="A design as its share link shows it to anyone: no ids, stock, reservations or people."
 )
@@ -206,6 +252,9 @@ class SharedDesign:
     items: list[SharedDesignItem] = strawberry.field(
         description="The equipment of the current version (empty unless the design is PUBLISHED)."
     )
+    images: list[SharedDesignImage] = strawberry.field(
+        description="Images of the design, then of its current version (while PUBLISHED), by position."
+    )
 
     @classmethod
     def from_view(cls, view: SharedView) -> SharedDesign:
@@ -217,4 +266,5 @@ class SharedDesign:
             if view.version is not None
             else None,
             items=[SharedDesignItem.from_value(item) for item in view.items],
+            images=[SharedDesignImage.from_row(row) for row in view.images],
         )

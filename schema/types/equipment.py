@@ -23,10 +23,17 @@ from resolvers.pagination import BadPageRequest
 from resolvers.reservation_queries import require_aware, window_or_error
 from resolvers.visibility import visibility_of
 from schema.context import Info
-from schema.fetches import EQUIPMENT, UNITS_OF_EQUIPMENT, reservations_of_equipment
+from schema.fetches import (
+    ATTACHMENTS_OF_EQUIPMENT,
+    ATTACHMENTS_OF_UNITS,
+    EQUIPMENT,
+    UNITS_OF_EQUIPMENT,
+    reservations_of_equipment,
+)
 from schema.node import Node
 from schema.relations import from_parent, relation
 from schema.rows import FromRow, row_type
+from schema.types.attachment import Attachment
 
 if TYPE_CHECKING:
     from schema.types.reservation import Reservation
@@ -117,6 +124,10 @@ class Equipment(FromRow[EquipmentRow], Node):
     @relation(key="id", fetch=UNITS_OF_EQUIPMENT)
     async def units(self, info: Info) -> list[EquipmentUnit]: ...
 
+    @strawberry.field(description="Photos and documents of this equipment, by position.")
+    @relation(key="id", fetch=ATTACHMENTS_OF_EQUIPMENT)
+    async def attachments(self, info: Info) -> list[Attachment]: ...
+
     @strawberry.field(
         description="Reservations with this equipment (any status), by start; customers see only their own."
     )
@@ -149,6 +160,10 @@ class EquipmentUnit(FromRow[UnitRow], Node):
     @strawberry.field(description="The equipment this unit belongs to.")
     @relation(key="equipment_id", fetch=EQUIPMENT)
     async def equipment(self, info: Info) -> Equipment: ...
+
+    @strawberry.field(description="Photos and documents of this unit (damage, repairs), by position.")
+    @relation(key="id", fetch=ATTACHMENTS_OF_UNITS)
+    async def attachments(self, info: Info) -> list[Attachment]: ...
 
 
 # The fields of EquipmentAvailability that read nothing of the equipment's row but its stock

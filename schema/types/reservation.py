@@ -15,10 +15,18 @@ from resolvers.errors import Shortage as ShortageValue
 from resolvers.list_caps import MAX_HOLDERS_LISTED
 from resolvers.visibility import visibility_of
 from schema.context import Info
-from schema.fetches import EQUIPMENT, LINES_OF_RESERVATIONS, UNITS, USERS, VERSIONS
+from schema.fetches import (
+    ATTACHMENTS_OF_RESERVATIONS,
+    EQUIPMENT,
+    LINES_OF_RESERVATIONS,
+    UNITS,
+    USERS,
+    VERSIONS,
+)
 from schema.node import Node
 from schema.relations import from_parent, relation
 from schema.rows import FromRow, Reader, row_type
+from schema.types.attachment import Attachment
 from schema.types.design import DesignVersion
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.user import User
@@ -87,6 +95,12 @@ class Reservation(FromRow[ReservationRow], Node):
     )
     @relation(key="design_version_id", fetch=VERSIONS)
     async def design_version(self, info: Info) -> DesignVersion | None: ...
+
+    @strawberry.field(
+        description="Files of this reservation (a signed delivery note, photos at return), by position."
+    )
+    @relation(key="id", fetch=ATTACHMENTS_OF_RESERVATIONS)
+    async def attachments(self, info: Info) -> list[Attachment]: ...
 
 
 @row_type(LineRow)
