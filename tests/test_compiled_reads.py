@@ -469,12 +469,12 @@ async def test_the_reusable_row_statements(
         statements.units_of_equipment(None, True),
         {**esr, statements.KEYS: seeded.equipment},
     )
-    for columns in (None, ("caption", "id", "owner_id", "width")):
+    for shown in (None, ("caption", "id", "owner_id", "width")):
         await assert_same(
             database,
             monkeypatch,
             seeded.esr,
-            statements.attachments_of("EQUIPMENT", columns, True),
+            statements.attachments_of("EQUIPMENT", shown, True),
             {**esr, statements.KEYS: seeded.equipment},
         )
     await assert_same(
