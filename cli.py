@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, worker, jobs, report, migrate, seed, export-schema, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, report, export, migrate, seed, export-schema, create-operator."""
 
 from __future__ import annotations
 
@@ -358,6 +358,43 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from db.clock import utcnow
+    from resolvers.exports.command import ExportRefused, ProgressBar, export_to_file
+    from resolvers.exports.formats import ExportFormat
+    from resolvers.exports.tables import UnknownGroup, chosen
+    from resolvers.exports.writer import ExportTooLarge
+
+    try:
+        tables = chosen(args.only.split(",") if args.only is not None else None)
+    except UnknownGroup as error:
+        print(f"rigbook export: --only: {error}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    bar = ProgressBar(sys.stderr)
+
+    async def make() -> dict[str, Any]:
+        services = _services(settings)
+        try:
+            return await export_to_file(
+                services.database, args.tenant, Path(args.output), tables=tables,
+                form=ExportFormat(args.format), now=utcnow(), max_bytes=settings.export_max_bytes, progress=bar,
+            )  # fmt: skip
+        finally:
+            await services.database.dispose()
+
+    try:
+        manifest = asyncio.run(make())
+    except (ExportRefused, ExportTooLarge) as error:
+        bar.finish()
+        print(f"rigbook export: {error}", file=sys.stderr)
+        return 1
+    bar.finish()
+    rows = sum(entry["rows"] for entry in manifest["files"])
+    print(f"exported {rows} rows in {len(manifest['files'])} files to {args.output}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from db.queue import MAX_LISTED
 
@@ -421,6 +458,15 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
     report.add_argument("--replace", action="store_true", help="compute the report again and store that")
     report.set_defaults(run=cmd_report)
+
+    tenant_export = commands.add_parser("export", help="write a tenant's data to a ZIP (one file per table)")
+    tenant_export.add_argument("--tenant", required=True, help="the tenant's slug")
+    tenant_export.add_argument(
+        "--only", help="comma-separated: users, equipment, reservations, designs, audit (default: all)"
+    )
+    tenant_export.add_argument("--format", choices=["ndjson", "csv", "json"], default="ndjson")
+    tenant_export.add_argument("--output", required=True, help="the ZIP file to write")
+    tenant_export.set_defaults(run=cmd_export)
 
     operator = commands.add_parser("create-operator", help="create a platform operator account")
     operator.add_argument("--email", required=True)

@@ -252,6 +252,11 @@ class Settings(BaseSettings):
         description="batches per table (and tenant) in one run; the rest waits for the next day",
     )
 
+    # Tenant exports (resolvers/exports): the most one archive may hold, uncompressed.
+    export_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="bytes of files (uncompressed) one export may hold"
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
