@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("rigbook.settings")
@@ -198,6 +198,28 @@ class Settings(BaseSettings):
         description="comma-separated host names (as written in webhook URLs) that may resolve to "
         "loopback, private, link-local or other non-public addresses; every other webhook host must "
         "resolve only to public addresses",
+    )
+
+    # Files (db/storage.py, resolvers/attachments.py).
+    storage_url: str = Field(
+        default="file://./data/files",
+        max_length=1000,
+        description="where files are kept: file://<dir> (relative to the working directory) or "
+        "s3://bucket[/prefix]",
+    )
+    storage_endpoint: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="S3-compatible endpoint URL; default: AWS (or AWS_ENDPOINT_URL)",
+    )
+    storage_region: str | None = Field(
+        default=None, max_length=100, description="S3 region; default: AWS_REGION"
+    )
+    storage_access_key_id: str | None = Field(
+        default=None, max_length=256, description="S3 access key; default: AWS_ACCESS_KEY_ID"
+    )
+    storage_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret key; default: AWS_SECRET_ACCESS_KEY"
     )
 
     @field_validator("design_share_url")

@@ -12,6 +12,7 @@ from auth.rate_limit import AttemptLimiter, Budget, DatabaseAttemptLimiter, Redi
 from auth.tokens import AccessTokens
 from db.database import Database
 from db.live import LiveFeed
+from db.storage import Storage
 from settings import Settings
 
 
@@ -25,6 +26,8 @@ class Services:
     attempts: AttemptLimiter
     live: LiveFeed
     """Committed domain events of the tenants this process's subscribers follow (``db/live.py``)."""
+    storage: Storage
+    """The object store of uploaded files (``db/storage.py``)."""
 
     async def close(self) -> None:
         """At shutdown: release the limiter, the live feed and the database.
@@ -63,6 +66,7 @@ class Services:
             budgets=budgets,
             attempts=_attempt_limiter(settings, database, budgets),
             live=LiveFeed(database),
+            storage=Storage.from_settings(settings),
         )
 
 

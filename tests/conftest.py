@@ -71,8 +71,9 @@ async def database_url(
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return settings_for(database_url)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Files go to the test's own directory, never to ./data/files.
+    return settings_for(database_url, storage_url=f"file://{tmp_path}/files")
 
 
 @pytest.fixture
