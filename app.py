@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from auth.services import Services
 from resolvers.jobs.inline import InlineWorker
 from settings import Settings
+from web.exports import ExportDownload
 from web.graphql import GraphQLView
 from web.health import Readiness, live
 from web.live_socket import LiveSocket
@@ -90,6 +91,7 @@ def create_app(
             Route("/health/live", live, methods=["GET"]),
             Route("/health/ready", Readiness(app_services.database).endpoint, methods=["GET"]),
             Route("/reports/{month}.csv", ReportDownload(app_services).endpoint, methods=["GET"]),
+            Route("/exports/{tenant}/{export}.zip", ExportDownload(app_services).endpoint, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

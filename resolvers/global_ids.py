@@ -27,6 +27,7 @@ TYPE_OF_TABLE = {
     "webhook_endpoint": "Webhook",
     "webhook_delivery": "WebhookDelivery",
     "monthly_report": "MonthlyReport",
+    "tenant_export": "TenantExport",
 }
 
 

@@ -19,6 +19,7 @@ from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
+from schema.operations.exports import ExportMutation, ExportQuery
 from schema.operations.live import Subscription
 from schema.operations.node import NodeQuery
 from schema.operations.reports import ReportQuery
@@ -31,6 +32,7 @@ from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
+from schema.types.tenant_export import TenantExport
 from schema.types.user import Operator, User
 from schema.types.webhook import Webhook, WebhookDelivery
 
@@ -46,6 +48,7 @@ class Query(
     AuditQuery,
     WebhookQuery,
     ReportQuery,
+    ExportQuery,
     NodeQuery,
 ):
     pass
@@ -60,6 +63,7 @@ class Mutation(
     ReservationMutation,
     DesignMutation,
     WebhookMutation,
+    ExportMutation,
 ):
     pass
 
@@ -70,6 +74,7 @@ _TYPES = [
     EquipmentUnit,
     Reservation,
     MonthlyReport,
+    TenantExport,
     Design,
     DesignVersion,
     DesignShare,

@@ -4,11 +4,12 @@ Importing this package registers every job kind, schedule and event consumer.
 """
 
 from resolvers import mail_delivery, notifications
-from resolvers.jobs import dispatch, expiry, housekeeping, reminders, reports, upkeep, webhooks
+from resolvers.jobs import dispatch, expiry, exports, housekeeping, reminders, reports, upkeep, webhooks
 
 __all__ = [
     "dispatch",
     "expiry",
+    "exports",
     "housekeeping",
     "mail_delivery",
     "notifications",
