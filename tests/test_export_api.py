@@ -29,14 +29,14 @@ from tests.mailbox import Mailbox, free_port, part, smtp_server
 from tests.notify import Clock, deliver
 
 PUBLIC = "http://rigbook.test"
-REQUEST = f"""
-mutation($input: RequestTenantExportInput!) {{
-  requestTenantExport(input: $input) {{
+REQUEST = """
+mutation($input: RequestTenantExportInput!) {
+  requestTenantExport(input: $input) {
     __typename
-    ... on TenantExportSuccess {{ export {{ id status format groups files {{ name rows }} downloadUrl }} }}
-    ... on Error {{ code message }}
-  }}
-}}
+    ... on TenantExportSuccess { export { id status format groups files { name rows } downloadUrl } }
+    ... on Error { code message }
+  }
+}
 """
 EXPORT = """
 query($id: ID!) {
