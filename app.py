@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from auth.services import Services
 from resolvers.jobs.inline import InlineWorker
 from settings import Settings
+from web.exports import ExportDownload
 from web.files import Files
 from web.graphql import GraphQLView
 from web.health import Detailed, LiveCounts, Readiness, live
@@ -104,6 +105,7 @@ def create_app(
             Route("/files", files.upload, methods=["POST"]),
             Route("/files/public/{tenant}/{id}", files.public, methods=["GET"]),
             Route("/files/{tenant}/{id}", files.signed, methods=["GET"]),
+            Route("/exports/{tenant}/{export}.zip", ExportDownload(app_services).endpoint, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -1,4 +1,4 @@
-"""The ``rigbook`` command: serve, worker, jobs, report, import, migrate, seed, export-schema, create-tenant, create-operator."""
+"""The ``rigbook`` command: serve, worker, jobs, report, import, export, migrate, seed, export-schema, create-tenant, create-operator."""
 
 from __future__ import annotations
 
@@ -561,6 +561,43 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from db.clock import utcnow
+    from resolvers.exports.command import ExportRefused, ProgressBar, export_to_file
+    from resolvers.exports.formats import ExportFormat
+    from resolvers.exports.tables import UnknownGroup, chosen
+    from resolvers.exports.writer import ExportTooLarge
+
+    try:
+        tables = chosen(args.only.split(",") if args.only is not None else None)
+    except UnknownGroup as error:
+        print(f"rigbook export: --only: {error}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    bar = ProgressBar(sys.stderr)
+
+    async def make() -> dict[str, Any]:
+        services = _services(settings)
+        try:
+            return await export_to_file(
+                services.database, args.tenant, Path(args.output), tables=tables,
+                form=ExportFormat(args.format), now=utcnow(), max_bytes=settings.export_max_bytes, progress=bar,
+            )  # fmt: skip
+        finally:
+            await services.database.dispose()
+
+    try:
+        manifest = asyncio.run(make())
+    except (ExportRefused, ExportTooLarge) as error:
+        bar.finish()
+        print(f"rigbook export: {error}", file=sys.stderr)
+        return 1
+    bar.finish()
+    rows = sum(entry["rows"] for entry in manifest["files"])
+    print(f"exported {rows} rows in {len(manifest['files'])} files to {args.output}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from db.queue import MAX_LISTED
 
@@ -682,6 +719,17 @@ def parser() -> argparse.ArgumentParser:
     operator.add_argument("--email", required=True, help="the operator's email, used to sign in")
     operator.add_argument("--name", default="", help="the operator's name")
     operator.set_defaults(run=cmd_create_operator)
+
+    tenant_export = commands.add_parser("export", help="write a tenant's data to a ZIP (one file per table)")
+    tenant_export.add_argument("--tenant", required=True, help="the tenant's slug")
+    tenant_export.add_argument(
+        "--only", help="comma-separated: users, equipment, reservations, designs, audit (default: all)"
+    )
+    tenant_export.add_argument(
+        "--format", choices=["ndjson", "csv", "json"], default="ndjson", help="how each table is written"
+    )
+    tenant_export.add_argument("--output", required=True, help="the ZIP file to write")
+    tenant_export.set_defaults(run=cmd_export)
     return root
 
 

@@ -323,6 +323,22 @@ class Settings(BaseSettings):
         description="batches per table (and tenant) in one run; the rest waits for the next day",
     )
 
+    # Tenant exports (resolvers/exports): the most one archive may hold, uncompressed.
+    export_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1024, description="bytes of files (uncompressed) one export may hold"
+    )
+    export_keep_hours: int = Field(
+        default=72, ge=1, le=24 * 90, description="hours an export's ZIP can be downloaded once it is ready"
+    )
+    export_link_ttl: int = Field(
+        default=24 * 3600, ge=60, description="seconds a download link (mailed or shown) stays valid"
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        max_length=500,
+        description="the server's address as clients reach it, for download links in mail",
+    )
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

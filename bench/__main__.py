@@ -1,4 +1,4 @@
-"""``python -m bench seed|run|scale|live|show|validation``."""
+"""``python -m bench seed|run|scale|live|show|validation|export``."""
 
 from __future__ import annotations
 
@@ -144,6 +144,12 @@ def _validation(args: argparse.Namespace) -> int:
     return run(args.runs)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from bench.export import main as export_main
+
+    return export_main(args.database_url, load=not args.no_load)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="python -m bench", description="Rigbook benchmark harness (issues #6 and #14)"
@@ -245,6 +251,13 @@ def parser() -> argparse.ArgumentParser:
     )
     validation.add_argument("--runs", type=int, default=7, help="runs per document (the median is shown)")
     validation.set_defaults(handler=_validation)
+
+    export = commands.add_parser(
+        "export", help="peak RSS of `rigbook export` for tenants of 3,000 and 30,000 reservations"
+    )
+    export.add_argument("--database-url", required=True, help="a migrated database (`seed` migrates)")
+    export.add_argument("--no-load", action="store_true", help="export the tenants loaded by an earlier run")
+    export.set_defaults(handler=_export)
     return root
 
 

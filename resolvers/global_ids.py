@@ -28,6 +28,7 @@ TYPE_OF_TABLE = {
     "webhook_delivery": "WebhookDelivery",
     "monthly_report": "MonthlyReport",
     "attachment": "Attachment",
+    "tenant_export": "TenantExport",
 }
 
 

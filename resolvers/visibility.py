@@ -56,6 +56,13 @@ def sees_whole_tenant(principal: Principal) -> bool:
     return principal.has_role_at_least(Role.STAFF)
 
 
+def may_export(principal: Principal | None) -> bool:
+    """A tenant's whole export (every user, every booking, the audit trail): its admins only."""
+    return (
+        principal is not None and principal.tenant_id is not None and principal.has_role_at_least(Role.ADMIN)
+    )
+
+
 def sees_reports(principal: Principal | None) -> bool:
     """A tenant's monthly reports (its business figures): its managers and admins only."""
     return (

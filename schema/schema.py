@@ -20,6 +20,7 @@ from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
+from schema.operations.exports import ExportMutation, ExportQuery
 from schema.operations.live import Subscription
 from schema.operations.node import NodeQuery
 from schema.operations.reports import ReportQuery
@@ -33,6 +34,7 @@ from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
+from schema.types.tenant_export import TenantExport
 from schema.types.user import Operator, User
 from schema.types.webhook import Webhook, WebhookDelivery
 
@@ -49,6 +51,7 @@ class Query(
     WebhookQuery,
     ReportQuery,
     AttachmentQuery,
+    ExportQuery,
     NodeQuery,
 ):
     pass
@@ -64,6 +67,7 @@ class Mutation(
     DesignMutation,
     WebhookMutation,
     AttachmentMutation,
+    ExportMutation,
 ):
     pass
 
@@ -74,6 +78,7 @@ _TYPES = [
     EquipmentUnit,
     Reservation,
     MonthlyReport,
+    TenantExport,
     Design,
     DesignVersion,
     DesignShare,

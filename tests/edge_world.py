@@ -100,6 +100,7 @@ IDS = (
     "{ auditEvents(first: 100) { edges { cursor node { id } } } }",
     "{ monthlyReports(first: 100) { edges { cursor node { id } } } }",
     "{ webhooks(first: 100) { edges { cursor node { id } } } }",
+    "{ tenantExports(first: 100) { edges { cursor node { id } } } }",
 )
 DELIVERY_IDS = (
     "query($id: ID!) { webhookDeliveries(webhookId: $id, first: 100) { edges { cursor node { id } } } }"
@@ -436,6 +437,13 @@ class _Builder:
         )
 
 
+REQUEST_EXPORT = """
+mutation($input: RequestTenantExportInput!) {
+  requestTenantExport(input: $input) { __typename ... on Error { code message } }
+}
+"""
+
+
 async def build_world(api: Api, services: Services) -> World:
     """Seed both tenants (``esr``, rich; ``cmh``, small) and sign every kind of caller in."""
     build = _Builder(api)
@@ -447,6 +455,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.files()
     build.named |= await seed_webhooks(api, services, build.token("admin"))
     await build.reports(services)
+    await build.ok(REQUEST_EXPORT, build.token("admin"), "TenantExportSuccess", only=["USERS"], format="CSV")
     world = World(
         tokens={caller: build.tokens[caller] for caller in CALLERS},
         share_tokens=[made["token"] for made in build.shares],

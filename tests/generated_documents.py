@@ -114,6 +114,11 @@ ENTRIES: dict[str, tuple[str, ...]] = {
         "node(id: $id) { ... on WebhookDelivery %s }",
     ),
     "WebhookConnection": ("webhooks(first: 2) %s",),
+    "TenantExport": (
+        "tenantExports(first: 2) { edges { node %s } }",
+        "node(id: $id) { ... on TenantExport %s }",
+    ),
+    "TenantExportConnection": ("tenantExports(first: 2) %s",),
     "WebhookDeliveryConnection": ("webhookDeliveries(webhookId: $webhook, last: 2) %s",),
 }
 WORDS = ("", "led", "Cam", "stage", "design.create", "reservation.confirm", "video", "Broadcast")

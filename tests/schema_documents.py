@@ -57,6 +57,8 @@ ARGUMENTS = {
     "Query.stats": "(from: $from, to: $to)",
     "Query.sharedDesign": "(token: $token)",
     "Query.webhooks": "(first: $page)",
+    "Query.tenantExports": "(first: $page)",
+    "Query.tenantExport": "(id: $id)",
     "Query.webhookDeliveries": "(webhookId: $webhook, first: $page)",
     "Equipment.reservations": "(from: $since, to: $until, first: $few)",
     "Equipment.availability": "(from: $from, to: $to)",

@@ -24,11 +24,13 @@ from db.tables import (
     AuditEvent,
     Design,
     Equipment,
+    ExportStatus,
     MonthlyReport,
     Operator,
     Reservation,
     ReservationStatus,
     Role,
+    TenantExport,
     User,
     WebhookDelivery,
     WebhookEndpoint,
@@ -196,6 +198,17 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                 endpoint_id=WEBHOOK,
                 audit_event_id=audit[index].id,
                 event="equipment.changed",
+                created_at=at(index),
+            )
+            for index in range(ROWS)
+        )
+        session.add_all(
+            TenantExport(
+                tenant_id=tenant_id,
+                requested_by_id=esr.admin.id,
+                status=ExportStatus.READY,
+                format="csv",
+                groups=["users"],
                 created_at=at(index),
             )
             for index in range(ROWS)

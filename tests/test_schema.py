@@ -72,6 +72,7 @@ def test_every_root_list_pages_with_the_same_four_arguments() -> None:
         "monthlyReports",
         "reservations",
         "tenants",
+        "tenantExports",
         "users",
         "webhooks",
         "webhookDeliveries",

@@ -14,6 +14,7 @@ from db.tables.refresh_token import OperatorRefreshToken, RefreshToken
 from db.tables.reservation import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
 from db.tables.sign_in_session import OperatorSignInSession, SignInSession
 from db.tables.tenant import Tenant
+from db.tables.tenant_export import ExportStatus, TenantExport
 from db.tables.user import Role, User
 from db.tables.webhook import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
@@ -30,6 +31,7 @@ __all__ = [
     "Equipment",
     "EquipmentStatus",
     "EquipmentUnit",
+    "ExportStatus",
     "Job",
     "JobStatus",
     "LoginFailure",
@@ -47,6 +49,7 @@ __all__ = [
     "Role",
     "SignInSession",
     "Tenant",
+    "TenantExport",
     "ThumbnailState",
     "Tracking",
     "UnitStatus",

@@ -15,8 +15,9 @@ import strawberry
 
 from resolvers.attachments import find_attachment, owner_visible
 from resolvers.context import Context
+from resolvers.exports.requests import export_by_id
 from resolvers.reports.store import report_by_id
-from resolvers.visibility import sees_reports, visibility_of
+from resolvers.visibility import may_export, sees_reports, visibility_of
 from resolvers.webhooks.endpoints import find_delivery, find_webhook
 from schema.context import Info
 from schema.node import Node, from_global_id
@@ -27,6 +28,7 @@ from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
 from schema.types.tenant import Tenant
+from schema.types.tenant_export import TenantExport
 from schema.types.user import Operator, User
 from schema.types.webhook import Webhook, WebhookDelivery
 
@@ -118,6 +120,14 @@ async def _attachment(context: Context, pk: uuid.UUID) -> Node | None:
     return Attachment.from_row(row)
 
 
+async def _tenant_export(context: Context, pk: uuid.UUID) -> Node | None:
+    # Not an admin's: null, as for any row the caller may not see.
+    if not may_export(context.principal):
+        return None
+    row = await export_by_id(context, context.caller(), pk)
+    return TenantExport.from_row(row) if row is not None else None
+
+
 NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]] = {
     "User": _user,
     "Tenant": _tenant,
@@ -132,6 +142,7 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "WebhookDelivery": _webhook_delivery,
     "MonthlyReport": _monthly_report,
     "Attachment": _attachment,
+    "TenantExport": _tenant_export,
 }
 
 
