@@ -106,7 +106,7 @@ async def sign_up(context: Context, new: SignUp) -> str:
                 phone=new.phone.strip(),
                 role=Role.CUSTOMER,
                 password_hash=password_hash,
-                email_verified_at=None,
+                email_verified_at=None,  # until the mailed link is followed
             )
             session.add(user)
             await session.flush()

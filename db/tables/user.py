@@ -47,7 +47,10 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255, nullable=False)
     phone: str = Field(default="", max_length=40, nullable=False, sa_column_kwargs={"server_default": ""})
     is_active: bool = Field(default=True, nullable=False)
-    email_verified_at: datetime | None = Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=True)
+    # Set when the row is made (no column default: that would also fill in an explicit None).
+    email_verified_at: datetime | None = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=True)
+    )
     anonymized_at: datetime | None = timestamp_field()
     # Notification mail categories the user chose, category → on/off; a category not
     # named is on (``resolvers/notification_prefs.py``).
