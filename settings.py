@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         default=None,
         description="link template for reset mails, with {token}, e.g. https://app.example/reset?token={token}",
     )
+    email_verification_ttl: int = Field(default=86400, ge=300, le=604800, description="seconds")
+    email_verification_url: str | None = Field(
+        default=None,
+        max_length=500,
+        description="link template for address-verification mails, with {token}, e.g. https://app.example/verify?token={token}",
+    )
     design_share_url: str | None = Field(
         default=None,
         max_length=500,

@@ -7,6 +7,12 @@ Secrets (hashes, tokens) are never copied, and the changes are stored in the for
 every response can carry (``db/json_values.py``). Bulk statements that bypass the
 unit of work record their event explicitly with ``record``; new rows inserted without
 it (``db/inserts.py``) are written with the events ``created_events`` gives them.
+
+The trail is append-only but for one controlled path: ``erase_user_values``, which
+replaces the personal values (``PERSONAL_FIELDS``) of the entries about a user who was
+anonymised by ``[erased]``. The database allows no other change (migration 0020: a
+trigger on both engines; on PostgreSQL a function the serving role may call, since it
+has no UPDATE on the table).
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from db import live
 from db.database import TenantSession
@@ -30,7 +37,11 @@ from db.tables.audit import AuditEvent
 from db.tables.job import Job
 
 ACTOR_INFO_KEY = "audit_actor"
-SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body", "signing_secret"})
+# Secrets (hashes, tokens) and an address not yet verified (a pending email change).
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "body", "signing_secret", "new_email"})
+# A user's fields that identify a person: erased from the trail when the user is anonymised.
+PERSONAL_FIELDS = ("email", "name", "phone")
+ERASED = "[erased]"
 # The webhook delivery log is its own record of every attempt (and holds a payload each).
 NOT_AUDITED = frozenset({"audit_event", "webhook_delivery"})
 
@@ -181,3 +192,42 @@ def _audit_flush(session: Session, _context: object, _instances: object) -> None
     ]
     entries = [found for row, verb in pending if (found := _event_of(actor, row, verb)) is not None]
     session.add_all([*entries, *announcements(session, entries)])
+
+
+def _erased(changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` with every non-empty value of a personal field replaced by ``ERASED``."""
+    erased = dict(changes)
+    for key in PERSONAL_FIELDS:
+        values = erased.get(key)
+        if isinstance(values, list):
+            erased[key] = [value if value is None or value == "" else ERASED for value in values]
+    return erased
+
+
+async def erase_user_values(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> int:
+    """Erase the personal values of the entries about ``user_id``, who must be anonymised (flushed).
+
+    Returns how many entries there were. PostgreSQL does it in the database
+    (``rigbook_erase_user_audit``), SQLite here; the trigger of both refuses it for a
+    user who is not anonymised, and any change but to ``changes``.
+    """
+    if (await session.connection()).dialect.name == "postgresql":
+        erase = text("SELECT rigbook_erase_user_audit(:tenant, :user)")
+        return int((await session.execute(erase, {"tenant": tenant_id, "user": user_id})).scalar_one())
+    about_user = (
+        col(AuditEvent.tenant_id) == tenant_id,
+        col(AuditEvent.target_type) == "app_user",
+        col(AuditEvent.target_id) == user_id,
+    )
+    rows = (
+        await session.execute(select(col(AuditEvent.id), col(AuditEvent.changes)).where(*about_user))
+    ).all()
+    for entry_id, changes in rows:
+        erased = _erased(changes)
+        if erased != changes:
+            await session.execute(
+                update(AuditEvent)
+                .where(col(AuditEvent.tenant_id) == tenant_id, col(AuditEvent.id) == entry_id)
+                .values(changes=erased)
+            )
+    return len(rows)

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from auth.passwords import MAX_PASSWORD_LENGTH, password_problem
 from auth.principal import Principal
+from auth.rate_limit import Attempt
 from auth.tokens import RefreshTokenParts
 from db.audit import record
 from db.clock import utcnow
@@ -45,7 +46,7 @@ async def login(context: Context, *, tenant: str | None, email: str, password: s
     if not verdict.ok or account is None:
         raise InvalidCredentials()
     async with context.transaction(account.tenant_id) as session:
-        subject = await _locked_subject(session, account.tenant_id, account.id, stored)
+        subject = await locked_subject(session, account.tenant_id, account.id, stored)
         if verdict.new_hash is not None:
             subject.password_hash = verdict.new_hash
         if isinstance(subject, User):
@@ -90,7 +91,7 @@ async def _account(context: Context, tenant: str | None, email: str) -> Account 
     return Account(tenant_id, row.id, row.password_hash, row.is_active) if row is not None else None
 
 
-async def _locked_subject(
+async def locked_subject(
     session: AsyncSession, tenant_id: uuid.UUID | None, subject_id: uuid.UUID, verified_hash: str | None
 ) -> User | Operator:
     """The account, locked for this write, if it still has the hash that was verified."""
@@ -147,22 +148,15 @@ async def change_password(context: Context, *, current_password: str, new_passwo
     """
     principal = signed_in(context.principal, context.token_error)
     services = context.services
-    subject = await _signed_in_account(context, principal)
-    if subject is None or not subject.is_active:
-        raise InvalidCredentials()
-    email, tenant_slug, account = subject.email, subject.tenant_slug, subject.account
-    attempt = await throttle.take(
-        context, throttle.sign_in(context, throttle.account_key(tenant_slug, email))
-    )
-    if not (await services.passwords.verify(account.password_hash, current_password)).ok:
-        raise InvalidCredentials()
+    subject, attempt = await confirm_own_password(context, principal, current_password)
+    email, account = subject.email, subject.account
     problems = Validator()
     problems.add("newPassword", password_problem(new_password, email=email))
     problems.check(new_password != current_password, "newPassword", "Must differ from the current password.")
     problems.raise_if_any()
     new_hash = await services.passwords.hash(new_password)
     async with context.transaction() as session:
-        changed = await _locked_subject(
+        changed = await locked_subject(
             session, principal.tenant_id, principal.subject_id, account.password_hash
         )
         changed.password_hash = new_hash
@@ -173,6 +167,26 @@ async def change_password(context: Context, *, current_password: str, new_passwo
         )
     await throttle.succeeded(context, attempt)
     return revoked
+
+
+async def confirm_own_password(
+    context: Context, principal: Principal, password: str
+) -> tuple[SignedInAccount, Attempt]:
+    """The caller's account once ``password`` is proven to be its own; ``InvalidCredentials`` if not.
+
+    Spends the sign-in budgets of the account, as ``login`` does; the caller gives the
+    attempt back (``throttle.succeeded``) once its work is done. No connection is held
+    while the password is verified.
+    """
+    subject = await _signed_in_account(context, principal)
+    if subject is None or not subject.is_active:
+        raise InvalidCredentials()
+    attempt = await throttle.take(
+        context, throttle.sign_in(context, throttle.account_key(subject.tenant_slug, subject.email))
+    )
+    if not (await context.services.passwords.verify(subject.account.password_hash, password)).ok:
+        raise InvalidCredentials()
+    return subject, attempt
 
 
 @dataclass(frozen=True)

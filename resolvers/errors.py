@@ -47,6 +47,16 @@ class Forbidden(DomainError):
         super().__init__(message)
 
 
+class EmailNotVerified(Forbidden):
+    """The caller signed up and has not yet confirmed their address (``resolvers/self_service.py``)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Confirm your email address first: follow the link mailed to you when you signed up "
+            "(`verifyEmail`)."
+        )
+
+
 class RateLimited(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many attempts; try again in {retry_after} seconds.")

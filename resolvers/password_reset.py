@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlmodel import col, update
+from sqlmodel import col
 
 from auth.passwords import password_problem
-from auth.tokens import RefreshTokenParts, hash_secret, new_refresh_secret, secret_matches
 from db.clock import utcnow
-from db.ids import new_id
-from db.scoped import in_tenant, records, scoped
-from db.tables import PasswordReset, Tenant, User
-from resolvers import throttle
+from db.scoped import records, scoped
+from db.tables import Tenant, TokenPurpose, User
+from resolvers import account_tokens, throttle
 from resolvers.context import Context
 from resolvers.errors import InvalidToken, RateLimited, Validator
 from resolvers.mail import enqueue
@@ -42,16 +38,13 @@ async def request_password_reset(context: Context, *, tenant: str, email: str) -
         user = (await session.scalars(scoped(User, tenant_row.id).where(col(User.email) == email))).first()
         if user is None or not user.is_active:
             return
-        secret = new_refresh_secret()
-        reset = PasswordReset(
+        reset, token = account_tokens.issue(
+            session,
             tenant_id=tenant_row.id,
-            id=new_id(),
             user_id=user.id,
-            token_hash=hash_secret(secret),
-            expires_at=utcnow() + timedelta(seconds=services.settings.password_reset_ttl),
+            purpose=TokenPurpose.PASSWORD_RESET,
+            ttl=services.settings.password_reset_ttl,
         )
-        session.add(reset)
-        token = RefreshTokenParts(tenant_row.id, reset.id, secret).encode()
         template = services.settings.password_reset_url
         letter = render(
             "password_reset",
@@ -80,14 +73,14 @@ async def reset_password(context: Context, *, token: str, new_password: str) -> 
     Read and check the reset, hash with no connection held, then a short write
     that spends the reset only if it is still unused.
     """
-    parts = RefreshTokenParts.decode(token)
+    parts = account_tokens.parse(token)
     if parts is None or parts.tenant_id is None:
         raise InvalidToken()
     attempt = await throttle.take(context, throttle.anonymous(context))
     tenant_id = parts.tenant_id
     async with context.services.database.session(tenant_id) as session:
-        reset = await session.get(PasswordReset, (tenant_id, parts.token_id))
-        if reset is None or not secret_matches(parts.secret, reset.token_hash) or not _usable(reset):
+        reset = await account_tokens.find(session, parts, TokenPurpose.PASSWORD_RESET)
+        if reset is None:
             raise InvalidToken()
         user = await session.get(User, (tenant_id, reset.user_id))
         if user is None or not user.is_active:
@@ -98,29 +91,16 @@ async def reset_password(context: Context, *, token: str, new_password: str) -> 
     problems.raise_if_any()
     new_hash = await context.services.passwords.hash(new_password)
     async with context.transaction(tenant_id) as session:
-        reset = await session.get(PasswordReset, (tenant_id, parts.token_id), with_for_update=True)
+        reset = await account_tokens.find(session, parts, TokenPurpose.PASSWORD_RESET, lock=True)
         user = await session.get(User, (tenant_id, reset.user_id), with_for_update=True) if reset else None
         # Spent by a concurrent request, or the account deactivated, since the first read.
-        if reset is None or not _usable(reset) or user is None or not user.is_active:
+        if reset is None or user is None or not user.is_active:
             raise InvalidToken()
         now = utcnow()
         user.password_hash = new_hash
         user.updated_at = now
-        reset.used_at = now
         # Any other outstanding reset links for this user stop working too.
-        await session.execute(
-            update(PasswordReset)
-            .where(
-                in_tenant(PasswordReset, tenant_id),
-                col(PasswordReset.user_id) == user.id,
-                col(PasswordReset.used_at).is_(None),
-            )
-            .values(used_at=now)
-        )
+        await account_tokens.spend(session, reset, now)
         revoked = await revoke_subject_sessions(session, tenant_id, user.id)
     await throttle.succeeded(context, attempt)
     return revoked
-
-
-def _usable(reset: PasswordReset) -> bool:
-    return reset.used_at is None and reset.expires_at > utcnow()

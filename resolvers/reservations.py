@@ -18,7 +18,7 @@ from db.scoped import in_tenant, scoped, scoped_records
 from db.tables import Reservation, ReservationLine, ReservationStatus, Tenant, User
 from resolvers.booking import LineRequest, find_shortages, lock_lines
 from resolvers.caller import TenantCaller
-from resolvers.errors import Conflict, Forbidden, NotFound, Unavailable, Validator
+from resolvers.errors import Conflict, EmailNotVerified, Forbidden, NotFound, Unavailable, Validator
 from resolvers.instants import instant_problem
 from resolvers.transactions import Transactions
 from resolvers.validation import name_problem
@@ -103,9 +103,22 @@ async def _next_number(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int(row[0])
 
 
-async def _user_exists(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    statement = scoped_records(User, tenant_id, ("id",)).where(col(User.id) == user_id)
-    return bool(await writes.rows(session, statement))
+async def _check_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, *, by_themselves: bool
+) -> None:
+    """The customer exists and is not anonymised; booking for themselves, they verified their address.
+
+    Staff may book for a customer whose address is not verified yet: they know them.
+    """
+    statement = scoped_records(User, tenant_id, ("id", "email_verified_at", "anonymized_at")).where(
+        col(User.id) == user_id
+    )
+    rows = await writes.rows(session, statement)
+    found = rows[0] if rows else None
+    if found is None or found.anonymized_at is not None:
+        raise NotFound("customer", field="customerId")
+    if by_themselves and found.email_verified_at is None:
+        raise EmailNotVerified()
 
 
 async def _by_idempotency_key(
@@ -170,8 +183,8 @@ async def create_reservation(
             return _replayed(earlier, caller)
     try:
         async with transactions.transaction() as session:
-            if customer_id is not None and not await _user_exists(session, tenant_id, customer_id):
-                raise NotFound("customer", field="customerId")
+            if customer_id is not None:
+                await _check_customer(session, tenant_id, customer_id, by_themselves=not staff)
             locked = await lock_lines(session, tenant_id, draft.lines)
             window = (draft.starts_at, draft.ends_at)
             shortages = await find_shortages(

@@ -7,8 +7,10 @@
   accounts). A success gives its slots back; failures count until they age out.
 * Every other anonymous mutation spends the per-address anonymous budget: token
   mutations (``refreshToken``, ``logout``, ``resetPassword``) get their slot back
-  when they succeed; ``registerTenant`` and ``requestPasswordReset`` never do, and
-  reset mails also spend a budget per account.
+  when they succeed (``verifyEmail`` too); ``registerTenant``, ``requestPasswordReset``
+  and ``signUp`` never do, and the last two also spend the budget of mails one
+  account's address may be sent unasked (``account_mail``), as does ``changeEmail``
+  for the address it names.
 
 The slot is taken before the work and ends the request's read first: the limiter
 opens a connection of its own, and a request never holds two.
@@ -60,8 +62,18 @@ def anonymous(context: Context) -> tuple[Charge, ...]:
     return (context.services.budgets.anonymous_per_address.charge(address_key(context.client_address)),)
 
 
+def account_mail(context: Context, account: str) -> tuple[Charge, ...]:
+    """A mail to ``account``'s address that a stranger asked for (reset, sign-up, change of address)."""
+    return (context.services.budgets.reset_mails_per_account.charge(account),)
+
+
 def reset_mail(context: Context, account: str) -> tuple[Charge, ...]:
-    return (*anonymous(context), context.services.budgets.reset_mails_per_account.charge(account))
+    return (*anonymous(context), *account_mail(context, account))
+
+
+def sign_up(context: Context, account: str) -> tuple[Charge, ...]:
+    """A sign-up: the client address's anonymous budget, and the mails of the address it names."""
+    return reset_mail(context, account)
 
 
 async def take(context: Context, charges: Sequence[Charge]) -> Attempt:

@@ -1,4 +1,13 @@
-"""Users of a tenant: listing, creation, updates, deactivation."""
+"""Users of a tenant: listing, creation, updates, deactivation, anonymisation.
+
+Anonymising a user (an admin's ``anonymizeUser``, or the user's own ``deleteMe``)
+erases their personal data and keeps the row: reservations, designs and the audit
+trail keep pointing at it. The email becomes a placeholder unique to the row, name
+and phone go, the password hash becomes one no password matches, the account is
+inactive (so it can neither sign in nor refresh), its sessions end, its mailed tokens
+and the mail still addressed to it go, and the audit trail's values of its email,
+name and phone become ``[erased]`` (``db/audit.py``'s ``erase_user_values``).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +15,17 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.passwords import Passwords
+from db.audit import erase_user_values
 from db.clock import utcnow
 from db.scoped import escape_like, in_tenant, scoped
-from db.tables import Role, Tenant, User
+from db.tables import OutboxEmail, PasswordReset, Role, Tenant, User
 from resolvers.caller import TenantCaller
-from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
+from resolvers.errors import Conflict, Forbidden, InvalidInput, NotFound, Validator
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.sessions import revoke_subject_sessions
 from resolvers.transactions import Snapshot, Transactions
@@ -167,3 +177,61 @@ async def deactivate_user(
     transactions: Transactions, caller: TenantCaller, user_id: uuid.UUID | None
 ) -> User:
     return await update_user(transactions, caller, user_id, UserChanges(is_active=False))
+
+
+# No argon2 hash: no password verifies against it, and it names no parameters to rehash.
+ANONYMIZED_PASSWORD_HASH = "!anonymized"
+
+
+def anonymized_email(user_id: uuid.UUID) -> str:
+    """The placeholder address of an anonymised user: unique per user, deliverable nowhere."""
+    return f"anonymized-{user_id.hex}@invalid"
+
+
+async def anonymize_user(transactions: Transactions, caller: TenantCaller, user_id: uuid.UUID | None) -> User:
+    """Erase a user's personal data (ADMIN; any user of the tenant, themselves included)."""
+    if not caller.principal.has_role_at_least(Role.ADMIN):
+        raise Forbidden("Only admins may anonymise users.")
+    if user_id is None:
+        raise NotFound("user", field="id")
+    async with transactions.transaction() as session:
+        return await anonymize_in(session, caller.tenant_id, user_id)
+
+
+async def anonymize_in(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    """Anonymise ``user_id`` in ``session``'s transaction; already anonymised is fine."""
+    await _lock_tenant(session, tenant_id)
+    user = await session.get(User, (tenant_id, user_id), with_for_update=True)
+    if user is None:
+        raise NotFound("user", field="id")
+    if user.anonymized_at is not None:
+        return user
+    if user.role == Role.ADMIN and user.is_active and await _active_admins(session, tenant_id) <= 1:
+        raise Conflict("This is the tenant's last active admin; make another admin first.")
+    old_email = user.email
+    now = utcnow()
+    user.email = anonymized_email(user.id)
+    user.name = ""
+    user.phone = ""
+    user.password_hash = ANONYMIZED_PASSWORD_HASH
+    user.is_active = False
+    user.email_verified_at = None
+    user.notification_preferences = {}
+    user.anonymized_at = now
+    user.updated_at = now
+    await revoke_subject_sessions(session, tenant_id, user.id)
+    # Mailed tokens (a pending change names an address) and mail not yet purged to the old address.
+    await session.execute(
+        delete(PasswordReset).where(
+            in_tenant(PasswordReset, tenant_id), col(PasswordReset.user_id) == user.id
+        )
+    )
+    await session.execute(
+        delete(OutboxEmail).where(
+            col(OutboxEmail.tenant_id) == tenant_id, col(OutboxEmail.to_address) == old_email
+        )
+    )
+    # The change above is in the trail once flushed; then its values, and the older ones, are erased.
+    await session.flush()
+    await erase_user_values(session, tenant_id, user.id)
+    return user

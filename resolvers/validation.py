@@ -40,6 +40,21 @@ def email_problem(email: str) -> str | None:
     return None
 
 
+MAX_PHONE_LENGTH = 40
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ()./-]{3,40}$")
+
+
+def phone_problem(phone: str) -> str | None:
+    """A phone number as people write it (digits, spaces, ``+ ( ) . / -``); empty is none."""
+    if not phone:
+        return None
+    if len(phone) > MAX_PHONE_LENGTH:
+        return f"Must be at most {MAX_PHONE_LENGTH} characters long."
+    if not PHONE_PATTERN.match(phone) or sum(char.isdigit() for char in phone) < 3:
+        return "Is not a phone number (digits, spaces and + ( ) . / - only)."
+    return None
+
+
 def slug_problem(slug: str) -> str | None:
     if not SLUG_PATTERN.match(slug):
         return (

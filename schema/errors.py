@@ -33,6 +33,11 @@ class ErrorCode(Enum):
         "INVALID_TOKEN", description="A token is invalid, expired, revoked or already used."
     )
     FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="You may not perform this operation.")
+    EMAIL_NOT_VERIFIED = strawberry.enum_value(
+        "EMAIL_NOT_VERIFIED",
+        description="You signed up and have not confirmed your email address yet (`verifyEmail`); "
+        "returned as a `ForbiddenError`.",
+    )
     RATE_LIMITED = strawberry.enum_value(
         "RATE_LIMITED", description="Too many attempts; wait `retryAfter` seconds."
     )
@@ -152,6 +157,8 @@ def to_error(error: domain.DomainError) -> Error:
         return InvalidCredentialsError(code=ErrorCode.INVALID_CREDENTIALS, message=error.message)
     if isinstance(error, domain.InvalidToken):
         return InvalidTokenError(code=ErrorCode.INVALID_TOKEN, message=error.message)
+    if isinstance(error, domain.EmailNotVerified):
+        return ForbiddenError(code=ErrorCode.EMAIL_NOT_VERIFIED, message=error.message)
     if isinstance(error, domain.Forbidden):
         return ForbiddenError(code=ErrorCode.FORBIDDEN, message=error.message)
     if isinstance(error, domain.RateLimited):

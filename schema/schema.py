@@ -25,6 +25,7 @@ from schema.operations.live import Subscription
 from schema.operations.node import NodeQuery
 from schema.operations.reports import ReportQuery
 from schema.operations.reservations import ReservationMutation, ReservationQuery
+from schema.operations.self_service import SelfServiceMutation
 from schema.operations.tenants import TenantMutation, TenantQuery
 from schema.operations.users import UserMutation, UserQuery
 from schema.operations.webhooks import WebhookMutation, WebhookQuery
@@ -62,6 +63,7 @@ class Mutation(
     AuthMutation,
     TenantMutation,
     UserMutation,
+    SelfServiceMutation,
     EquipmentMutation,
     ReservationMutation,
     DesignMutation,

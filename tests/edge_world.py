@@ -70,6 +70,9 @@ mutation($input: CreateUserInput!) {
   createUser(input: $input) { __typename ... on UserSuccess { user { id } } ... on Error { code message } }
 }
 """
+ANONYMIZE_USER = """
+mutation($input: AnonymizeUserInput!) { anonymizeUser(input: $input) { __typename } }
+"""
 DEACTIVATE_USER = """
 mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { __typename } }
 """
@@ -235,6 +238,9 @@ class _Builder:
             self.named[email.partition("@")[0]] = await self.user(admin, email, role, name)
         self.named["gone"] = await self.user(admin, "gone@esr.example", "STAFF", "Gus Gone")
         await self.ok(DEACTIVATE_USER, admin, "UserSuccess", id=self.named["gone"])
+        # An anonymised user: `anonymizedAt` has a value somewhere.
+        self.named["erased"] = await self.user(admin, "erased@esr.example", "CUSTOMER", "Eve Erased")
+        await self.ok(ANONYMIZE_USER, admin, "UserSuccess", id=self.named["erased"])
         for caller in ("manager", "staff", "customer", "nameless"):
             self.tokens[caller] = await self.api.token("esr", f"{caller}@esr.example")
         self.tokens["anonymous"] = None

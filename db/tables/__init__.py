@@ -9,7 +9,7 @@ from db.tables.login_failure import LoginFailure
 from db.tables.monthly_report import MonthlyReport
 from db.tables.operator import Operator
 from db.tables.outbox import OutboxEmail
-from db.tables.password_reset import PasswordReset
+from db.tables.password_reset import PasswordReset, TokenPurpose
 from db.tables.refresh_token import OperatorRefreshToken, RefreshToken
 from db.tables.reservation import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
 from db.tables.sign_in_session import OperatorSignInSession, SignInSession
@@ -51,6 +51,7 @@ __all__ = [
     "Tenant",
     "TenantExport",
     "ThumbnailState",
+    "TokenPurpose",
     "Tracking",
     "UnitStatus",
     "User",

@@ -9,7 +9,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from db.tables.base import check_in, created_at_field, id_field, tenant_key_field
+from db.clock import utcnow
+from db.tables.base import check_in, created_at_field, id_field, tenant_key_field, timestamp_field
+from db.types import UtcDateTime
 
 
 class Role(StrEnum):
@@ -22,7 +24,13 @@ class Role(StrEnum):
 
 
 class User(SQLModel, table=True):
-    """A person signing in to one tenant. ``email`` is stored lower-cased."""
+    """A person signing in to one tenant. ``email`` is stored lower-cased.
+
+    ``email_verified_at``: when the address was last proven to be the user's (a user an
+    admin creates is vouched for at once; one who signed up is not, until they follow
+    the mailed link). ``anonymized_at``: when the user's personal data was erased; the
+    row stays so that reservations and the audit trail keep pointing at it.
+    """
 
     __tablename__ = "app_user"
     __table_args__ = (
@@ -37,7 +45,13 @@ class User(SQLModel, table=True):
     name: str = Field(default="", max_length=200, nullable=False)
     role: str = Field(max_length=16, nullable=False)
     password_hash: str = Field(max_length=255, nullable=False)
+    phone: str = Field(default="", max_length=40, nullable=False, sa_column_kwargs={"server_default": ""})
     is_active: bool = Field(default=True, nullable=False)
+    # Set when the row is made (no column default: that would also fill in an explicit None).
+    email_verified_at: datetime | None = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=True)
+    )
+    anonymized_at: datetime | None = timestamp_field()
     # Notification mail categories the user chose, category → on/off; a category not
     # named is on (``resolvers/notification_prefs.py``).
     notification_preferences: dict[str, bool] = Field(

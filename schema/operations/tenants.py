@@ -10,7 +10,7 @@ import strawberry
 from db.tables import Role
 from resolvers import tenants as resolve
 from resolvers.pagination import PageArgs
-from resolvers.tenant_settings import update_tenant_settings
+from resolvers.tenant_settings import update_tenant
 from schema.context import Info
 from schema.errors import errors_as_data
 from schema.pagination import Connection, paginated, to_connection
@@ -23,6 +23,7 @@ from schema.types.tenant_inputs import (
     CreateTenantSuccess,
     RegisterTenantInput,
     TenantSettingsSuccess,
+    UpdateTenantInput,
     UpdateTenantSettingsInput,
     UpdateTenantSettingsResult,
     to_new_tenant,
@@ -83,17 +84,36 @@ class TenantMutation:
         return LoginSuccess.from_signed_in(signed_in)
 
     @strawberry.mutation(
+        description="Change your tenant's name, time zone or settings (`requestExpiryHours`, "
+        "`allowCustomerSignUp`) (ADMIN).",
+        extensions=role_at_least(Role.ADMIN),
+    )
+    @errors_as_data
+    async def update_tenant(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateTenantInput, strawberry.argument(description="What to change; see the input type.")
+        ],
+    ) -> UpdateTenantSettingsResult:
+        context = info.context
+        tenant = await update_tenant(context, context.caller(), input.to_changes())
+        return TenantSettingsSuccess(tenant=Tenant.from_row(tenant))
+
+    @strawberry.mutation(
         description="Change your tenant's settings, such as `requestExpiryHours` (ADMIN).",
         extensions=role_at_least(Role.ADMIN),
+        deprecation_reason="Use `updateTenant`, which changes the same settings and the name and time zone.",
     )
     @errors_as_data
     async def update_tenant_settings(
         self,
         info: Info,
         input: Annotated[
-            UpdateTenantSettingsInput, strawberry.argument(description="What to change; see the input type.")
+            UpdateTenantSettingsInput,
+            strawberry.argument(description="What to change; see the input type."),
         ],
     ) -> UpdateTenantSettingsResult:
         context = info.context
-        tenant = await update_tenant_settings(context, context.caller(), input.to_changes())
+        tenant = await update_tenant(context, context.caller(), input.to_changes())
         return TenantSettingsSuccess(tenant=Tenant.from_row(tenant))

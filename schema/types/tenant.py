@@ -11,6 +11,7 @@ from resolvers.tenant_settings import (
     DEFAULT_REQUEST_EXPIRY_HOURS,
     MAX_REQUEST_EXPIRY_HOURS,
     MIN_REQUEST_EXPIRY_HOURS,
+    allow_customer_sign_up,
     request_expiry_hours,
 )
 from schema.node import Node
@@ -18,7 +19,9 @@ from schema.rows import FromRow, Reader, row_type
 
 
 @row_type(
-    TenantRow, request_expiry_hours=Reader(("settings",), lambda row: request_expiry_hours(row.settings))
+    TenantRow,
+    request_expiry_hours=Reader(("settings",), lambda row: request_expiry_hours(row.settings)),
+    allow_customer_sign_up=Reader(("settings",), lambda row: allow_customer_sign_up(row.settings)),
 )
 @strawberry.type(
     description="A rental company using Rigbook; everything it owns is visible only to its users."
@@ -31,7 +34,11 @@ class Tenant(FromRow[TenantRow], Node):
     request_expiry_hours: int = strawberry.field(
         description="Hours a customer's request waits for staff before it becomes EXPIRED, counted from when "
         f"it was made ({MIN_REQUEST_EXPIRY_HOURS}–{MAX_REQUEST_EXPIRY_HOURS}; "
-        f"{DEFAULT_REQUEST_EXPIRY_HOURS} unless an admin set another with `updateTenantSettings`). "
+        f"{DEFAULT_REQUEST_EXPIRY_HOURS} unless an admin set another with `updateTenant`). "
         "A request whose window begins first expires then."
+    )
+    allow_customer_sign_up: bool = strawberry.field(
+        description="Whether anyone may create a CUSTOMER account here with `signUp` (off unless an admin "
+        "turns it on with `updateTenant`)."
     )
     row: strawberry.Private[TenantRow]

@@ -80,6 +80,41 @@ class UpdateTenantSettingsInput:
         )
 
 
+@strawberry.input(description="Changes to your tenant; a field left out keeps its value.")
+class UpdateTenantInput:
+    name: str | None = strawberry.field(
+        default=None, description="Display name of the company (1–200 characters)."
+    )
+    timezone: str | None = strawberry.field(
+        default=None,
+        description="IANA time zone, e.g. `Europe/Berlin`: where the company's days and months begin "
+        "(monthly reports, times in mail).",
+    )
+    request_expiry_hours: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"Hours ({MIN_REQUEST_EXPIRY_HOURS}–{MAX_REQUEST_EXPIRY_HOURS}) a customer's request "
+        f"waits for staff before it becomes EXPIRED; null goes back to the default "
+        f"({DEFAULT_REQUEST_EXPIRY_HOURS}). Applies to requests already waiting too.",
+    )
+    allow_customer_sign_up: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Whether anyone may create a CUSTOMER account with `signUp`; null goes back to the "
+        "default (off).",
+    )
+
+    def to_changes(self) -> SettingsChanges:
+        hours_given = self.request_expiry_hours is not strawberry.UNSET
+        sign_up_given = self.allow_customer_sign_up is not strawberry.UNSET
+        return SettingsChanges(
+            request_expiry_hours=self.request_expiry_hours if hours_given else None,
+            request_expiry_given=hours_given,
+            allow_customer_sign_up=self.allow_customer_sign_up if sign_up_given else None,
+            allow_customer_sign_up_given=sign_up_given,
+            name=self.name,
+            timezone=self.timezone,
+        )
+
+
 @strawberry.type(description="The tenant's settings were changed.")
 class TenantSettingsSuccess:
     tenant: Tenant = strawberry.field(description="The tenant, with its settings as they are now.")
@@ -87,5 +122,7 @@ class TenantSettingsSuccess:
 
 UpdateTenantSettingsResult = Annotated[
     TenantSettingsSuccess | ValidationError | ForbiddenError,
-    strawberry.union("UpdateTenantSettingsResult", description="The outcome of `updateTenantSettings`."),
+    strawberry.union(
+        "UpdateTenantSettingsResult", description="The outcome of `updateTenant` and `updateTenantSettings`."
+    ),
 ]

@@ -16,7 +16,7 @@ from schema.context import Info
 from schema.fetches import TENANTS
 from schema.node import Node
 from schema.relations import relation
-from schema.rows import FromRow, row_type
+from schema.rows import FromRow, Reader, row_type
 from schema.types.notification import NotificationPreference
 from schema.types.tenant import Tenant
 
@@ -37,12 +37,24 @@ class Role(Enum):
     )
 
 
-@row_type(UserRow, role=Role)
+@row_type(
+    UserRow,
+    role=Role,
+    email_verified=Reader(("email_verified_at",), lambda row: row.email_verified_at is not None),
+)
 @strawberry.type(description="A person who signs in to one tenant.")
 class User(FromRow[UserRow], Node):
     email: str = strawberry.field(description="Sign-in email, unique within the tenant (stored lower-case).")
     name: str = strawberry.field(description="Display name; may be empty.")
+    phone: str = strawberry.field(description="Phone number as the user gave it; may be empty.")
     role: Role = strawberry.field(description="What the user may do.")
+    email_verified: bool = strawberry.field(
+        description="Whether the email address is confirmed. A user who signed up (`signUp`) is not until "
+        "they follow the mailed link, and cannot reserve until then; users an admin creates are."
+    )
+    anonymized_at: datetime | None = strawberry.field(
+        description="When the user's personal data was erased (`deleteMe`, `anonymizeUser`); null if never."
+    )
     is_active: bool = strawberry.field(description="Inactive users cannot sign in or refresh tokens.")
     created_at: datetime = strawberry.field(description="When the user was created.")
     updated_at: datetime = strawberry.field(description="When the user was last changed.")
