@@ -27,6 +27,8 @@ TYPE_OF_TABLE = {
     "webhook_endpoint": "Webhook",
     "webhook_delivery": "WebhookDelivery",
     "monthly_report": "MonthlyReport",
+    "enquiry": "Enquiry",
+    "enquiry_message": "EnquiryMessage",
 }
 
 

@@ -9,6 +9,8 @@
   mutations (``refreshToken``, ``logout``, ``resetPassword``) get their slot back
   when they succeed; ``registerTenant`` and ``requestPasswordReset`` never do, and
   reset mails also spend a budget per account.
+* ``submitEnquiry`` from anyone but staff spends an enquiry budget per address and
+  one per tenant+email, and never gets them back (an enquiry is work for staff).
 
 The slot is taken before the work and ends the request's read first: the limiter
 opens a connection of its own, and a request never holds two.
@@ -62,6 +64,15 @@ def anonymous(context: Context) -> tuple[Charge, ...]:
 
 def reset_mail(context: Context, account: str) -> tuple[Charge, ...]:
     return (*anonymous(context), context.services.budgets.reset_mails_per_account.charge(account))
+
+
+def enquiry(context: Context, account: str) -> tuple[Charge, ...]:
+    """The budgets one enquiry from ``account`` (see ``account_key``) spends."""
+    budgets = context.services.budgets
+    return (
+        budgets.enquiries_per_address.charge(address_key(context.client_address)),
+        budgets.enquiries_per_email.charge(account),
+    )
 
 
 async def take(context: Context, charges: Sequence[Charge]) -> Attempt:

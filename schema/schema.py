@@ -18,6 +18,7 @@ from schema.json_scalar import JSON_SCALAR
 from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
+from schema.operations.enquiries import EnquiryMutation, EnquiryQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.live import Subscription
 from schema.operations.node import NodeQuery
@@ -43,6 +44,7 @@ class Query(
     EquipmentQuery,
     ReservationQuery,
     DesignQuery,
+    EnquiryQuery,
     AuditQuery,
     WebhookQuery,
     ReportQuery,
@@ -59,6 +61,7 @@ class Mutation(
     EquipmentMutation,
     ReservationMutation,
     DesignMutation,
+    EnquiryMutation,
     WebhookMutation,
 ):
     pass

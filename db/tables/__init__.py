@@ -2,6 +2,7 @@
 
 from db.tables.audit import AuditEvent
 from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, DesignVersion
+from db.tables.enquiry import Enquiry, EnquiryMessage, EnquiryStatus, MessageKind
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from db.tables.job import Job, JobStatus
 from db.tables.login_failure import LoginFailure
@@ -25,12 +26,16 @@ __all__ = [
     "DesignShare",
     "DesignStatus",
     "DesignVersion",
+    "Enquiry",
+    "EnquiryMessage",
+    "EnquiryStatus",
     "Equipment",
     "EquipmentStatus",
     "EquipmentUnit",
     "Job",
     "JobStatus",
     "LoginFailure",
+    "MessageKind",
     "MonthlyReport",
     "Operator",
     "OperatorRefreshToken",
