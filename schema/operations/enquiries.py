@@ -142,7 +142,7 @@ class EnquiryMutation:
             MessageKind[input.kind.name],
             input.text,
         )
-        return EnquiryMessageSuccess(message=EnquiryMessage.from_row(row))
+        return EnquiryMessageSuccess(enquiry_message=EnquiryMessage.from_row(row))
 
     @strawberry.mutation(
         description="Turn an enquiry into a CONFIRMED reservation for its customer and mark it WON, in one "

@@ -126,7 +126,7 @@ class AddEnquiryMessageInput:
 
 @strawberry.type(description="The message was added (a reply is on its way to the enquirer).")
 class EnquiryMessageSuccess:
-    message: EnquiryMessage = strawberry.field(description="The new message.")
+    enquiry_message: EnquiryMessage = strawberry.field(description="The new message.")
 
 
 @strawberry.input(
