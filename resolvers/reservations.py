@@ -143,13 +143,14 @@ def _new_lines(reservation: Reservation, lines: list[LineRequest]) -> list[Reser
 
 def _customer_of(caller: TenantCaller, draft: ReservationDraft) -> uuid.UUID | None:
     """Who the reservation is for: staff name anyone (or no one), customers only themselves."""
+    customer_id = draft.customer_id
     if not caller.is_staff:
-        if draft.customer_given and draft.customer_id != caller.subject_id:
+        if draft.customer_given and customer_id != caller.subject_id:
             raise Forbidden("Customers can only make reservations for themselves.")
         return caller.subject_id
-    if draft.customer_given and draft.customer_id is None:
+    if draft.customer_given and customer_id is None:
         raise NotFound("customer", field="customerId")
-    return draft.customer_id
+    return customer_id
 
 
 def validate_draft(caller: TenantCaller, settings: Settings, draft: ReservationDraft) -> None:

@@ -67,6 +67,7 @@ def test_every_root_list_pages_with_the_same_four_arguments() -> None:
     assert set(connections) == {
         "auditEvents",
         "designs",
+        "enquiries",
         "equipment",
         "monthlyReports",
         "reservations",
