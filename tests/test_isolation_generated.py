@@ -57,6 +57,9 @@ ID_TYPES = {
     "tenantId": "Tenant",
     "targetId": "Reservation",
     "webhookId": "Webhook",
+    "enquiryId": "Enquiry",
+    "assigneeId": "User",
+    "assignedTo": "User",
 }
 # For a bare ``id``, the longest of these found in the field's name.
 NAMED_TYPES = [
@@ -68,6 +71,7 @@ NAMED_TYPES = [
     "DesignShare",
     "DesignVersion",
     "Design",
+    "Enquiry",
     "User",
     "Tenant",
 ]
@@ -122,8 +126,25 @@ async def build_world(api: Api, users: TenantUsers, token: str, booker: str | No
             token=token,
         )
     )["createWebhook"]["webhook"]
+    customer_token = await api.token(users.tenant.slug, users.customer.email)
+    enquiry = (
+        await api.data(
+            "mutation($i: SubmitEnquiryInput!) { submitEnquiry(input: $i) { ... on SubmitEnquirySuccess { enquiry { id } } } }",
+            {"i": {"message": "Isolation", "items": [{"equipmentId": wall["id"]}]}},
+            token=customer_token,
+        )
+    )["submitEnquiry"]["enquiry"]
+    note = (
+        await api.data(
+            "mutation($i: AddEnquiryMessageInput!) { addEnquiryMessage(input: $i) { ... on EnquiryMessageSuccess { enquiryMessage { id } } } }",
+            {"i": {"enquiryId": enquiry["id"], "kind": "NOTE", "text": "Isolation"}},
+            token=token,
+        )
+    )["addEnquiryMessage"]["enquiryMessage"]
     return World(
         {
+            "Enquiry": enquiry["id"],
+            "EnquiryMessage": note["id"],
             "Equipment": wall["id"],
             "EquipmentUnit": camera["units"][0]["id"],
             "User": customer,
@@ -318,6 +339,11 @@ def test_the_generated_suite_covers_every_id_argument() -> None:
         "query.availability(equipmentIds)",
         "mutation.updateWebhook(input.id)",
         "query.webhookDeliveries(webhookId)",
+        "mutation.submitEnquiry(input.items.equipmentId)",
+        "mutation.convertEnquiry(input.enquiryId)",
+        "mutation.convertEnquiry(input.lines.equipmentId)",
+        "mutation.assignEnquiry(input.assigneeId)",
+        "query.enquiries(filter.assignedTo)",
     ):
         assert expected in names
     assert len(names) >= 25
