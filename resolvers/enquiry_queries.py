@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from graphql import GraphQLError
 from sqlalchemy import false, func, or_
@@ -18,6 +19,11 @@ from resolvers.reservation_queries import require_aware
 from resolvers.transactions import Snapshot
 
 MAX_SEARCH = 100
+
+
+class EnquirySort(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,15 @@ def _search_problem(search: str | None) -> None:
 
 
 async def list_enquiries(
-    snapshot: Snapshot, caller: TenantCaller, *, filter: EnquiryFilter, descending: bool, args: PageArgs
+    snapshot: Snapshot,
+    caller: TenantCaller,
+    *,
+    filter: EnquiryFilter,
+    sort: EnquirySort = EnquirySort.CREATED_AT,
+    descending: bool = True,
+    args: PageArgs,
 ) -> Page[Enquiry]:
-    """The enquiries the caller may see, newest first unless asked otherwise."""
+    """The enquiries the caller may see, in ``sort`` order (by default newest first)."""
     require_aware("filter.from", filter.received_from)
     require_aware("filter.to", filter.received_to)
     _search_problem(filter.search)
@@ -69,7 +81,7 @@ async def list_enquiries(
     return await paginate(
         snapshot,
         statement,
-        sort=[col(Enquiry.created_at), col(Enquiry.id)],
+        sort=[col(getattr(Enquiry, sort.value)), col(Enquiry.id)],
         descending=descending,
         args=args,
     )

@@ -22,6 +22,7 @@ from auth.services import Services
 from db.tables import (
     AuditEvent,
     Design,
+    Enquiry,
     Equipment,
     MonthlyReport,
     Operator,
@@ -158,6 +159,16 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                 tenant_id=tenant_id,
                 name=f"Design {index // 3}",
                 owner_id=esr.admin.id,
+                created_at=at(index),
+                updated_at=at(ROWS - index),
+            )
+            for index in range(ROWS)
+        )
+        session.add_all(
+            Enquiry(
+                tenant_id=tenant_id,
+                name=f"Guest {index}",
+                email=f"guest-{index:02}@guests.example",
                 created_at=at(index),
                 updated_at=at(ROWS - index),
             )

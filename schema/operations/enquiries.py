@@ -10,7 +10,7 @@ from db.tables import EnquiryStatus as StatusValue
 from db.tables import MessageKind, Role
 from resolvers import enquiries as resolve
 from resolvers.enquiry_queries import EnquiryFilter as EnquiryFilterValue
-from resolvers.enquiry_queries import list_enquiries
+from resolvers.enquiry_queries import EnquirySort, list_enquiries
 from resolvers.pagination import PageArgs
 from resolvers.reservations import ReservationDraft
 from schema.context import Info
@@ -29,6 +29,7 @@ from schema.types.enquiry_inputs import (
     EnquiryFilter,
     EnquiryMessageResult,
     EnquiryMessageSuccess,
+    EnquiryOrder,
     EnquiryResult,
     EnquirySuccess,
     SetEnquiryStatusInput,
@@ -45,8 +46,7 @@ InputArg = strawberry.argument(description="What to do; see the input type.")
 @strawberry.type
 class EnquiryQuery:
     @strawberry.field(
-        description="Enquiries of your tenant (STAFF and up); a customer sees only their own. Newest first by "
-        "default.",
+        description="Enquiries of your tenant (STAFF and up); a customer sees only their own.",
         extensions=signed_in_user(),
     )
     @paginated
@@ -57,16 +57,18 @@ class EnquiryQuery:
         filter: Annotated[
             EnquiryFilter | None, strawberry.argument(description="Conditions to meet.")
         ] = None,
-        direction: Annotated[
-            SortDirection, strawberry.argument(description="By time received: DESC (newest first) or ASC.")
-        ] = SortDirection.DESC,
+        order_by: Annotated[
+            EnquiryOrder | None, strawberry.argument(description="Sort order; default newest first.")
+        ] = None,
     ) -> Connection[Enquiry]:
+        order = order_by or EnquiryOrder()
         context = info.context
         page = await list_enquiries(
             context,
             context.caller(),
             filter=filter.to_value() if filter is not None else EnquiryFilterValue(),
-            descending=direction is SortDirection.DESC,
+            sort=EnquirySort[order.field.name],
+            descending=order.direction is SortDirection.DESC,
             args=paging,
         )
         return to_connection(page, Enquiry.from_row)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
 
 from db.tables import EnquiryStatus as StatusValue
 from resolvers.enquiries import MAX_ITEMS, EnquiryDraft, ItemRequest
-from resolvers.enquiry_queries import MAX_SEARCH
+from resolvers.enquiry_queries import MAX_SEARCH, EnquirySort
 from resolvers.enquiry_queries import EnquiryFilter as EnquiryFilterValue
 from schema.errors import ConflictError, ForbiddenError, NotFoundError, RateLimitedError, ValidationError
 from schema.limits.lists import MaxItems
 from schema.node import pk_of
+from schema.types.common import SortDirection
 from schema.types.enquiry import Enquiry, EnquiryMessage, EnquiryMessageKind, EnquiryStatus
 from schema.types.reservation import Reservation
 from schema.types.reservation_inputs import MAX_LINES, ReservationLineInput
@@ -160,6 +162,22 @@ class ConvertEnquirySuccess:
 @strawberry.type(description="The enquiry as it is now.")
 class EnquirySuccess:
     enquiry: Enquiry = strawberry.field(description="The enquiry after the change.")
+
+
+@strawberry.enum(description="What to sort enquiries by.")
+class EnquiryOrderField(Enum):
+    CREATED_AT = strawberry.enum_value(EnquirySort.CREATED_AT, description="When it was received.")
+    UPDATED_AT = strawberry.enum_value(EnquirySort.UPDATED_AT, description="When it last changed.")
+
+
+@strawberry.input(description="Order of an enquiry list.")
+class EnquiryOrder:
+    field: EnquiryOrderField = strawberry.field(
+        default=EnquiryOrderField.CREATED_AT, description="What to sort by."
+    )
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.DESC, description="Which way; newest first by default."
+    )
 
 
 @strawberry.input(description="Narrow an enquiry list; all given conditions must hold.")
