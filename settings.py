@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         description="per client address and window: failed refreshToken/logout/resetPassword "
         "calls, and every requestPasswordReset and registerTenant",
     )
+    # Enquiries from guests and customers (resolvers/enquiries.py), each count per enquiry_window.
+    enquiry_max_per_address: int = Field(
+        default=5, ge=1, description="submitEnquiry calls per client address"
+    )
+    enquiry_max_per_email: int = Field(default=3, ge=1, description="submitEnquiry calls per tenant+email")
+    enquiry_window: int = Field(default=3600, ge=1, description="seconds")
     max_reservation_days: int = Field(default=366, ge=1)
     stats_max_days: int = Field(default=366, ge=1, le=3660, description="longest window `stats` answers")
     request_timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")

@@ -87,6 +87,8 @@ class Budgets:
     sign_in_per_account: Budget
     anonymous_per_address: Budget
     reset_mails_per_account: Budget
+    enquiries_per_address: Budget
+    enquiries_per_email: Budget
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Budgets:
@@ -101,6 +103,12 @@ class Budgets:
                 "anonymous-address", settings.anonymous_max_attempts_per_address, window
             ),
             reset_mails_per_account=Budget("reset", RESET_REQUESTS_PER_WINDOW, window),
+            enquiries_per_address=Budget(
+                "enquiry-address", settings.enquiry_max_per_address, settings.enquiry_window
+            ),
+            enquiries_per_email=Budget(
+                "enquiry-email", settings.enquiry_max_per_email, settings.enquiry_window
+            ),
         )
 
     @property

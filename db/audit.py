@@ -21,7 +21,7 @@ import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import event, inspect, select, text, update
@@ -54,10 +54,10 @@ class Actor:
 
 
 def plain(value: Any) -> Any:
-    """``value`` as JSON holds it: ids and instants as text, enums as their values."""
+    """``value`` as JSON holds it: ids, instants and days as text, enums as their values."""
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):  # an enquiry's event day is a date
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value

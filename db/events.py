@@ -20,6 +20,7 @@ EVENT_PREFIXES: dict[str, str] = {
     "equipment_unit": "unit",
     "design": "design",
     "app_user": "user",
+    "enquiry": "enquiry",
 }
 VERBS = {"created": "created", "updated": "changed", "deleted": "deleted"}
 # Every event name a subscriber (a webhook) may ask for.
@@ -51,6 +52,11 @@ EVENT_NAMES: tuple[str, ...] = (
     "user.changed",
     "user.deleted",
     "report.created",
+    "enquiry.created",
+    "enquiry.changed",
+    "enquiry.replied",
+    "enquiry.noted",
+    "enquiry.deleted",
     "webhook.disabled",
 )
 # Reservation columns whose being set announces an event of their own.
@@ -79,6 +85,12 @@ def event_name(table: str, verb: str, changes: dict[str, Any]) -> str | None:
         if verb == "updated" and "disabled_at" in changes and changes["disabled_at"][1] is not None:
             return "webhook.disabled"
         return None
+    if table == "enquiry_message":
+        # A reply is mailed to the enquirer; a note is for staff only (``resolvers/visibility.py``).
+        if verb != "created":
+            return None
+        kind = changes.get("kind", [None, None])[1]
+        return "enquiry.replied" if kind == "REPLY" else "enquiry.noted"
     if table == "design_version":
         return "design.version_created" if verb == "created" else None
     if table == "design_share":

@@ -29,6 +29,8 @@ TYPE_OF_TABLE = {
     "monthly_report": "MonthlyReport",
     "attachment": "Attachment",
     "tenant_export": "TenantExport",
+    "enquiry": "Enquiry",
+    "enquiry_message": "EnquiryMessage",
 }
 
 

@@ -19,7 +19,17 @@ from sqlalchemy import and_
 from sqlmodel import col
 
 from db.scoped import records, same_tenant, scoped_records
-from db.tables import Equipment, EquipmentUnit, Operator, OwnerKind, Reservation, Tenant, User
+from db.tables import (
+    Enquiry,
+    EnquiryMessage,
+    Equipment,
+    EquipmentUnit,
+    Operator,
+    OwnerKind,
+    Reservation,
+    Tenant,
+    User,
+)
 from db.tables.design import Design, DesignItem, DesignShare, DesignVersion
 from resolvers import row_statements as statements
 from resolvers.availability import Usage, holds_statement, usage
@@ -463,6 +473,30 @@ class Loaders:
     def share_by_id(self) -> KeyedLoader[uuid.UUID, DesignShare]:
         scope = self._visibility.conditions(DesignShare)
         return KeyedLoader(self._design_rows(DesignShare, col(DesignShare.id), scope), lambda row: row.id)
+
+    # Enquiries: customers reach only their own, and only the replies of their threads.
+
+    @cached_property
+    def enquiry_by_id(self) -> KeyedLoader[uuid.UUID, Enquiry]:
+        scope = self._visibility.conditions(Enquiry)
+        return KeyedLoader(self._design_rows(Enquiry, col(Enquiry.id), scope), lambda row: row.id)
+
+    @cached_property
+    def message_by_id(self) -> KeyedLoader[uuid.UUID, EnquiryMessage]:
+        scope = self._visibility.conditions(EnquiryMessage)
+        return KeyedLoader(
+            self._design_rows(EnquiryMessage, col(EnquiryMessage.id), scope), lambda row: row.id
+        )
+
+    @cached_property
+    def messages_by_enquiry(self) -> GroupLoader[uuid.UUID, EnquiryMessage]:
+        """Oldest first: a thread reads top to bottom."""
+        enquiry_id = col(EnquiryMessage.enquiry_id)
+        order = (enquiry_id, col(EnquiryMessage.created_at), col(EnquiryMessage.id))
+        scope = self._visibility.conditions(EnquiryMessage)
+        return GroupLoader(
+            self._design_rows(EnquiryMessage, enquiry_id, scope, order), lambda row: row.enquiry_id
+        )
 
 
 def group_by_equipment(rows: Sequence[Any], equipment_ids: Sequence[uuid.UUID]) -> list[list[Any]]:

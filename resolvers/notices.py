@@ -27,7 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from db.scoped import in_tenant, scoped
-from db.tables import AuditEvent, Reservation, ReservationStatus, Role, Tenant, User, WebhookEndpoint
+from db.tables import (
+    AuditEvent,
+    Enquiry,
+    EnquiryMessage,
+    OutboxEmail,
+    Reservation,
+    ReservationStatus,
+    Role,
+    Tenant,
+    User,
+    WebhookEndpoint,
+)
 from resolvers.mail import enqueue
 from resolvers.mail_render import render
 from resolvers.notification_prefs import ESSENTIAL, NAMES, Category, wants
@@ -39,6 +50,7 @@ class Audience(StrEnum):
     STAFF = "the tenant's admins and managers"
     ADMINS = "the tenant's admins"
     RECIPIENT = "the user a share link was made for"
+    ENQUIRER = "the address an enquiry came from"
 
 
 @dataclass(frozen=True)
@@ -47,7 +59,8 @@ class Notice:
 
     audience: Audience
     template: str
-    category: Category
+    category: Category | None
+    """``None``: no preference turns it off (a reply the enquirer is waiting for)."""
 
 
 def _always(_entry: AuditEvent) -> bool:
@@ -93,6 +106,10 @@ RULES: dict[str, Rule] = {
     "design.shared": Rule(
         (Notice(Audience.RECIPIENT, "design_shared", Category.DESIGN_SHARES),), queued_by_change=True
     ),
+    # A new enquiry to the tenant's admins and managers (as reservation requests are); a
+    # reply to whoever sent it, at the address they gave: always, as password reset mail is.
+    "enquiry.created": Rule((Notice(Audience.STAFF, "enquiry_received", Category.ENQUIRIES),)),
+    "enquiry.replied": Rule((Notice(Audience.ENQUIRER, "enquiry_reply", None),)),
     "report.created": Rule((Notice(Audience.ADMINS, "report_ready", Category.MONTHLY_REPORTS),)),
     "webhook.disabled": Rule((Notice(Audience.ADMINS, "webhook_disabled", Category.WEBHOOK_ALERTS),)),
 }
@@ -149,6 +166,8 @@ async def facts_of(session: AsyncSession, entry: AuditEvent) -> Facts | None:
         if reservation.customer_id is not None:
             facts.customer = await session.get(User, (tenant.id, reservation.customer_id))
         facts.values.update(reservation=reservation, customer=display_name(facts.customer))
+    elif entry.target_type in ("enquiry", "enquiry_message"):
+        return await _enquiry_facts(session, facts, entry)
     elif entry.target_type == "monthly_report":
         facts.values["month"] = month_name(_new_value(entry, "month"))
     elif entry.target_type == "webhook_endpoint":
@@ -159,6 +178,25 @@ async def facts_of(session: AsyncSession, entry: AuditEvent) -> Facts | None:
         url = endpoint.url if endpoint is not None else _new_value(entry, "url")
         reason = _new_value(entry, "disabled_reason") or _new_value(entry, "last_error")
         facts.values.update(url=url, reason=reason)
+    return facts
+
+
+async def _enquiry_facts(session: AsyncSession, facts: Facts, entry: AuditEvent) -> Facts | None:
+    """An enquiry's facts (and a reply's text, for ``enquiry.replied``), read in its tenant."""
+    if entry.target_id is None:
+        return None
+    enquiry_id = entry.target_id
+    if entry.target_type == "enquiry_message":
+        message = await session.get(EnquiryMessage, (facts.tenant.id, entry.target_id))
+        if message is None:
+            return None
+        enquiry_id = message.enquiry_id
+        author = await session.get(User, (facts.tenant.id, message.author_id)) if message.author_id else None
+        facts.values.update(reply=message.text, author=display_name(author) or facts.tenant.name)
+    enquiry = await session.get(Enquiry, (facts.tenant.id, enquiry_id))
+    if enquiry is None:
+        return None
+    facts.values["enquiry"] = enquiry
     return facts
 
 
@@ -215,10 +253,13 @@ async def queue_notices(
     """
     mailed: set[uuid.UUID] = set()
     for notice in notices:
+        if notice.audience is Audience.ENQUIRER:
+            mailed.add(_mail_enquirer(session, settings, facts, notice).id)
+            continue
         for user in await _audience(session, facts, notice.audience):
             if user.id in mailed or user.tenant_id != facts.tenant.id or not user.is_active:
                 continue
-            if not wants(user, notice.category):
+            if notice.category is not None and not wants(user, notice.category):
                 continue
             mailed.add(user.id)
             letter = render(
@@ -227,7 +268,9 @@ async def queue_notices(
                 tenant=facts.tenant.name,
                 timezone=facts.tenant.timezone,
                 recipient=display_name(user),
-                preference=None if notice.category in ESSENTIAL else NAMES[notice.category],
+                preference=None
+                if notice.category is None or notice.category in ESSENTIAL
+                else NAMES[notice.category],
             )
             enqueue(
                 session,
@@ -238,3 +281,17 @@ async def queue_notices(
                 expires_at=expires_at,
             )
     return len(mailed)
+
+
+def _mail_enquirer(session: AsyncSession, settings: Settings, facts: Facts, notice: Notice) -> OutboxEmail:
+    """The notice's mail to the address the event's enquiry came from (a guest has no account)."""
+    enquiry = facts.values["enquiry"]
+    letter = render(
+        notice.template,
+        **facts.values,
+        tenant=facts.tenant.name,
+        timezone=facts.tenant.timezone,
+        recipient=enquiry.name,
+        preference=None,
+    )
+    return enqueue(session, settings, tenant_id=facts.tenant.id, to=enquiry.email, letter=letter)

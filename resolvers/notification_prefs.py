@@ -2,7 +2,9 @@
 
 Every lifecycle mail belongs to a category (``resolvers/notifications.py``). A
 category is on unless the user turned it off; an essential one cannot be turned
-off. Password reset mail belongs to none: it always goes, as the user asked for it.
+off. Password reset mail belongs to none: it always goes, as the user asked for it; so
+do replies to an enquiry, mailed to the address the enquirer gave (a guest has no
+preferences to ask).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Category(StrEnum):
     DESIGN_SHARES = "DESIGN_SHARES"
     MONTHLY_REPORTS = "MONTHLY_REPORTS"
     WEBHOOK_ALERTS = "WEBHOOK_ALERTS"
+    ENQUIRIES = "ENQUIRIES"
 
 
 # An integration that stopped receiving events has no one else to tell an admin.
@@ -41,6 +44,7 @@ NAMES: dict[Category, str] = {
     Category.DESIGN_SHARES: "mails about designs shared with you",
     Category.MONTHLY_REPORTS: "mails about monthly reports",
     Category.WEBHOOK_ALERTS: "webhook alerts",
+    Category.ENQUIRIES: "mails about new enquiries",
 }
 
 

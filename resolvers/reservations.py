@@ -154,28 +154,37 @@ def _new_lines(reservation: Reservation, lines: list[LineRequest]) -> list[Reser
     return new
 
 
-async def create_reservation(
-    transactions: Transactions, caller: TenantCaller, settings: Settings, draft: ReservationDraft
-) -> Reservation:
-    tenant_id = caller.tenant_id
-    staff = caller.is_staff
+def _customer_of(caller: TenantCaller, draft: ReservationDraft) -> uuid.UUID | None:
+    """Who the reservation is for: staff name anyone (or no one), customers only themselves."""
     customer_id = draft.customer_id
-    if not staff:
+    if not caller.is_staff:
         if draft.customer_given and customer_id != caller.subject_id:
             raise Forbidden("Customers can only make reservations for themselves.")
-        customer_id = caller.subject_id
-    elif draft.customer_given and customer_id is None:
+        return caller.subject_id
+    if draft.customer_given and customer_id is None:
         raise NotFound("customer", field="customerId")
+    return customer_id
 
+
+def validate_draft(caller: TenantCaller, settings: Settings, draft: ReservationDraft) -> None:
+    """Every problem of ``draft`` that needs no SQL, raised together."""
     problems = Validator()
     validate_text(problems, draft.title, draft.notes)
     validate_window(settings, problems, draft.starts_at, draft.ends_at)
-    if not staff:
+    if not caller.is_staff:
         validate_not_started(problems, draft.starts_at, utcnow())
     validate_lines(settings, problems, draft.lines)
     if draft.idempotency_key is not None and not 1 <= len(draft.idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         problems.add("idempotencyKey", f"Must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.")
     problems.raise_if_any()
+
+
+async def create_reservation(
+    transactions: Transactions, caller: TenantCaller, settings: Settings, draft: ReservationDraft
+) -> Reservation:
+    tenant_id = caller.tenant_id
+    _customer_of(caller, draft)
+    validate_draft(caller, settings, draft)
 
     if draft.idempotency_key is not None:
         earlier = await _by_idempotency_key(transactions, tenant_id, draft.idempotency_key)
@@ -183,38 +192,7 @@ async def create_reservation(
             return _replayed(earlier, caller)
     try:
         async with transactions.transaction() as session:
-            if customer_id is not None:
-                await _check_customer(session, tenant_id, customer_id, by_themselves=not staff)
-            locked = await lock_lines(session, tenant_id, draft.lines)
-            window = (draft.starts_at, draft.ends_at)
-            shortages = await find_shortages(
-                session,
-                tenant_id,
-                locked,
-                draft.lines,
-                window,
-                reveal_reservations=caller.visibility.sees_holders,
-            )
-            if shortages:
-                raise Unavailable(shortages)
-            now = utcnow()
-            reservation = Reservation(
-                tenant_id=tenant_id,
-                number=await _next_number(session, tenant_id),
-                title=draft.title.strip(),
-                customer_id=customer_id,
-                created_by_id=caller.user_id,
-                starts_at=draft.starts_at,
-                ends_at=draft.ends_at,
-                status=S.CONFIRMED if staff else S.REQUESTED,
-                notes=draft.notes,
-                idempotency_key=draft.idempotency_key,
-                design_version_id=draft.design_version_id,
-                created_at=now,
-                updated_at=now,
-            )
-            await insert_new(session, [reservation], _new_lines(reservation, draft.lines))
-            return reservation
+            return await book(session, caller, draft)
     except IntegrityError:
         # A concurrent request with the same idempotency key won the race.
         if draft.idempotency_key is not None:
@@ -222,6 +200,49 @@ async def create_reservation(
             if earlier is not None:
                 return _replayed(earlier, caller)
         raise
+
+
+async def book(session: AsyncSession, caller: TenantCaller, draft: ReservationDraft) -> Reservation:
+    """Write ``draft`` (validated by ``validate_draft``) in ``session``'s transaction, or nothing.
+
+    Locks the equipment its lines name and re-checks stock under those locks; a
+    shortage raises ``Unavailable`` before anything is written. The caller's
+    transaction may write more beside it (``convertEnquiry``): all of it commits, or none.
+    """
+    tenant_id = caller.tenant_id
+    customer_id = _customer_of(caller, draft)
+    if customer_id is not None:
+        await _check_customer(session, tenant_id, customer_id, by_themselves=not caller.is_staff)
+    locked = await lock_lines(session, tenant_id, draft.lines)
+    window = (draft.starts_at, draft.ends_at)
+    shortages = await find_shortages(
+        session,
+        tenant_id,
+        locked,
+        draft.lines,
+        window,
+        reveal_reservations=caller.visibility.sees_holders,
+    )
+    if shortages:
+        raise Unavailable(shortages)
+    now = utcnow()
+    reservation = Reservation(
+        tenant_id=tenant_id,
+        number=await _next_number(session, tenant_id),
+        title=draft.title.strip(),
+        customer_id=customer_id,
+        created_by_id=caller.user_id,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        status=S.CONFIRMED if caller.is_staff else S.REQUESTED,
+        notes=draft.notes,
+        idempotency_key=draft.idempotency_key,
+        design_version_id=draft.design_version_id,
+        created_at=now,
+        updated_at=now,
+    )
+    await insert_new(session, [reservation], _new_lines(reservation, draft.lines))
+    return reservation
 
 
 async def _lock_reservation(

@@ -11,6 +11,8 @@
   and ``signUp`` never do, and the last two also spend the budget of mails one
   account's address may be sent unasked (``account_mail``), as does ``changeEmail``
   for the address it names.
+* ``submitEnquiry`` from anyone but staff spends an enquiry budget per address and
+  one per tenant+email, and never gets them back (an enquiry is work for staff).
 
 The slot is taken before the work and ends the request's read first: the limiter
 opens a connection of its own, and a request never holds two.
@@ -74,6 +76,15 @@ def reset_mail(context: Context, account: str) -> tuple[Charge, ...]:
 def sign_up(context: Context, account: str) -> tuple[Charge, ...]:
     """A sign-up: the client address's anonymous budget, and the mails of the address it names."""
     return reset_mail(context, account)
+
+
+def enquiry(context: Context, account: str) -> tuple[Charge, ...]:
+    """The budgets one enquiry from ``account`` (see ``account_key``) spends."""
+    budgets = context.services.budgets
+    return (
+        budgets.enquiries_per_address.charge(address_key(context.client_address)),
+        budgets.enquiries_per_email.charge(account),
+    )
 
 
 async def take(context: Context, charges: Sequence[Charge]) -> Attempt:

@@ -5,8 +5,9 @@
   reservations that hold stock ("holders") wherever availability or a shortage
   names them.
 * Customers see their own reservations, their own designs (with those designs'
-  versions, items and share links) and themselves among users; holders are never
-  named to them. Share links show a design to anyone holding the token, but only
+  versions, items and share links), their own enquiries (with the replies of their
+  threads, never the staff notes: ``INTERNAL_ROWS``) and themselves among users;
+  holders are never named to them. Share links show a design to anyone holding the token, but only
   through ``sharedDesign`` (``resolvers/design_shares.py``), never as rows here.
 * Monthly reports (the tenant's business figures) are for its managers and admins
   (``sees_reports``), operators acting in the tenant among them.
@@ -34,11 +35,23 @@ from sqlalchemy import ColumnElement, false, select
 
 from auth.principal import Principal
 from db.scoped import column, in_tenant
-from db.tables import Design, DesignItem, DesignShare, DesignVersion, Reservation, Role, User
+from db.tables import (
+    Design,
+    DesignItem,
+    DesignShare,
+    DesignVersion,
+    Enquiry,
+    EnquiryMessage,
+    MessageKind,
+    Reservation,
+    Role,
+    User,
+)
 
 OWNER_COLUMNS: Mapping[type, str] = {
     Reservation: "customer_id",
     Design: "owner_id",
+    Enquiry: "customer_id",
     User: "id",  # a user row is its own
 }
 """Whose a row is: a customer sees the rows of these tables whose column names them."""
@@ -47,8 +60,14 @@ VISIBLE_THROUGH: Mapping[type, tuple[str, type]] = {
     DesignVersion: ("design_id", Design),
     DesignShare: ("design_id", Design),
     DesignItem: ("version_id", DesignVersion),
+    EnquiryMessage: ("enquiry_id", Enquiry),
 }
 """Rows a caller sees exactly when they see the row their column points to."""
+
+INTERNAL_ROWS: Mapping[type, tuple[str, str]] = {
+    EnquiryMessage: ("kind", MessageKind.NOTE.value),
+}
+"""Rows for staff only, wherever else they are seen through: (column, the value that makes them so)."""
 
 
 def sees_whole_tenant(principal: Principal) -> bool:
@@ -61,6 +80,11 @@ def may_export(principal: Principal | None) -> bool:
     return (
         principal is not None and principal.tenant_id is not None and principal.has_role_at_least(Role.ADMIN)
     )
+
+
+def works_for_tenant(role: str) -> bool:
+    """Whether a user of this role is staff (and so may be given a tenant's work, such as an enquiry)."""
+    return role in (Role.STAFF, Role.MANAGER, Role.ADMIN)
 
 
 def sees_reports(principal: Principal | None) -> bool:
@@ -141,7 +165,9 @@ class Visibility:
 
     def restricts(self, model: type[Any]) -> bool:
         """Whether a read of ``model`` needs more than the tenant filter (``conditions`` is not empty)."""
-        return not self.whole_tenant and (model in OWNER_COLUMNS or model in VISIBLE_THROUGH)
+        return not self.whole_tenant and (
+            model in OWNER_COLUMNS or model in VISIBLE_THROUGH or model in INTERNAL_ROWS
+        )
 
     def conditions(self, model: type[Any]) -> list[ColumnElement[bool]]:
         """What to add to a statement on ``model`` that is already scoped to the caller's tenant."""
@@ -149,13 +175,19 @@ class Visibility:
             return [false()]
         if not self.restricts(model):
             return []
+        found: list[ColumnElement[bool]] = []
+        internal = INTERNAL_ROWS.get(model)
+        if internal is not None:
+            found.append(column(model, internal[0]) != internal[1])
         if model in OWNER_COLUMNS:
-            return [owned_by(model, self.user_id) if self.user_id is not None else false()]
-        key, parent = VISIBLE_THROUGH[model]
-        visible = select(column(parent, "id")).where(
-            in_tenant(parent, self.tenant_id), *self.conditions(parent)
-        )
-        return [column(model, key).in_(visible)]
+            found.append(owned_by(model, self.user_id) if self.user_id is not None else false())
+        elif model in VISIBLE_THROUGH:
+            key, parent = VISIBLE_THROUGH[model]
+            visible = select(column(parent, "id")).where(
+                in_tenant(parent, self.tenant_id), *self.conditions(parent)
+            )
+            found.append(column(model, key).in_(visible))
+        return found
 
     def may_see(self, model: type[Any], row: Any) -> bool:
         """The Python form of ``conditions``, for one row of ``model`` already read.

@@ -19,6 +19,7 @@ from schema.operations.attachments import AttachmentMutation, AttachmentQuery
 from schema.operations.audit import AuditQuery
 from schema.operations.auth import AuthMutation, AuthQuery
 from schema.operations.designs import DesignMutation, DesignQuery
+from schema.operations.enquiries import EnquiryMutation, EnquiryQuery
 from schema.operations.equipment import EquipmentMutation, EquipmentQuery
 from schema.operations.exports import ExportMutation, ExportQuery
 from schema.operations.live import Subscription
@@ -48,6 +49,7 @@ class Query(
     EquipmentQuery,
     ReservationQuery,
     DesignQuery,
+    EnquiryQuery,
     AuditQuery,
     WebhookQuery,
     ReportQuery,
@@ -67,6 +69,7 @@ class Mutation(
     EquipmentMutation,
     ReservationMutation,
     DesignMutation,
+    EnquiryMutation,
     WebhookMutation,
     AttachmentMutation,
     ExportMutation,

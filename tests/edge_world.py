@@ -6,7 +6,9 @@ retired, units in every status; reservations in every status, past and future,
 with and without a customer, named units and two lines of one equipment; designs
 with versions, items, shares (active, expiring, revoked), a clone, an archived one,
 a version saved by an operator (no creator) and a reservation made from a design;
-webhooks with deliveries (``tests/edge_webhooks.py``).
+webhooks with deliveries (``tests/edge_webhooks.py``); enquiries from guests and
+customers in most statuses, assigned or not, with notes and replies, one converted
+into a reservation.
 
 Only the platform operator and the monthly report of the past bookings' month are
 written directly (nothing in the API creates them); every other row comes from the
@@ -44,6 +46,7 @@ from tests.designs import (
     mutate,
 )
 from tests.edge_webhooks import seed_webhooks
+from tests.enquiries import ADD_MESSAGE, ASSIGN, CONVERT, SET_STATUS, SUBMIT
 
 OPERATOR_EMAIL = "ops@rigbook.example"
 # Every kind of caller: each role, nobody, an operator, an operator acting in the
@@ -104,6 +107,7 @@ IDS = (
     "{ monthlyReports(first: 100) { edges { cursor node { id } } } }",
     "{ webhooks(first: 100) { edges { cursor node { id } } } }",
     "{ tenantExports(first: 100) { edges { cursor node { id } } } }",
+    "{ enquiries(first: 100) { edges { cursor node { id messages { id } } } } }",
 )
 DELIVERY_IDS = (
     "query($id: ID!) { webhookDeliveries(webhookId: $id, first: 100) { edges { cursor node { id } } } }"
@@ -442,6 +446,63 @@ class _Builder:
             expectedVersion=2,
         )
 
+    async def enquiries(self) -> None:
+        """A guest's enquiry with everything (quoted, assigned, a note and a reply), a customer's won
+        one, a nameless customer's lost one, a bare guest's in ``cmh``."""
+        staff = self.token("staff")
+        day = (datetime.now(UTC) + timedelta(days=30)).date()
+        await self.ok(
+            SUBMIT,
+            None,
+            "SubmitEnquirySuccess",
+            tenant="esr",
+            name="Gwen Guest",
+            email="gwen@guests.example",
+            phone="+43 1 234 567",
+            eventDate=day.isoformat(),
+            eventEndDate=(day + timedelta(days=2)).isoformat(),
+            venue="Castle <Hall> & Garden",
+            guestCount=250,
+            message="A wedding «en plein air»",
+            designShareToken=self.shares[0]["token"],
+            items=[{"equipmentId": self.named["wall"], "quantity": 4}, {"equipmentId": self.named["camera"]}],
+        )
+        [quoted] = (await self.api.data("{ enquiries { edges { node { id } } } }", token=staff))["enquiries"][
+            "edges"
+        ]
+        quoted_id = quoted["node"]["id"]
+        self.named["enquiry"] = quoted_id
+        await self.ok(ASSIGN, staff, "EnquirySuccess", id=quoted_id, assigneeId=self.named["staff"])
+        for status in ("IN_PROGRESS", "QUOTED"):
+            await self.ok(SET_STATUS, staff, "EnquirySuccess", id=quoted_id, status=status)
+        for kind, text in (
+            ("NOTE", "Check the castle's power"),
+            ("REPLY", "Yes, we can: 4 walls, 1 camera."),
+        ):
+            await self.ok(
+                ADD_MESSAGE, staff, "EnquiryMessageSuccess", enquiryId=quoted_id, kind=kind, text=text
+            )
+        won = await self.ok(
+            SUBMIT,
+            self.token("customer"),
+            "SubmitEnquirySuccess",
+            message="Truss for the school play",
+            items=[{"equipmentId": self.equipment["truss"]["id"], "quantity": 1}],
+        )
+        await self.ok(
+            CONVERT,
+            staff,
+            "ConvertEnquirySuccess",
+            enquiryId=won["enquiry"]["id"],
+            startsAt=at(300),
+            endsAt=at(304),
+        )
+        lost = await self.ok(SUBMIT, self.token("nameless"), "SubmitEnquirySuccess", name="No name given")
+        await self.ok(SET_STATUS, staff, "EnquirySuccess", id=lost["enquiry"]["id"], status="LOST")
+        await self.ok(
+            SUBMIT, None, "SubmitEnquirySuccess", tenant="cmh", name="Cy", email="cy@guests.example"
+        )
+
 
 REQUEST_EXPORT = """
 mutation($input: RequestTenantExportInput!) {
@@ -459,6 +520,7 @@ async def build_world(api: Api, services: Services) -> World:
     await build.designs()
     await build.other_tenant()
     await build.files()
+    await build.enquiries()
     build.named |= await seed_webhooks(api, services, build.token("admin"))
     await build.reports(services)
     await build.ok(REQUEST_EXPORT, build.token("admin"), "TenantExportSuccess", only=["USERS"], format="CSV")

@@ -100,6 +100,17 @@ ENTRIES: dict[str, tuple[str, ...]] = {
     ),
     "AttachmentConnection": ("gallery(first: 2) %s",),
     "SharedDesignImage": ("sharedDesign(token: $token) { images %s }",),
+    "Enquiry": (
+        "enquiries(first: 3) { edges { node %s } }",
+        "enquiries(first: 2, filter: {status: [QUOTED, WON]}, orderBy: {field: UPDATED_AT}) { edges { node %s } }",
+        "node(id: $id) { ... on Enquiry %s }",
+    ),
+    "EnquiryItem": ("enquiries(first: 3) { edges { node { items %s } } }",),
+    "EnquiryMessage": (
+        "enquiries(first: 3) { edges { node { messages %s } } }",
+        "node(id: $id) { ... on EnquiryMessage %s }",
+    ),
+    "EnquiryConnection": ("enquiries(first: 2) %s", 'enquiries(first: 3, filter: {search: "guest"}) %s'),
     "TenantConnection": ("tenants(first: 2) %s",),
     "UserConnection": ("users(first: 3) %s", "users(last: 2, filter: {role: CUSTOMER}) %s"),
     "EquipmentConnection": ("equipment(first: 2) %s", "equipment(first: 3, after: $equipment) %s"),
@@ -141,6 +152,7 @@ def custom_scalars(world: World) -> dict[str, st.SearchStrategy[graphql.ValueNod
         "String": st.one_of(st.sampled_from(strings), st.text(max_size=3)).map(nodes.String),
         "DateTime": st.sampled_from(instants()).map(nodes.String),
         "JSON": st.just(nodes.Object([])),
+        "Date": st.sampled_from(["2031-05-01", "not-a-day"]).map(nodes.String),
     }
 
 

@@ -19,7 +19,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -53,6 +53,8 @@ from db.events import EVENT_JOB
 from db.reads import PostgresReads
 from db.scoped import escape_like, one_of, one_of_param, records, scoped_records
 from db.tables import (
+    Enquiry,
+    EnquiryMessage,
     Equipment,
     EquipmentUnit,
     Operator,
@@ -73,6 +75,7 @@ from tests.booking import T0, at, create_equipment, line, reserve, step
 from tests.databases import PostgresTemplate, require_postgres
 from tests.designs import create_design, item, save_version, share
 from tests.edge_webhooks import CREATE_WEBHOOK
+from tests.enquiries import ADD_MESSAGE, SUBMIT
 
 PASSWORD_RESET = (
     "mutation($t: String!, $e: String!) { requestPasswordReset(input: {tenant: $t, email: $e}) { message } }"
@@ -194,6 +197,27 @@ async def seeded(
     await api.token(None, OPERATOR_EMAIL)
     now = datetime.now(UTC)
     await month_report(services.database, "esr", Month.of(now, UTC).previous(), now)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
+    asked = await api.data(
+        SUBMIT,
+        {
+            "input": {
+                "message": "Zelt für 120 «Gäste» \\ 100%",
+                "eventDate": tomorrow.isoformat(),
+                "eventEndDate": (tomorrow + timedelta(days=1)).isoformat(),
+                "guestCount": 120,
+                "items": [{"equipmentId": wall["id"], "quantity": 2}, {"equipmentId": camera["id"]}],
+            }
+        },
+        token=customer_token,
+    )
+    enquiry = asked["submitEnquiry"]["enquiry"]
+    for kind in ("NOTE", "REPLY"):
+        await api.data(
+            ADD_MESSAGE,
+            {"input": {"enquiryId": enquiry["id"], "kind": kind, "text": f"{kind} ✓"}},
+            token=staff_token,
+        )
     made = await api.data(
         CREATE_WEBHOOK, {"input": {"url": "https://hooks.example/in", "events": ["*"]}}, token=admin_token
     )
@@ -334,8 +358,8 @@ async def test_every_table_reads_the_same_both_ways(
             statement = statement.where(table.c.tenant_id == seeded.esr)
         seen |= value_types(await assert_same(database, monkeypatch, tenant, statement))
     # Every kind of value a column holds was compared: UUID, text (enums among it), integers,
-    # booleans, timestamptz, JSON lists and objects, and NULL.
-    assert {str, int, bool, datetime, list, dict, type(None)} <= seen
+    # booleans, timestamptz, dates, JSON lists and objects, and NULL.
+    assert {str, int, bool, datetime, date, list, dict, type(None)} <= seen
     assert any(issubclass(kind, uuid.UUID) for kind in seen)
 
 
@@ -449,7 +473,16 @@ async def test_the_reusable_row_statements(
                     statements.by_id(model, columns, True),
                     {**esr, statements.KEYS: keys},
                 )
-    for model in (EquipmentUnit, ReservationLine, Design, DesignVersion, DesignItem, DesignShare):
+    for model in (
+        EquipmentUnit,
+        ReservationLine,
+        Design,
+        DesignVersion,
+        DesignItem,
+        DesignShare,
+        Enquiry,
+        EnquiryMessage,
+    ):
         ids = [row.id for row in await through_sqlalchemy_rows(database, seeded.esr, records(model, ["id"]))]
         await assert_same(
             database,

@@ -23,6 +23,7 @@ from db.tables import (
     Attachment,
     AuditEvent,
     Design,
+    Enquiry,
     Equipment,
     ExportStatus,
     MonthlyReport,
@@ -161,6 +162,16 @@ async def seed(services: Services, esr: TenantUsers) -> None:
                 tenant_id=tenant_id,
                 name=f"Design {index // 3}",
                 owner_id=esr.admin.id,
+                created_at=at(index),
+                updated_at=at(ROWS - index),
+            )
+            for index in range(ROWS)
+        )
+        session.add_all(
+            Enquiry(
+                tenant_id=tenant_id,
+                name=f"Guest {index}",
+                email=f"guest-{index:02}@guests.example",
                 created_at=at(index),
                 updated_at=at(ROWS - index),
             )

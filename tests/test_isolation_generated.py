@@ -57,6 +57,9 @@ ID_TYPES = {
     "tenantId": "Tenant",
     "targetId": "Reservation",
     "webhookId": "Webhook",
+    "enquiryId": "Enquiry",
+    "assigneeId": "User",
+    "assignedTo": "User",
 }
 # For a bare ``id``, the longest of these found in the field's name.
 NAMED_TYPES = [
@@ -69,6 +72,7 @@ NAMED_TYPES = [
     "DesignShare",
     "DesignVersion",
     "Design",
+    "Enquiry",
     "User",
     "Tenant",
 ]
@@ -130,9 +134,26 @@ async def build_world(api: Api, users: TenantUsers, token: str, booker: str | No
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"},
     )
     assert attached.status_code == 201, attached.text
+    customer_token = await api.token(users.tenant.slug, users.customer.email)
+    enquiry = (
+        await api.data(
+            "mutation($i: SubmitEnquiryInput!) { submitEnquiry(input: $i) { ... on SubmitEnquirySuccess { enquiry { id } } } }",
+            {"i": {"message": "Isolation", "items": [{"equipmentId": wall["id"]}]}},
+            token=customer_token,
+        )
+    )["submitEnquiry"]["enquiry"]
+    note = (
+        await api.data(
+            "mutation($i: AddEnquiryMessageInput!) { addEnquiryMessage(input: $i) { ... on EnquiryMessageSuccess { enquiryMessage { id } } } }",
+            {"i": {"enquiryId": enquiry["id"], "kind": "NOTE", "text": "Isolation"}},
+            token=token,
+        )
+    )["addEnquiryMessage"]["enquiryMessage"]
     return World(
         {
             "Attachment": attached.json()["id"],
+            "Enquiry": enquiry["id"],
+            "EnquiryMessage": note["id"],
             "Equipment": wall["id"],
             "EquipmentUnit": camera["units"][0]["id"],
             "User": customer,
@@ -327,6 +348,11 @@ def test_the_generated_suite_covers_every_id_argument() -> None:
         "query.availability(equipmentIds)",
         "mutation.updateWebhook(input.id)",
         "query.webhookDeliveries(webhookId)",
+        "mutation.submitEnquiry(input.items.equipmentId)",
+        "mutation.convertEnquiry(input.enquiryId)",
+        "mutation.convertEnquiry(input.lines.equipmentId)",
+        "mutation.assignEnquiry(input.assigneeId)",
+        "query.enquiries(filter.assignedTo)",
     ):
         assert expected in names
     assert len(names) >= 25

@@ -19,8 +19,22 @@ RESERVATION = SimpleNamespace(
     starts_at=datetime(2031, 5, 1, 8, 0, tzinfo=UTC),
     ends_at=datetime(2031, 5, 1, 16, 0, tzinfo=UTC),
 )
+ENQUIRY = SimpleNamespace(
+    name="Dee <script>",
+    email="dee@example.com",
+    phone="+43 1 234",
+    event_date=datetime(2031, 5, 1, tzinfo=UTC).date(),
+    event_end_date=None,
+    venue="Hall",
+    guest_count=120,
+    items=[{"equipment_id": "x", "quantity": 2}],
+    message="A wedding.",
+)
 FACTS = {
     "reservation": RESERVATION,
+    "enquiry": ENQUIRY,
+    "reply": "We can do it.",
+    "author": "Bo",
     "customer": "Ada",
     "month": "April 2031",
     "url": "https://hooks.example/x",

@@ -24,6 +24,7 @@ CATEGORIES = [
     "DESIGN_SHARES",
     "MONTHLY_REPORTS",
     "WEBHOOK_ALERTS",
+    "ENQUIRIES",
 ]
 RESET = 'mutation($e: String!) { requestPasswordReset(input: {tenant: "esr", email: $e}) { message } }'
 USER_PREFERENCES = """

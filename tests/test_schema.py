@@ -68,6 +68,7 @@ def test_every_root_list_pages_with_the_same_four_arguments() -> None:
         "auditEvents",
         "designs",
         "gallery",
+        "enquiries",
         "equipment",
         "monthlyReports",
         "reservations",

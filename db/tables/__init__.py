@@ -3,6 +3,7 @@
 from db.tables.attachment import Attachment, OwnerKind, ThumbnailState
 from db.tables.audit import AuditEvent
 from db.tables.design import Design, DesignItem, DesignShare, DesignStatus, DesignVersion
+from db.tables.enquiry import Enquiry, EnquiryMessage, EnquiryStatus, MessageKind
 from db.tables.equipment import Equipment, EquipmentStatus, EquipmentUnit, Tracking, UnitStatus
 from db.tables.job import Job, JobStatus
 from db.tables.login_failure import LoginFailure
@@ -28,6 +29,9 @@ __all__ = [
     "DesignShare",
     "DesignStatus",
     "DesignVersion",
+    "Enquiry",
+    "EnquiryMessage",
+    "EnquiryStatus",
     "Equipment",
     "EquipmentStatus",
     "EquipmentUnit",
@@ -35,6 +39,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "LoginFailure",
+    "MessageKind",
     "MonthlyReport",
     "Operator",
     "OperatorRefreshToken",

@@ -24,6 +24,7 @@ from schema.node import Node, from_global_id
 from schema.permissions import signed_in_anyone
 from schema.types.attachment import Attachment
 from schema.types.design import Design, DesignShare, DesignVersion
+from schema.types.enquiry import Enquiry, EnquiryMessage
 from schema.types.equipment import Equipment, EquipmentUnit
 from schema.types.report import MonthlyReport
 from schema.types.reservation import Reservation
@@ -89,6 +90,17 @@ async def _design_share(context: Context, pk: uuid.UUID) -> Node | None:
     return DesignShare.from_row(row) if row is not None else None
 
 
+# The enquiry loaders apply enquiry visibility (customers: their own, and only its replies).
+async def _enquiry(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.enquiry_by_id.load(pk) if _tenant_user(context) else None
+    return Enquiry.from_row(row) if row is not None else None
+
+
+async def _enquiry_message(context: Context, pk: uuid.UUID) -> Node | None:
+    row = await context.loaders.message_by_id.load(pk) if _tenant_user(context) else None
+    return EnquiryMessage.from_row(row) if row is not None else None
+
+
 def _tenant_admin(context: Context) -> bool:
     return visibility_of(context.principal).admin
 
@@ -143,6 +155,8 @@ NODE_RESOLVERS: dict[str, Callable[[Context, uuid.UUID], Awaitable[Node | None]]
     "MonthlyReport": _monthly_report,
     "Attachment": _attachment,
     "TenantExport": _tenant_export,
+    "Enquiry": _enquiry,
+    "EnquiryMessage": _enquiry_message,
 }
 
 

@@ -37,6 +37,10 @@ class NotificationCategory(Enum):
         Category.WEBHOOK_ALERTS.value,
         description="To admins: a webhook endpoint kept failing and was disabled. Essential.",
     )
+    ENQUIRIES = strawberry.enum_value(
+        Category.ENQUIRIES.value,
+        description="To admins and managers: a guest or customer sent an enquiry (`submitEnquiry`).",
+    )
 
 
 @strawberry.type(description="Whether a user gets one kind of notification mail.")
