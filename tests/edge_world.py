@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image
 
 from auth.services import Services
-from db.tables import Operator
+from db.tables import ExportStatus, Operator, TenantExport
 from resolvers.reports.months import Month
 from resolvers.reports.on_demand import month_report
 from schema.node import from_global_id
@@ -47,6 +47,7 @@ from tests.designs import (
 )
 from tests.edge_webhooks import seed_webhooks
 from tests.enquiries import ADD_MESSAGE, ASSIGN, CONVERT, SET_STATUS, SUBMIT
+from tests.notify import deliver
 
 OPERATOR_EMAIL = "ops@rigbook.example"
 # Every kind of caller: each role, nobody, an operator, an operator acting in the
@@ -400,11 +401,22 @@ class _Builder:
             (self.named["wall"], "rider.pdf", PDF, {"position": "1"}),
             (camera_unit, "scratch.png", _png(), {}),
             (self.named["stage"], "render.png", _png(), {}),
+            (self.named["confirmed"], "delivery-note.pdf", PDF, {}),
+            (await self.current_version("stage"), "v1.png", _png(), {}),
             ("gallery", "show.png", _png(), {"public": "true"}),
             ("gallery", "prices.pdf", PDF, {}),
         ):
             await self.upload(staff, owner, name, data, **extra)
         await self.upload(self.token("admin of cmh"), "gallery", "tent.png", _png(), public="true")
+
+    async def current_version(self, design: str) -> str:
+        read = await self.api.data(
+            "query($id: ID!) { node(id: $id) { ... on Design { currentVersion { id } } } }",
+            {"id": self.named[design]},
+            token=self.token("staff"),
+        )
+        version: str = read["node"]["currentVersion"]["id"]
+        return version
 
     async def upload(self, token: str, owner: str, filename: str, data: bytes, **params: str) -> None:
         response = await self.api.client.post(
@@ -504,9 +516,29 @@ class _Builder:
         )
 
 
+async def _failed_export(services: Services, tenant: str) -> None:
+    """An export the worker gave up on, as one past ``RIGBOOK_EXPORT_MAX_BYTES`` ends."""
+    decoded = from_global_id(tenant)
+    assert decoded is not None
+    tenant_id = decoded[1]
+    async with services.database.transaction(tenant_id) as session:
+        session.add(
+            TenantExport(
+                tenant_id=tenant_id,
+                status=ExportStatus.FAILED,
+                format="ndjson",
+                groups=["users"],
+                error="The export is larger than RIGBOOK_EXPORT_MAX_BYTES allows.",
+                finished_at=datetime.now(UTC),
+            )
+        )
+
+
 REQUEST_EXPORT = """
 mutation($input: RequestTenantExportInput!) {
-  requestTenantExport(input: $input) { __typename ... on Error { code message } }
+  requestTenantExport(input: $input) {
+    __typename ... on TenantExportSuccess { export { id } } ... on Error { code message }
+  }
 }
 """
 
@@ -523,7 +555,13 @@ async def build_world(api: Api, services: Services) -> World:
     await build.enquiries()
     build.named |= await seed_webhooks(api, services, build.token("admin"))
     await build.reports(services)
-    await build.ok(REQUEST_EXPORT, build.token("admin"), "TenantExportSuccess", only=["USERS"], format="CSV")
+    requested = await build.ok(
+        REQUEST_EXPORT, build.token("admin"), "TenantExportSuccess", only=["USERS"], format="CSV"
+    )
+    build.named["export"] = requested["export"]["id"]
+    # The worker writes the export (and the thumbnails), so their finished fields hold values.
+    await deliver(services)
+    await _failed_export(services, build.named["esr"])
     world = World(
         tokens={caller: build.tokens[caller] for caller in CALLERS},
         share_tokens=[made["token"] for made in build.shares],

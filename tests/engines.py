@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -112,6 +113,12 @@ def first_difference(projected: Answer, plain: Answer) -> str:
     )
 
 
+# A signed link's expiry is a whole minute from when it was made (``auth/signed_links.py``):
+# the two engines answer at different moments, so its signature is not theirs to agree on.
+# What it points at stays compared; tests/test_attachments.py checks the signatures open.
+SIGNED_LINK = re.compile(rb"\b(sig|token)=\d+\.[A-Za-z0-9_-]+")
+
+
 async def _post(
     client: httpx.AsyncClient, document: str, variables: dict[str, Any] | None, token: str | None
 ) -> Answer:
@@ -119,7 +126,7 @@ async def _post(
     response = await client.post(
         "/graphql", json={"query": document, "variables": variables}, headers=headers
     )
-    return response.status_code, response.content
+    return response.status_code, SIGNED_LINK.sub(rb"\1=<signed>", response.content)
 
 
 class Comparison:

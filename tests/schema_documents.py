@@ -62,6 +62,8 @@ ARGUMENTS = {
     "Query.webhookDeliveries": "(webhookId: $webhook, first: $page)",
     "Equipment.reservations": "(from: $since, to: $until, first: $few)",
     "Equipment.availability": "(from: $from, to: $to)",
+    "Attachment.thumbnailUrl": "(size: 128)",
+    "SharedDesignImage.thumbnailUrl": "(size: 512)",
 }
 VARIABLES = {
     "page": "Int",

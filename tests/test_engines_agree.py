@@ -121,7 +121,14 @@ def within_limits(variables: dict[str, Any]) -> Callable[[str], bool]:
 def path_variables(world: World) -> list[tuple[dict[str, Any], bool]]:
     """Short pages and a window around the bookings, one path per document; then longer
     pages and no window, paths sharing documents."""
-    common = {"page": 2, "few": 2, "from": at(-1), "to": at(8), "webhook": world.named["webhook"]}
+    common = {
+        "page": 2,
+        "few": 2,
+        "from": at(-1),
+        "to": at(8),
+        "webhook": world.named["webhook"],
+        "id": world.named["export"],
+    }
     return [
         ({**common, "since": at(1), "until": at(100), "token": world.share_tokens[0]}, False),
         (
