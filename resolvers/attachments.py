@@ -47,6 +47,7 @@ from db.tables import (
 )
 from resolvers.caller import CallerRefused, TenantCaller
 from resolvers.errors import Conflict, InvalidInput, NotFound, Validator
+from resolvers.list_caps import MAX_ATTACHMENTS_PER_OWNER
 from resolvers.loaders import Loaders
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.transactions import Snapshot, Transactions
@@ -128,6 +129,12 @@ async def used_bytes(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int((await session.execute(total)).scalar_one())
 
 
+async def _attached_to(session: AsyncSession, tenant_id: uuid.UUID, owner_id: uuid.UUID) -> int:
+    """How many files the owner has (counted under the tenant's upload lock)."""
+    count = select(func.count()).where(in_tenant(Attachment, tenant_id), col(Attachment.owner_id) == owner_id)
+    return int((await session.execute(count)).scalar_one())
+
+
 async def _owner_exists(
     session: AsyncSession, tenant_id: uuid.UUID, kind: OwnerKind, owner_id: uuid.UUID
 ) -> bool:
@@ -193,6 +200,10 @@ async def attach(services: Services, caller: TenantCaller, upload: Upload) -> At
                 session, tenant_id, upload.owner_kind, upload.owner_id
             ):
                 raise NotFound(upload.owner_kind.lower().replace("_", " "), field="owner")
+            if upload.owner_id is not None and await _attached_to(session, tenant_id, upload.owner_id) >= (
+                MAX_ATTACHMENTS_PER_OWNER
+            ):
+                raise Conflict(f"At most {MAX_ATTACHMENTS_PER_OWNER} files may be attached to one item.")
             used = await used_bytes(session, tenant_id)
             if used + attachment.size > settings.tenant_storage_quota:
                 raise Conflict(

@@ -22,12 +22,13 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from auth.tokens import RefreshTokenParts, hash_secret
 from db.clock import utcnow
-from db.scoped import records, scoped, scoped_records
+from db.scoped import in_tenant, records, scoped, scoped_records
 from db.tables import (
     Design,
     DesignShare,
@@ -47,7 +48,8 @@ from resolvers.booking import LineRequest
 from resolvers.caller import TenantCaller
 from resolvers.context import Context
 from resolvers.design_shares import is_active
-from resolvers.errors import Conflict, Forbidden, NotFound, Validator
+from resolvers.errors import Conflict, Forbidden, InvalidInput, NotFound, Validator
+from resolvers.list_caps import MAX_MESSAGES_PER_ENQUIRY
 from resolvers.reservations import MAX_LINE_QUANTITY, ReservationDraft, book, validate_draft
 from resolvers.transactions import Transactions
 from resolvers.validation import email_problem, name_problem, normalize_email, unstorable
@@ -378,6 +380,12 @@ async def add_enquiry_message(
     problems.raise_if_any()
     async with transactions.transaction() as session:
         enquiry = await _lock_enquiry(session, caller, enquiry_id)
+        # Under the enquiry's lock, so parallel additions cannot pass the cap together.
+        count = select(func.count()).where(
+            in_tenant(EnquiryMessage, enquiry.tenant_id), col(EnquiryMessage.enquiry_id) == enquiry.id
+        )
+        if int((await session.execute(count)).scalar_one()) >= MAX_MESSAGES_PER_ENQUIRY:
+            raise InvalidInput({"enquiryId": f"Holds at most {MAX_MESSAGES_PER_ENQUIRY} notes and replies."})
         message = EnquiryMessage(
             tenant_id=enquiry.tenant_id,
             enquiry_id=enquiry.id,

@@ -19,3 +19,8 @@ MAX_DESIGN_VERSIONS_LISTED = 100
 MAX_DESIGN_SHARES_LISTED = 100
 # Reservations listed as holding stock, with an availability or a shortage.
 MAX_HOLDERS_LISTED = 100
+# Files attached to one equipment, unit, design, version or reservation (the gallery pages),
+# checked where a file is attached.
+MAX_ATTACHMENTS_PER_OWNER = 100
+# Notes and replies on one enquiry, checked where one is added.
+MAX_MESSAGES_PER_ENQUIRY = 500

@@ -628,3 +628,23 @@ async def test_units_and_design_versions_hold_files(
     assert seen["unit"]["attachments"] == [{"filename": "scratch.png"}]
     assert seen["design"]["attachments"] == [{"filename": "render.png"}]
     assert seen["design"]["currentVersion"]["attachments"] == [{"filename": "plan.pdf"}]
+
+
+async def test_one_item_holds_a_bounded_number_of_files(
+    client: httpx.AsyncClient,
+    staff_token: str,
+    equipment: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cost model prices `attachments` by this cap, so it must hold where files are attached."""
+    import resolvers.attachments
+
+    monkeypatch.setattr(resolvers.attachments, "MAX_ATTACHMENTS_PER_OWNER", 2)
+    for index in range(2):
+        await uploaded(client, staff_token, PDF, equipment["id"], filename=f"rider-{index}.pdf")
+    refused = await upload(client, staff_token, PDF, equipment["id"], filename="one-too-many.pdf")
+    assert refused.status_code == 409, refused.text
+    assert "At most 2 files" in refused.text
+    # The gallery pages: it is not an item's list.
+    for index in range(3):
+        await uploaded(client, staff_token, PDF, "gallery", filename=f"show-{index}.pdf")

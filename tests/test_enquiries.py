@@ -476,3 +476,22 @@ async def test_enquiry_writes_are_audited_with_their_events(
         )
     assert list(events) == ["enquiry.created", "enquiry.changed", "enquiry.noted", "enquiry.replied"]
     assert actors == 3
+
+
+async def test_one_enquiry_holds_a_bounded_number_of_messages(
+    api: Api, staff_token: str, customer_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost model prices `messages` by this cap, so it must hold where messages are added."""
+    import resolvers.enquiries
+
+    monkeypatch.setattr(resolvers.enquiries, "MAX_MESSAGES_PER_ENQUIRY", 2)
+    await submit(api, {"message": "Need a stage"}, token=customer_token)
+    enquiry_id = await first_enquiry_id(api, staff_token)
+    for text in ("One", "Two", "Three"):
+        added = await call(
+            api, ADD_MESSAGE, "addEnquiryMessage", staff_token, enquiryId=enquiry_id, kind="NOTE", text=text
+        )
+        if text != "Three":
+            assert added["__typename"] == "EnquiryMessageSuccess", added
+    assert added["__typename"] == "ValidationError", added
+    assert added["fields"] == [{"field": "enquiryId", "message": "Holds at most 2 notes and replies."}]

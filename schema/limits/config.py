@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from resolvers.enquiries import MAX_ITEMS as MAX_ENQUIRY_ITEMS
 from resolvers.equipment import MAX_UNITS_PER_CALL
 from resolvers.list_caps import (
+    MAX_ATTACHMENTS_PER_OWNER,
     MAX_AVAILABILITY_ITEMS,
     MAX_DESIGN_SHARES_LISTED,
     MAX_DESIGN_VERSIONS_LISTED,
     MAX_HOLDERS_LISTED,
+    MAX_MESSAGES_PER_ENQUIRY,
     MAX_UNITS_PER_EQUIPMENT,
 )
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -49,6 +52,13 @@ def list_sizes(max_reservation_lines: int = 100) -> dict[str, int]:
         "Design.shares": MAX_DESIGN_SHARES_LISTED,
         "EquipmentAvailability.reservations": MAX_HOLDERS_LISTED,
         "Shortage.reservations": MAX_HOLDERS_LISTED,
+        "Equipment.attachments": MAX_ATTACHMENTS_PER_OWNER,
+        "EquipmentUnit.attachments": MAX_ATTACHMENTS_PER_OWNER,
+        "Design.attachments": MAX_ATTACHMENTS_PER_OWNER,
+        "DesignVersion.attachments": MAX_ATTACHMENTS_PER_OWNER,
+        "Reservation.attachments": MAX_ATTACHMENTS_PER_OWNER,
+        "Enquiry.items": MAX_ENQUIRY_ITEMS,
+        "Enquiry.messages": MAX_MESSAGES_PER_ENQUIRY,
     }
 
 
