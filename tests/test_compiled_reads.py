@@ -218,6 +218,11 @@ async def seeded(
             {"input": {"enquiryId": enquiry["id"], "kind": kind, "text": f"{kind} ✓"}},
             token=staff_token,
         )
+    exported = await api.data(
+        "mutation { requestTenantExport(input: {only: [USERS], format: CSV}) { __typename } }",
+        token=admin_token,
+    )
+    assert exported["requestTenantExport"]["__typename"] == "TenantExportSuccess", exported
     made = await api.data(
         CREATE_WEBHOOK, {"input": {"url": "https://hooks.example/in", "events": ["*"]}}, token=admin_token
     )

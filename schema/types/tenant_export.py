@@ -106,7 +106,7 @@ class TenantExport(FromRow[ExportRow], Node):
 class RequestTenantExportInput:
     only: list[ExportGroup] | None = strawberry.field(
         default=None,
-        description="The parts to export; null or empty for all of them.",
+        description=f"The parts to export; null or empty for all of them. At most {len(GROUPS)}.",
         directives=[MaxItems(count=len(GROUPS))],
     )
     format: ExportFileFormat = strawberry.field(
