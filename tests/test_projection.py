@@ -27,7 +27,7 @@ from schema.rows import row_type
 from schema.schema import _TYPES, Mutation, Query
 from schema.types.equipment import Equipment
 from schema.types.reservation import ReservationStatus
-from schema.types.user import Role, User
+from schema.types.user import EMAIL_VERIFIED, Role, User
 from tests.api import Api, TenantUsers
 from tests.booking import CREATE_RESERVATION, at, create_equipment, line, reserve
 from tests.designs import CLONE_DESIGN, RESERVE_DESIGN, create_design, item, mutate, save_version, share
@@ -492,7 +492,7 @@ async def test_one_reader_table_answers_both_paths(
     """
     monkeypatch.setattr(User, "__row_source__", User.__row_source__)
     monkeypatch.setattr(User, "from_row", User.__dict__["from_row"])
-    row_type(UserRow, role=Role, name=lambda name: f"<{name}>")(User)
+    row_type(UserRow, role=Role, email_verified=EMAIL_VERIFIED, name=lambda name: f"<{name}>")(User)
     body = await both(api, plain_api, query, {}, admin_token)
     names = [
         node[field]["name"]

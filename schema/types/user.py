@@ -37,11 +37,11 @@ class Role(Enum):
     )
 
 
-@row_type(
-    UserRow,
-    role=Role,
-    email_verified=Reader(("email_verified_at",), lambda row: row.email_verified_at is not None),
-)
+# Whether the address was confirmed: the row keeps when, the API says whether.
+EMAIL_VERIFIED = Reader(("email_verified_at",), lambda row: row.email_verified_at is not None)
+
+
+@row_type(UserRow, role=Role, email_verified=EMAIL_VERIFIED)
 @strawberry.type(description="A person who signs in to one tenant.")
 class User(FromRow[UserRow], Node):
     email: str = strawberry.field(description="Sign-in email, unique within the tenant (stored lower-case).")
