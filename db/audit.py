@@ -33,6 +33,7 @@ from db import live
 from db.database import TenantSession
 from db.events import EVENT_JOB, event_name
 from db.json_values import readable_json
+from db.scoped import in_tenant
 from db.tables.audit import AuditEvent
 from db.tables.job import Job
 
@@ -215,7 +216,7 @@ async def erase_user_values(session: AsyncSession, tenant_id: uuid.UUID, user_id
         erase = text("SELECT rigbook_erase_user_audit(:tenant, :user)")
         return int((await session.execute(erase, {"tenant": tenant_id, "user": user_id})).scalar_one())
     about_user = (
-        col(AuditEvent.tenant_id) == tenant_id,
+        in_tenant(AuditEvent, tenant_id),
         col(AuditEvent.target_type) == "app_user",
         col(AuditEvent.target_id) == user_id,
     )
@@ -227,7 +228,7 @@ async def erase_user_values(session: AsyncSession, tenant_id: uuid.UUID, user_id
         if erased != changes:
             await session.execute(
                 update(AuditEvent)
-                .where(col(AuditEvent.tenant_id) == tenant_id, col(AuditEvent.id) == entry_id)
+                .where(in_tenant(AuditEvent, tenant_id), col(AuditEvent.id) == entry_id)
                 .values(changes=erased)
             )
     return len(rows)

@@ -227,9 +227,7 @@ async def anonymize_in(session: AsyncSession, tenant_id: uuid.UUID, user_id: uui
         )
     )
     await session.execute(
-        delete(OutboxEmail).where(
-            col(OutboxEmail.tenant_id) == tenant_id, col(OutboxEmail.to_address) == old_email
-        )
+        delete(OutboxEmail).where(in_tenant(OutboxEmail, tenant_id), col(OutboxEmail.to_address) == old_email)
     )
     # The change above is in the trail once flushed; then its values, and the older ones, are erased.
     await session.flush()
