@@ -54,7 +54,7 @@ from resolvers.reports.compute import (
     status_counts,
     statuses_statement,
 )
-from resolvers.reports.content import PRECISION, ratio
+from resolvers.reports.content import PRECISION, CategoryUse, ratio
 from resolvers.reports.months import zone_of
 from resolvers.reports.store import reader
 from resolvers.reservation_queries import overdue_condition
@@ -84,21 +84,6 @@ class StatsItem:
 
 
 @dataclass(frozen=True, slots=True)
-class StatsCategory:
-    """The items of one category together (``""``: items without one)."""
-
-    category: str
-    items: int
-    stock: int
-    held_hours: float
-    available_hours: float
-
-    @property
-    def utilization(self) -> float | None:
-        return ratio(self.held_hours, self.available_hours)
-
-
-@dataclass(frozen=True, slots=True)
 class Due:
     """What staff must hand out and take back: today, and already late."""
 
@@ -118,7 +103,7 @@ class Stats:
     timezone: str
     today: date
     statuses: dict[ReservationStatus, int]
-    categories: list[StatsCategory]
+    categories: list[CategoryUse]
     top_items: list[StatsItem]
     due: Due
     new_customers: int
@@ -218,7 +203,7 @@ def _item(found: HeldTime, hours: float) -> StatsItem:
     )
 
 
-def categories_of(items: Sequence[StatsItem]) -> list[StatsCategory]:
+def categories_of(items: Sequence[StatsItem]) -> list[CategoryUse]:
     """Each category of ``items``, by name (no category first)."""
     totals: dict[str, list[float]] = {}
     for item in items:
@@ -228,7 +213,7 @@ def categories_of(items: Sequence[StatsItem]) -> list[StatsCategory]:
         found[2] += item.held_hours
         found[3] += item.available_hours
     return [
-        StatsCategory(name, int(count), int(stock), round(held, PRECISION), round(available, PRECISION))
+        CategoryUse(name, int(count), int(stock), round(held, PRECISION), round(available, PRECISION))
         for name, (count, stock, held, available) in sorted(totals.items())
     ]
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import strawberry
 
 from resolvers.reports import stats as figures
+from resolvers.reports.content import CategoryUse
 from schema.node import to_global_id
 from schema.types.reservation import ReservationStatus
 
@@ -33,7 +34,7 @@ class StatsCategory:
     utilization: float | None = strawberry.field(description=UTILIZATION)
 
     @classmethod
-    def of(cls, use: figures.StatsCategory) -> StatsCategory:
+    def of(cls, use: CategoryUse) -> StatsCategory:
         return cls(
             category=use.category,
             items=use.items,
